@@ -1,0 +1,45 @@
+# Every target creates or refreshes .venv and installs what it needs first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
+DEMO_DIR ?= var/demo
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint bench bench-full clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV): pyproject.toml $(RUNTIME)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(RUNTIME)
+	rm -rf $(DEMO_DIR)
+	APPRAISAL_DATA_DIR=$(DEMO_DIR) APPRAISAL_DATABASE_URL= $(BIN)/appraisal demo
+
+test: $(DEV)
+	.ci/ensure-postgres
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+lint: $(DEV)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(DEV)
+	.ci/ensure-postgres
+	$(BIN)/python -m bench --size reduced
+
+bench-full: $(DEV)
+	.ci/ensure-postgres
+	$(BIN)/python -m bench --size full
+
+clean:
+	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,127 @@
+"""The signed command envelope, wire contract v1 (DESIGN §3).
+
+The envelope is kept verbatim inside the events a command causes, so anyone can
+re-verify it later with nothing but the signer's public key.
+"""
+
+import hashlib
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from domain import keys
+from domain.canonical import canonical_json, check_wire_value
+from domain.errors import MalformedCommand, StaleCommand
+
+COMMAND_PREFIX = b"appraisal-command/v1\n"
+SESSION_PREFIX = b"appraisal-session/v1\n"
+REPLAY_WINDOW = timedelta(minutes=10)
+TIMESTAMP_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+COMMAND_TYPE_PATTERN = re.compile(r"^[a-z_]+\.[a-z_]+$")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    command: Mapping[str, Any]
+    signer: str
+    signature: str
+
+    @property
+    def command_id(self) -> str:
+        return self.command["id"]
+
+    @property
+    def command_type(self) -> str:
+        return self.command["type"]
+
+    @property
+    def issued_at(self) -> datetime:
+        return parse_timestamp(self.command["issued_at"])
+
+    def signing_input(self) -> bytes:
+        return COMMAND_PREFIX + canonical_json(self.command)
+
+    def verify(self, public_key: bytes) -> None:
+        keys.verify(public_key, self.signing_input(), self.signature)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"command": dict(self.command), "signer": self.signer, "signature": self.signature}
+
+    def digest(self) -> str:
+        """Identity of the whole envelope, for idempotency comparisons."""
+        return hashlib.sha256(canonical_json(self.to_json())).hexdigest()
+
+
+def parse_timestamp(text: str) -> datetime:
+    if not isinstance(text, str) or not TIMESTAMP_PATTERN.match(text):
+        raise MalformedCommand(
+            "issued_at must be an RFC 3339 UTC timestamp like 2026-01-10T09:30:00Z"
+        )
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def format_timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_uuid(value: Any, field: str) -> str:
+    """Return the canonical lowercase form of a UUID string field."""
+    if not isinstance(value, str):
+        raise MalformedCommand(f"{field} must be a UUID string", field=field)
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError as exc:
+        raise MalformedCommand(f"{field} must be a UUID string", field=field) from exc
+    if str(parsed) != value:
+        raise MalformedCommand(f"{field} must be a lowercase hyphenated UUID", field=field)
+    return value
+
+
+def parse_envelope(document: Any) -> Envelope:
+    """Check the envelope's shape; says nothing yet about who signed it."""
+    if not isinstance(document, Mapping):
+        raise MalformedCommand("the envelope must be a JSON object")
+    extra = set(document) - {"command", "signer", "signature"}
+    if extra:
+        raise MalformedCommand(f"unknown envelope fields: {', '.join(sorted(extra))}")
+    command = document.get("command")
+    signer = document.get("signer")
+    signature = document.get("signature")
+    if not isinstance(command, Mapping):
+        raise MalformedCommand("envelope.command must be a JSON object")
+    if not isinstance(signer, str) or not keys.KEY_ID_PATTERN.match(signer):
+        raise MalformedCommand("envelope.signer must be a key id (32 lowercase hex digits)")
+    if not isinstance(signature, str):
+        raise MalformedCommand("envelope.signature must be a base64url string")
+    check_wire_value(command, "/command")
+    command_type = command.get("type")
+    if not isinstance(command_type, str) or not COMMAND_TYPE_PATTERN.match(command_type):
+        raise MalformedCommand("command.type must be a string like 'ballot.cast'")
+    parse_uuid(command.get("id"), "id")
+    parse_timestamp(command.get("issued_at"))
+    return Envelope(command=dict(command), signer=signer, signature=signature)
+
+
+def check_fresh(envelope: Envelope, now: datetime, window: timedelta = REPLAY_WINDOW) -> None:
+    """Refuse commands issued outside the replay window around `now`."""
+    skew = envelope.issued_at - now
+    if abs(skew) > window:
+        raise StaleCommand(
+            f"issued_at is {abs(skew).total_seconds():.0f}s away from server time "
+            f"(allowed ±{window.total_seconds():.0f}s)",
+            issued_at=envelope.command["issued_at"],
+        )
+
+
+def seal(command: Mapping[str, Any], private_key: Ed25519PrivateKey) -> dict[str, Any]:
+    """Sign a command: the client side of the contract, used by scripts and tests."""
+    check_wire_value(command)
+    public = keys.raw_public_key(private_key)
+    envelope = Envelope(command=dict(command), signer=keys.key_id(public), signature="")
+    signature = keys.sign(private_key, envelope.signing_input())
+    return {"command": dict(command), "signer": envelope.signer, "signature": signature}

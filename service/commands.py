@@ -1,0 +1,170 @@
+"""Command handling: verify the signed envelope, authorise, run the handler, record.
+
+Nothing is written unless every check passes; the handler's events, the command
+record (the idempotency key) and their ledger leaves go in one transaction.
+"""
+
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain.command_record import CommandRecord
+from domain.envelope import Envelope, check_fresh, parse_envelope
+from domain.errors import Conflict, DuplicateCommand, MalformedCommand, UnknownKey
+from domain.keys import decode_public_key
+from domain.registry import Actor, KeyBinding, authorize, key_binding_id
+from service.application import AppraisalApplication
+from service.recorders import LeafRecord
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signed: an actor with roles, or a one-time ballot credential."""
+
+    key_id: str
+    holder: str
+    holder_id: str
+    roles: frozenset[str] = frozenset()
+    actor: Actor | None = None
+
+
+@dataclass
+class Context:
+    envelope: Envelope
+    signer: Signer
+    app: AppraisalApplication
+    now: datetime
+
+    @property
+    def command(self) -> Mapping[str, Any]:
+        return self.envelope.command
+
+    @property
+    def recorded_envelope(self) -> dict[str, Any]:
+        return self.envelope.to_json()
+
+
+@dataclass
+class Outcome:
+    """What a handler decided: aggregates to save and the result to return."""
+
+    aggregates: list[Aggregate]
+    result: dict[str, Any] = field(default_factory=dict)
+    receipt_for: UUID | None = None
+
+
+Handler = Callable[[Context], Outcome]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    handler: Handler
+    roles: frozenset[str]
+    credential_allowed: bool = False
+
+
+@dataclass(frozen=True)
+class Accepted:
+    command_id: str
+    command_type: str
+    position: int
+    result: dict[str, Any]
+    replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command_id": self.command_id,
+            "type": self.command_type,
+            "position": self.position,
+            **self.result,
+        }
+
+
+class CommandBus:
+    def __init__(
+        self,
+        app: AppraisalApplication,
+        specs: Mapping[str, CommandSpec],
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        self.app = app
+        self.specs = dict(specs)
+        self.clock = clock
+
+    def handle(self, document: Any) -> Accepted:
+        envelope = parse_envelope(document)
+        spec = self.specs.get(envelope.command_type)
+        if spec is None:
+            raise MalformedCommand(f"unknown command type {envelope.command_type!r}")
+        replay = self._replayed(envelope)
+        if replay is not None:
+            return replay
+        now = self.clock()
+        check_fresh(envelope, now, timedelta(seconds=self.app.settings.replay_window_seconds))
+        signer = self._signer(envelope)
+        if signer.holder == "actor":
+            authorize(signer.roles, spec.roles, envelope.command_type)
+        elif not spec.credential_allowed:
+            raise UnknownKey(f"key {signer.key_id} is a ballot credential, not an actor's key")
+        outcome = spec.handler(Context(envelope, signer, self.app, now))
+        record = CommandRecord(
+            id=UUID(envelope.command_id),
+            command_type=envelope.command_type,
+            signer=envelope.signer,
+            digest=envelope.digest(),
+            result=outcome.result,
+        )
+        try:
+            leaves = self.app.record(*outcome.aggregates, record)
+        except IntegrityError as exc:
+            replay = self._replayed(envelope)
+            if replay is not None:
+                return replay
+            raise Conflict(
+                "the command conflicts with a concurrent change; nothing was written"
+            ) from exc
+        result = dict(outcome.result)
+        if outcome.receipt_for is not None:
+            result["receipt"] = _receipt(leaves, outcome.receipt_for)
+        return Accepted(envelope.command_id, envelope.command_type, leaves[-1].index, result)
+
+    def _replayed(self, envelope: Envelope) -> Accepted | None:
+        """The original answer to a command id seen before, or 409 if the envelope differs."""
+        record = self.app.find(UUID(envelope.command_id))
+        if record is None:
+            return None
+        if not isinstance(record, CommandRecord) or record.digest != envelope.digest():
+            raise DuplicateCommand(
+                f"command id {envelope.command_id} was already used for a different command"
+            )
+        position = self.app.ledger.position_of(record.id, 1)
+        return Accepted(record.id.__str__(), record.command_type, position, record.result, True)
+
+    def _signer(self, envelope: Envelope) -> Signer:
+        binding = self.app.find(key_binding_id(envelope.signer))
+        if not isinstance(binding, KeyBinding):
+            raise UnknownKey(f"unknown key {envelope.signer}")
+        if binding.holder == "actor":
+            actor = self.app.repository.get(UUID(binding.holder_id))
+            record = actor.keys[envelope.signer]
+            envelope.verify(decode_public_key(record.public_key))
+            actor.active_key(envelope.signer)
+            return Signer(
+                envelope.signer, "actor", binding.holder_id, frozenset(actor.roles), actor
+            )
+        credential = self.app.repository.get(UUID(binding.holder_id))
+        envelope.verify(decode_public_key(credential.public_key))
+        return Signer(envelope.signer, binding.holder, binding.holder_id)
+
+
+def _receipt(leaves: list[LeafRecord], stream: UUID) -> dict[str, Any]:
+    leaf = next(leaf for leaf in leaves if leaf.stream == stream)
+    return {"ledger_index": leaf.index, "leaf_hash": base64.b64encode(leaf.leaf_hash).decode()}

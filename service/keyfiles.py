@@ -1,0 +1,49 @@
+"""Private key files: PEM PKCS#8, created with mode 0600 and never overwritten."""
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
+
+
+class KeyFileError(ValueError):
+    """A key file that is missing, unreadable, or not an Ed25519 private key."""
+
+
+def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeyFileError(f"{path} already exists; refusing to overwrite a key") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+
+
+def read_private_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+    try:
+        key = load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise KeyFileError(f"{path} is not a PEM private key") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyFileError(f"{path} is not an Ed25519 private key")
+    return key
+
+
+def load_or_create(path: Path) -> Ed25519PrivateKey:
+    if path.exists():
+        return read_private_key(path)
+    key = Ed25519PrivateKey.generate()
+    write_private_key(path, key)
+    return key

@@ -1,0 +1,370 @@
+"""Event recorders that extend every insert transaction with the ledger.
+
+Each stored event becomes the next leaf of one RFC 9162 Merkle tree inside the
+same transaction that stores it, while the library holds its insert lock (a
+table lock on PostgreSQL, the single write lock on SQLite). So leaf indexes are
+dense and follow the store's order, a rolled-back insert leaves no leaf, and two
+writers can never fork the tree: the primary key on `leaf_index` stands behind
+the lock. Only perfect-subtree nodes are stored, so appending costs amortised
+O(1) writes and any proof O(log n) reads.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+from domain import merkle
+from domain.entries import Entry
+
+LEDGER_SINK = "ledger_sink"
+
+
+@dataclass(frozen=True)
+class LeafRecord:
+    """Where one stored event landed in the ledger; handed back to the caller."""
+
+    index: int
+    leaf_hash: bytes
+    stream: UUID
+    version: int
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+
+
+class LedgerSQL:
+    """The ledger's SQL, written once with a placeholder for each driver."""
+
+    def __init__(self, mark: str, leaves: str, nodes: str, checkpoints: str, events: str) -> None:
+        self.mark = mark
+        self.leaves = leaves
+        self.nodes = nodes
+        self.checkpoints = checkpoints
+        self.events = events
+
+    def _m(self, n: int) -> str:
+        return ", ".join([self.mark] * n)
+
+    @property
+    def size(self) -> str:
+        return f"SELECT COALESCE(MAX(leaf_index) + 1, 0) AS size FROM {self.leaves}"
+
+    @property
+    def insert_leaf(self) -> str:
+        return (
+            f"INSERT INTO {self.leaves} "
+            f"(leaf_index, notification_id, originator_id, originator_version) "
+            f"VALUES ({self._m(4)})"
+        )
+
+    @property
+    def insert_node(self) -> str:
+        return f"INSERT INTO {self.nodes} (level, node_index, hash) VALUES ({self._m(3)})"
+
+    def select_nodes(self, count: int) -> str:
+        pairs = " OR ".join([f"(level = {self.mark} AND node_index = {self.mark})"] * count)
+        return f"SELECT level, node_index, hash FROM {self.nodes} WHERE {pairs}"
+
+    @property
+    def select_entries(self) -> str:
+        return (
+            f"SELECT l.leaf_index, l.notification_id, l.originator_id AS stream, "
+            f"l.originator_version AS version, e.topic, e.state, n.hash AS leaf_hash "
+            f"FROM {self.leaves} l "
+            f"LEFT JOIN {self.events} e ON e.originator_id = l.originator_id "
+            f"AND e.originator_version = l.originator_version "
+            f"LEFT JOIN {self.nodes} n ON n.level = 0 AND n.node_index = l.leaf_index "
+            f"WHERE l.leaf_index >= {self.mark} AND l.leaf_index < {self.mark} "
+            f"ORDER BY l.leaf_index"
+        )
+
+    @property
+    def select_unledgered(self) -> str:
+        return (
+            f"SELECT e.originator_id AS stream, e.originator_version AS version "
+            f"FROM {self.events} e LEFT JOIN {self.leaves} l "
+            f"ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
+            f"WHERE l.leaf_index IS NULL LIMIT 1"
+        )
+
+    @property
+    def select_position(self) -> str:
+        return (
+            f"SELECT leaf_index FROM {self.leaves} "
+            f"WHERE originator_id = {self.mark} AND originator_version = {self.mark}"
+        )
+
+    @property
+    def select_level_nodes(self) -> str:
+        return (
+            f"SELECT node_index, hash FROM {self.nodes} WHERE level = {self.mark} "
+            f"AND node_index >= {self.mark} AND node_index < {self.mark} ORDER BY node_index"
+        )
+
+    @property
+    def insert_checkpoint(self) -> str:
+        return (
+            f"INSERT INTO {self.checkpoints} (tree_size, root, note) VALUES ({self._m(3)}) "
+            f"ON CONFLICT (tree_size) DO NOTHING"
+        )
+
+    @property
+    def latest_checkpoint(self) -> str:
+        return (
+            f"SELECT tree_size, root, note FROM {self.checkpoints} ORDER BY tree_size DESC LIMIT 1"
+        )
+
+    @property
+    def checkpoint_at(self) -> str:
+        return f"SELECT tree_size, root, note FROM {self.checkpoints} WHERE tree_size = {self.mark}"
+
+    @property
+    def all_checkpoints(self) -> str:
+        return f"SELECT tree_size, root, note FROM {self.checkpoints} ORDER BY tree_size"
+
+
+class LedgerRecorder:
+    """Ledger reads and writes shared by both stores; drivers supply a cursor."""
+
+    sql: LedgerSQL
+
+    def _stream_param(self, stream: UUID) -> Any:
+        return stream
+
+    def _stream_value(self, value: Any) -> UUID:
+        return value if isinstance(value, UUID) else UUID(value)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        raise NotImplementedError
+
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def _append_to_ledger(
+        self,
+        curs: Any,
+        stored_events: Sequence[StoredEvent],
+        notification_ids: Sequence[int],
+        sink: list[LeafRecord] | None,
+    ) -> None:
+        curs.execute(self.sql.size)
+        start = curs.fetchone()["size"]
+        known = self._fetch_nodes(curs, merkle.root_plan(start))
+        leaf_rows, node_rows = [], []
+        for offset, (event, notification_id) in enumerate(
+            zip(stored_events, notification_ids, strict=True)
+        ):
+            index = start + offset
+            stream = self._stream_value(event.originator_id)
+            entry = Entry(stream, event.originator_version, event.topic, event.state)
+            leaf = merkle.leaf_hash(entry.leaf_input())
+            known[(0, index)] = leaf
+            siblings = [known[node] for node in merkle.append_siblings(index)]
+            completed = [((0, index), leaf), *merkle.append(index, leaf, siblings)]
+            known.update(completed)
+            leaf_rows.append(
+                (index, notification_id, self._stream_param(stream), event.originator_version)
+            )
+            node_rows.extend((level, i, h) for (level, i), h in completed)
+            if sink is not None:
+                sink.append(LeafRecord(index, leaf, stream, event.originator_version))
+        curs.executemany(self.sql.insert_leaf, leaf_rows)
+        curs.executemany(self.sql.insert_node, node_rows)
+
+    def _fetch_nodes(self, curs: Any, ids: Iterable[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+        ids = sorted(set(ids))
+        if not ids:
+            return {}
+        params = [value for node in ids for value in node]
+        curs.execute(self.sql.select_nodes(len(ids)), params)
+        found = {(row["level"], row["node_index"]): bytes(row["hash"]) for row in curs.fetchall()}
+        missing = [node for node in ids if node not in found]
+        if missing:
+            raise LedgerCorrupt(f"ledger node {missing[0]} is missing", position=missing[0][1])
+        return found
+
+    def ledger_size(self) -> int:
+        with self._reading() as curs:
+            curs.execute(self.sql.size)
+            return int(curs.fetchone()["size"])
+
+    def ledger_nodes(self, ids: Iterable[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+        with self._reading() as curs:
+            return self._fetch_nodes(curs, ids)
+
+    def ledger_entries(self, start: int, stop: int) -> list[dict[str, Any]]:
+        """Leaves in [start, stop) with their events; an event may be missing (tampering)."""
+        with self._reading() as curs:
+            curs.execute(self.sql.select_entries, (start, stop))
+            rows = curs.fetchall()
+        return [
+            {
+                "index": row["leaf_index"],
+                "notification_id": row["notification_id"],
+                "stream": self._stream_value(row["stream"]),
+                "version": row["version"],
+                "topic": row["topic"],
+                "state": None if row["state"] is None else bytes(row["state"]),
+                "leaf_hash": None if row["leaf_hash"] is None else bytes(row["leaf_hash"]),
+            }
+            for row in rows
+        ]
+
+    def position_of(self, stream: UUID, version: int) -> int:
+        with self._reading() as curs:
+            curs.execute(self.sql.select_position, (self._stream_param(stream), version))
+            row = curs.fetchone()
+        if row is None:
+            raise LedgerCorrupt(f"event {stream}@{version} has no ledger leaf", position=-1)
+        return int(row["leaf_index"])
+
+    def level_nodes(self, level: int, start: int, stop: int) -> dict[int, bytes]:
+        with self._reading() as curs:
+            curs.execute(self.sql.select_level_nodes, (level, start, stop))
+            return {row["node_index"]: bytes(row["hash"]) for row in curs.fetchall()}
+
+    def unledgered_event(self) -> tuple[UUID, int] | None:
+        """An event with no leaf, if any: a sign that leaves were deleted."""
+        with self._reading() as curs:
+            curs.execute(self.sql.select_unledgered)
+            row = curs.fetchone()
+        return None if row is None else (self._stream_value(row["stream"]), row["version"])
+
+    def store_checkpoint(self, size: int, root: bytes, note: str) -> None:
+        with self._writing() as curs:
+            curs.execute(self.sql.insert_checkpoint, (size, root, note))
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        return self._one_checkpoint(self.sql.latest_checkpoint, ())
+
+    def checkpoint_at(self, size: int) -> StoredCheckpoint | None:
+        return self._one_checkpoint(self.sql.checkpoint_at, (size,))
+
+    def _one_checkpoint(self, query: str, params: tuple[Any, ...]) -> StoredCheckpoint | None:
+        with self._reading() as curs:
+            curs.execute(query, params)
+            row = curs.fetchone()
+        return None if row is None else _checkpoint(row)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        with self._reading() as curs:
+            curs.execute(self.sql.all_checkpoints)
+            return [_checkpoint(row) for row in curs.fetchall()]
+
+
+def _checkpoint(row: Any) -> StoredCheckpoint:
+    return StoredCheckpoint(int(row["tree_size"]), bytes(row["root"]), row["note"])
+
+
+class LedgerCorrupt(Exception):
+    """The stored ledger contradicts itself; `position` names where."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class LedgerSQLiteRecorder(LedgerRecorder, SQLiteApplicationRecorder):
+    def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name)
+        self.sql = LedgerSQL(
+            "?", "ledger_leaves", "ledger_nodes", "ledger_checkpoints", events_table_name
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            "CREATE TABLE IF NOT EXISTS ledger_leaves (leaf_index INTEGER PRIMARY KEY, "
+            "notification_id INTEGER NOT NULL UNIQUE, originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, UNIQUE (originator_id, originator_version))",
+            "CREATE TABLE IF NOT EXISTS ledger_nodes (level INTEGER NOT NULL, "
+            "node_index INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, node_index)) "
+            "WITHOUT ROWID",
+            "CREATE TABLE IF NOT EXISTS ledger_checkpoints (tree_size INTEGER PRIMARY KEY, "
+            "root BLOB NOT NULL, note TEXT NOT NULL, "
+            "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+        ]
+
+    def _stream_param(self, stream: UUID) -> Any:
+        return stream.hex
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        self._append_to_ledger(c, stored_events, notification_ids, kwargs.get(LEDGER_SINK))
+        return notification_ids
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        with self.datastore.transaction(commit=False) as curs:
+            yield curs
+
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        with self.datastore.transaction(commit=True) as curs:
+            yield curs
+
+
+class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = self.datastore.schema
+
+        def qualified(table: str) -> str:
+            return SQL("{}.{}").format(Identifier(schema), Identifier(table)).as_string()
+
+        self.sql = LedgerSQL(
+            "%s",
+            qualified("ledger_leaves"),
+            qualified("ledger_nodes"),
+            qualified("ledger_checkpoints"),
+            qualified(events_table_name),
+        )
+        self.sql_create_statements.extend(
+            SQL(
+                statement.format(
+                    leaves=self.sql.leaves, nodes=self.sql.nodes, checkpoints=self.sql.checkpoints
+                )
+            )
+            for statement in (
+                "CREATE TABLE IF NOT EXISTS {leaves} (leaf_index bigint PRIMARY KEY, "
+                "notification_id bigint NOT NULL UNIQUE, originator_id uuid NOT NULL, "
+                "originator_version bigint NOT NULL, UNIQUE (originator_id, originator_version))",
+                "CREATE TABLE IF NOT EXISTS {nodes} (level smallint NOT NULL, "
+                "node_index bigint NOT NULL, hash bytea NOT NULL, PRIMARY KEY (level, node_index))",
+                "CREATE TABLE IF NOT EXISTS {checkpoints} (tree_size bigint PRIMARY KEY, "
+                "root bytea NOT NULL, note text NOT NULL, "
+                "created_at timestamptz NOT NULL DEFAULT now())",
+            )
+        )
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        self._append_to_ledger(curs, stored_events, notification_ids, kwargs.get(LEDGER_SINK))
+        return notification_ids
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            yield curs
+
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            yield curs

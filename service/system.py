@@ -1,0 +1,88 @@
+"""The composition root: builds the application, ledger and command bus from settings."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from domain.canonical import b64url_encode
+from domain.errors import Conflict, DomainError
+from domain.keys import decode_public_key, key_id
+from domain.registry import ADMIN_ACTOR_ID, Actor, KeyBinding, key_binding_id
+from service import registry_commands
+from service.application import AppraisalApplication
+from service.commands import CommandBus, CommandSpec
+from service.keyfiles import load_or_create, read_private_key
+from service.ledger import Ledger
+from service.settings import Settings
+
+
+class NotInitialised(DomainError):
+    code = "not-initialised"
+
+
+def command_specs() -> Mapping[str, CommandSpec]:
+    return {**registry_commands.SPECS}
+
+
+@dataclass
+class System:
+    settings: Settings
+    app: AppraisalApplication
+    ledger: Ledger
+    bus: CommandBus
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> "System":
+        settings = settings or Settings.from_env()
+        if not settings.log_key_path.exists():
+            raise NotInitialised(
+                f"no log key at {settings.log_key_path}: run `appraisal init --admin-key KEY` first"
+            )
+        app = AppraisalApplication(settings)
+        ledger = Ledger(app.ledger, read_private_key(settings.log_key_path), settings.log_origin)
+        return cls(settings, app, ledger, CommandBus(app, command_specs()))
+
+    def close(self) -> None:
+        self.app.close()
+
+
+def initialise(settings: Settings, admin_public_key: str) -> dict[str, Any]:
+    """Create the store, the log key and the admin actor (the registry's root of trust).
+
+    Running it again with the same admin key changes nothing; with another key it refuses.
+    """
+    admin_kid = key_id(decode_public_key(admin_public_key, what="admin key"))
+    log_key = load_or_create(settings.log_key_path)
+    app = AppraisalApplication(settings)
+    try:
+        admin = app.find(ADMIN_ACTOR_ID)
+        if admin is None:
+            app.record(
+                Actor(
+                    id=ADMIN_ACTOR_ID,
+                    name="admin",
+                    roles=["admin"],
+                    public_key=admin_public_key,
+                    key_id=admin_kid,
+                    envelope=None,
+                ),
+                KeyBinding(
+                    id=key_binding_id(admin_kid),
+                    key_id=admin_kid,
+                    holder="actor",
+                    holder_id=str(ADMIN_ACTOR_ID),
+                ),
+            )
+        elif admin_kid not in admin.keys:
+            raise Conflict("the store is already initialised with a different admin key")
+        ledger = Ledger(app.ledger, log_key, settings.log_origin)
+        ledger.checkpoint_now()
+        return {
+            "admin_key_id": admin_kid,
+            "admin_actor_id": str(ADMIN_ACTOR_ID),
+            "log_public_key": b64url_encode(ledger.log_public_key),
+            "log_origin": settings.log_origin,
+            "store": "postgresql" if settings.is_postgres else "sqlite",
+        }
+    finally:
+        app.close()

@@ -1,0 +1,131 @@
+"""Test helpers: actors with real keys who sign real envelopes against a real store."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from domain.envelope import format_timestamp, seal
+from domain.keys import encode_public_key, key_id, raw_public_key
+from service.commands import Accepted
+from service.keyfiles import write_private_key
+from service.settings import Settings
+from service.system import System, initialise
+
+
+@dataclass
+class Signer:
+    """Someone holding a private key; signs commands as a client would."""
+
+    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    actor_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def public_key(self) -> str:
+        return encode_public_key(raw_public_key(self.key))
+
+    @property
+    def key_id(self) -> str:
+        return key_id(raw_public_key(self.key))
+
+    def envelope(
+        self,
+        command_type: str,
+        *,
+        issued_at: datetime | None = None,
+        command_id: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        command = {
+            "type": command_type,
+            "id": command_id or str(uuid.uuid4()),
+            "issued_at": format_timestamp(issued_at or datetime.now(UTC)),
+            **fields,
+        }
+        return seal(command, self.key)
+
+
+@dataclass
+class Harness:
+    system: System
+    admin: Signer
+    init_result: dict[str, Any]
+
+    @classmethod
+    @contextmanager
+    def initialised(cls, settings: Settings) -> Iterator["Harness"]:
+        admin = Signer()
+        write_private_key(settings.data_dir / "admin.key", admin.key)
+        result = initialise(settings, admin.public_key)
+        system = System.open(settings)
+        try:
+            yield cls(system, admin, result)
+        finally:
+            system.close()
+
+    def submit(self, envelope: dict[str, Any]) -> Accepted:
+        return self.system.bus.handle(envelope)
+
+    def register(self, *roles: str, name: str = "Someone") -> Signer:
+        person = Signer()
+        self.submit(
+            self.admin.envelope(
+                "actor.register",
+                actor_id=person.actor_id,
+                name=name,
+                roles=list(roles),
+                public_key=person.public_key,
+            )
+        )
+        return person
+
+    @property
+    def size(self) -> int:
+        return self.system.ledger.size()
+
+
+class RawStore:
+    """Direct SQL on the store, for tests that tamper with it as an attacker would."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        env = settings.store_env()
+        if settings.is_postgres:
+            import psycopg
+
+            schema = env["POSTGRES_SCHEMA"] or "public"
+            self.tables = {
+                name: f'"{schema}".{name}'
+                for name in ("ledger_leaves", "ledger_nodes", "ledger_checkpoints")
+            }
+            self.tables["events"] = f'"{schema}".appraisal_events'
+            self._conn = psycopg.connect(settings.database_url.split("?")[0], autocommit=True)
+            self._mark = "%s"
+        else:
+            import sqlite3
+
+            self.tables = {
+                name: name for name in ("ledger_leaves", "ledger_nodes", "ledger_checkpoints")
+            }
+            self.tables["events"] = "stored_events"
+            self._conn = sqlite3.connect(env["SQLITE_DBNAME"], isolation_level=None)
+            self._mark = "?"
+
+    def execute(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        statement = sql.format(**self.tables).replace("?", self._mark)
+        cursor = self._conn.execute(statement, params)
+        return list(cursor.fetchall()) if cursor.description else []
+
+    def event_at(self, position: int) -> tuple[Any, int]:
+        [(stream, version)] = self.execute(
+            "SELECT originator_id, originator_version FROM {ledger_leaves} WHERE leaf_index = ?",
+            position,
+        )
+        return stream, version
+
+    def close(self) -> None:
+        self._conn.close()
