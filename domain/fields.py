@@ -34,6 +34,14 @@ def uuid_field(command: Mapping[str, Any], name: str) -> UUID:
     return UUID(parse_uuid(command.get(name), name))
 
 
+def uuid_list(command: Mapping[str, Any], name: str) -> list[UUID]:
+    """A list of distinct UUID strings."""
+    values = [UUID(parse_uuid(v, name)) for v in items(command, name)]
+    if len(set(values)) != len(values):
+        raise MalformedCommand(f"{name} lists an id twice", field=name)
+    return values
+
+
 def integer(command: Mapping[str, Any], name: str, *, low: int, high: int) -> int:
     value = command.get(name)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

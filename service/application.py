@@ -47,5 +47,12 @@ class AppraisalApplication(Application[UUID]):
         except AggregateNotFoundError:
             return None
 
-    def load_all(self, aggregate_ids: Iterable[UUID]) -> list[Any]:
-        return [self.repository.get(i) for i in aggregate_ids]
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
+        """Replay many aggregates from one batched read (proposals, tallies, audits)."""
+        aggregates: dict[UUID, Any] = {}
+        for stored in self.ledger.events_of(aggregate_ids):
+            domain_event = self.mapper.to_domain_event(stored)
+            aggregates[stored.originator_id] = domain_event.mutate(
+                aggregates.get(stored.originator_id)
+            )
+        return aggregates

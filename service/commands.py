@@ -42,6 +42,7 @@ class Context:
     signer: Signer
     app: AppraisalApplication
     now: datetime
+    tree_head: Callable[[], dict[str, Any]]
 
     @property
     def command(self) -> Mapping[str, Any]:
@@ -93,10 +94,12 @@ class CommandBus:
         self,
         app: AppraisalApplication,
         specs: Mapping[str, CommandSpec],
+        tree_head: Callable[[], dict[str, Any]],
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self.app = app
         self.specs = dict(specs)
+        self.tree_head = tree_head
         self.clock = clock
 
     def handle(self, document: Any) -> Accepted:
@@ -114,7 +117,7 @@ class CommandBus:
             authorize(signer.roles, spec.roles, envelope.command_type)
         elif not spec.credential_allowed:
             raise UnknownKey(f"key {signer.key_id} is a ballot credential, not an actor's key")
-        outcome = spec.handler(Context(envelope, signer, self.app, now))
+        outcome = spec.handler(Context(envelope, signer, self.app, now, self.tree_head))
         record = CommandRecord(
             id=UUID(envelope.command_id),
             command_type=envelope.command_type,

@@ -84,6 +84,11 @@ class Ledger:
         self.recorder.store_checkpoint(size, root, note)
         return self.recorder.checkpoint_at(size) or StoredCheckpoint(size, root, note)
 
+    def tree_head(self) -> dict[str, Any]:
+        """A signed checkpoint of the tree as it stands, for events that rest on it."""
+        stored = self.checkpoint_now()
+        return {"tree_size": stored.size, "root": b64(stored.root)}
+
 
 class Checkpointer:
     """Background thread: a new checkpoint covers new events within `interval` seconds."""

@@ -8,7 +8,13 @@ from domain.canonical import b64url_encode
 from domain.errors import Conflict, DomainError
 from domain.keys import decode_public_key, key_id
 from domain.registry import ADMIN_ACTOR_ID, Actor, KeyBinding, key_binding_id
-from service import registry_commands
+from service import (
+    balloting_commands,
+    campaign_commands,
+    rectification_commands,
+    registry_commands,
+    results_commands,
+)
 from service.application import AppraisalApplication
 from service.commands import CommandBus, CommandSpec
 from service.keyfiles import load_or_create, read_private_key
@@ -21,7 +27,13 @@ class NotInitialised(DomainError):
 
 
 def command_specs() -> Mapping[str, CommandSpec]:
-    return {**registry_commands.SPECS}
+    return {
+        **registry_commands.SPECS,
+        **campaign_commands.SPECS,
+        **balloting_commands.SPECS,
+        **results_commands.SPECS,
+        **rectification_commands.SPECS,
+    }
 
 
 @dataclass
@@ -40,7 +52,7 @@ class System:
             )
         app = AppraisalApplication(settings)
         ledger = Ledger(app.ledger, read_private_key(settings.log_key_path), settings.log_origin)
-        return cls(settings, app, ledger, CommandBus(app, command_specs()))
+        return cls(settings, app, ledger, CommandBus(app, command_specs(), ledger.tree_head))
 
     def close(self) -> None:
         self.app.close()

@@ -1,0 +1,199 @@
+"""Meetings, ballot rights and cast ballots (DESIGN §4).
+
+A ballot right is issued per participant when balloting opens: a one-time
+credential (anonymous groups), a named evaluator, or a paper slip serial a
+teller types in. Casting spends the right; closing expires every unspent one.
+Both write the right's next version, so a ballot racing the close loses in the
+store and issued = cast + unused holds exactly. Casting touches only the right
+and the new ballot: no aggregate grows with the number of ballots.
+"""
+
+import uuid
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.ballots import Row
+from domain.errors import MalformedCommand, WrongState
+from domain.registry import NAMESPACE
+from domain.rules import parse_decimal
+
+CREDENTIAL = "credential"
+NAMED = "named"
+PAPER = "paper"
+
+
+def right_id(meeting_id: str, group: str, kind: str, holder: str) -> UUID:
+    return uuid.uuid5(NAMESPACE, f"right:{meeting_id}:{group}:{kind}:{holder}")
+
+
+class Meeting(Aggregate):
+    @event("Opened")
+    def __init__(
+        self,
+        id: UUID,
+        campaign_id: str,
+        appraisee_ids: list[str],
+        issued: dict[str, dict[str, int]],
+        rights: list[str],
+        attendance: dict[str, Any],
+        rules: dict[str, Any],
+        appraisee_actors: dict[str, str],
+        envelope: dict[str, Any],
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.appraisee_ids = appraisee_ids
+        self.issued = issued
+        self.rights = rights
+        self.attendance = attendance
+        self.rules = rules  # a copy of the frozen rules, so casting never loads the campaign
+        self.appraisee_actors = appraisee_actors  # actor id -> own appraisee id
+        self.closed: dict[str, Any] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed is None
+
+    def close(
+        self, checkpoint: dict[str, Any], reconciliation: dict[str, Any], envelope: dict[str, Any]
+    ) -> None:
+        if not self.is_open:
+            raise WrongState("balloting in this meeting is already closed")
+        self._close(checkpoint, reconciliation, envelope)
+
+    @event("Closed")
+    def _close(
+        self, checkpoint: dict[str, Any], reconciliation: dict[str, Any], envelope: dict[str, Any]
+    ) -> None:
+        self.closed = {"checkpoint": checkpoint, "reconciliation": reconciliation}
+
+
+class BallotRight(Aggregate):
+    @event("Issued")
+    def __init__(
+        self,
+        id: UUID,
+        campaign_id: str,
+        meeting_id: str,
+        group: str,
+        kind: str,
+        holder: str,
+        public_key: str | None,
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.meeting_id = meeting_id
+        self.group = group
+        self.kind = kind
+        self.holder = holder
+        self.public_key = public_key
+        self.state = "issued"
+        self.ballot_id: str | None = None
+
+    def spend(self, ballot_id: str) -> None:
+        if self.state == "spent":
+            raise WrongState("this ballot right was already used", ballot_id=self.ballot_id)
+        if self.state == "expired":
+            raise WrongState("balloting closed before this right was used")
+        self._spend(ballot_id)
+
+    @event("Spent")
+    def _spend(self, ballot_id: str) -> None:
+        self.state = "spent"
+        self.ballot_id = ballot_id
+
+    @event("Expired")
+    def expire(self) -> None:
+        self.state = "expired"
+
+
+class CastBallot(Aggregate):
+    """A ballot as cast, with its validity judged at the door and kept for audit."""
+
+    @event("Cast")
+    def __init__(
+        self,
+        id: UUID,
+        campaign_id: str,
+        meeting_id: str,
+        group: str,
+        rows: list[dict[str, Any]],
+        right: str,
+        valid: bool,
+        reason: str | None,
+        envelope: dict[str, Any],
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.meeting_id = meeting_id
+        self.group = group
+        self.rows = rows
+        self.right = right
+        self.valid = valid
+        self.reason = reason
+        self.signer = envelope["signer"]
+        self.voided: dict[str, str] | None = None
+
+    def void(self, reason: str, dispute_id: str, envelope: dict[str, Any]) -> None:
+        if self.voided is not None:
+            raise WrongState(f"ballot {self.id} is already voided")
+        self._void(reason, dispute_id, envelope)
+
+    @event("Voided")
+    def _void(self, reason: str, dispute_id: str, envelope: dict[str, Any]) -> None:
+        self.voided = {"reason": reason, "dispute_id": dispute_id}
+
+
+def parse_rows(raw: Any) -> tuple[Row, ...]:
+    """Wire rows → domain rows; structural junk is malformed, not merely invalid."""
+    if not isinstance(raw, list) or not raw:
+        raise MalformedCommand("rows must be a non-empty list", field="rows")
+    return tuple(_row(item, i) for i, item in enumerate(raw))
+
+
+def _row(item: Any, index: int) -> Row:
+    if not isinstance(item, Mapping):
+        raise MalformedCommand(f"rows[{index}] must be an object", field="rows")
+    unknown = set(item) - {"appraisee_id", "scores", "choice", "indicators", "abstain"}
+    if unknown:
+        raise MalformedCommand(f"rows[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
+    appraisee_id = item.get("appraisee_id")
+    if not isinstance(appraisee_id, str) or not appraisee_id:
+        raise MalformedCommand(f"rows[{index}].appraisee_id must be a non-empty string")
+    present = [k for k in ("scores", "choice", "indicators", "abstain") if k in item]
+    if len(present) != 1:
+        raise MalformedCommand(
+            f"rows[{index}] needs exactly one of scores, choice, indicators, abstain"
+        )
+    if "abstain" in item and item["abstain"] is not True:
+        raise MalformedCommand(f"rows[{index}].abstain must be true when present")
+    if "choice" in item and not isinstance(item["choice"], str):
+        raise MalformedCommand(f"rows[{index}].choice must be a string")
+    scores = item.get("scores")
+    if scores is not None and (
+        not isinstance(scores, Mapping)
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in scores.values())
+    ):
+        raise MalformedCommand(f"rows[{index}].scores must map dimensions to integers")
+    indicators = item.get("indicators")
+    if indicators is not None:
+        if not isinstance(indicators, Mapping):
+            raise MalformedCommand(f"rows[{index}].indicators must be an object")
+        indicators = {k: _points(v, index) for k, v in indicators.items()}
+    return Row(
+        appraisee_id=appraisee_id,
+        scores=scores,
+        choice=item.get("choice"),
+        indicators=indicators,
+        abstain=bool(item.get("abstain", False)),
+    )
+
+
+def _points(value: Any, index: int) -> Fraction:
+    try:
+        return parse_decimal(value)
+    except Exception as exc:
+        raise MalformedCommand(
+            f"rows[{index}].indicators values must be integers or decimal strings"
+        ) from exc

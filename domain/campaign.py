@@ -1,0 +1,398 @@
+"""The campaign aggregate: rules, roster, results and their approval, publication,
+disputes and finalisation (DESIGN §1, §3.1, §5).
+
+Ballots, meetings, reports and rectification plans are aggregates of their own
+so that casting a ballot never touches (or replays) the campaign.
+"""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import Conflict, NotFound, RuleViolation, WrongState
+from domain.rules import Rules, parse_rules
+
+DRAFT = "draft"
+PUBLISHED = "published"  # rules and roster frozen; debriefing and balloting under way
+PROPOSED = "proposed"
+APPROVED = "approved"
+PUBLICIZED = "publicized"  # results shown during the 公示 window
+REOPENED = "reopened"  # an upheld dispute voided ballots: a new proposal is needed
+FINALIZED = "finalized"
+
+APPRAISEE_FIELDS = ("appraisee_id", "name", "position", "unit", "category")
+
+
+class Campaign(Aggregate):
+    @event("Created")
+    def __init__(
+        self,
+        id: UUID,
+        title: str,
+        year: int,
+        rules: dict[str, Any],
+        details: dict[str, Any],
+        envelope: dict[str, Any],
+    ) -> None:
+        self.title = title
+        self.year = year
+        self.rules_document = rules
+        self.details = details
+        self.status = DRAFT
+        self.appraisees: dict[str, dict[str, Any]] = {}
+        self.work_groups: dict[str, Any] = {}
+        self.meetings: dict[str, str] = {}  # meeting id -> open | closed
+        self.assessments: dict[str, dict[str, str]] = {}
+        self.proposal: dict[str, Any] | None = None
+        self.approvals: dict[str, dict[str, Any]] = {}  # committee actor id -> approval
+        self.approved: dict[str, Any] | None = None
+        self.window_ends: str | None = None
+        self.disputes: dict[str, dict[str, Any]] = {}
+        self.acknowledged: list[str] = []
+
+    @property
+    def rules(self) -> Rules:
+        return parse_rules(self.rules_document)
+
+    def _require(self, *statuses: str, action: str) -> None:
+        if self.status not in statuses:
+            raise WrongState(
+                f"cannot {action} while the campaign is {self.status}",
+                status=self.status,
+                allowed=list(statuses),
+            )
+
+    def appraisee(self, appraisee_id: str) -> dict[str, Any]:
+        found = self.appraisees.get(appraisee_id)
+        if found is None:
+            raise NotFound(f"appraisee {appraisee_id} is not on this campaign's roster")
+        return found
+
+    def appraisee_of_actor(self, actor_id: str) -> str | None:
+        return next(
+            (a["appraisee_id"] for a in self.appraisees.values() if a.get("actor_id") == actor_id),
+            None,
+        )
+
+    # --- before publication -------------------------------------------------------------
+
+    def amend(self, changes: dict[str, Any], envelope: dict[str, Any]) -> None:
+        self._require(DRAFT, action="amend the campaign")
+        self._amend(changes, envelope)
+
+    @event("Amended")
+    def _amend(self, changes: dict[str, Any], envelope: dict[str, Any]) -> None:
+        if "title" in changes:
+            self.title = changes["title"]
+        if "rules" in changes:
+            self.rules_document = changes["rules"]
+        self.details.update({k: v for k, v in changes.items() if k not in ("title", "rules")})
+
+    def add_appraisees(
+        self, appraisees: Sequence[dict[str, Any]], envelope: dict[str, Any]
+    ) -> None:
+        self._require(DRAFT, action="change the roster")
+        rules = self.rules
+        seen = set(self.appraisees)
+        for entry in appraisees:
+            if entry["appraisee_id"] in seen:
+                raise Conflict(f"appraisee {entry['appraisee_id']} is already on the roster")
+            seen.add(entry["appraisee_id"])
+            if not rules.has_category(entry["category"]):
+                raise RuleViolation(
+                    f"appraisee {entry['appraisee_id']}: category {entry['category']!r} "
+                    "is not one of the rules' categories"
+                )
+        self._add_appraisees(list(appraisees), envelope)
+
+    @event("AppraiseesAdded")
+    def _add_appraisees(self, appraisees: list[dict[str, Any]], envelope: dict[str, Any]) -> None:
+        for entry in appraisees:
+            self.appraisees[entry["appraisee_id"]] = entry
+
+    def set_work_groups(self, work_groups: dict[str, Any], envelope: dict[str, Any]) -> None:
+        self._require(DRAFT, PUBLISHED, action="set the work groups")
+        self._set_work_groups(work_groups, envelope)
+
+    @event("WorkGroupsSet")
+    def _set_work_groups(self, work_groups: dict[str, Any], envelope: dict[str, Any]) -> None:
+        self.work_groups = work_groups
+
+    def publish(self, envelope: dict[str, Any]) -> None:
+        self._require(DRAFT, action="publish the campaign")
+        if not self.appraisees:
+            raise RuleViolation("a campaign needs appraisees before it is published")
+        self._publish(envelope)
+
+    @event("Published")
+    def _publish(self, envelope: dict[str, Any]) -> None:
+        self.status = PUBLISHED
+
+    # --- meetings and inputs --------------------------------------------------------------
+
+    def open_meeting(self, meeting_id: str, envelope: dict[str, Any]) -> None:
+        self._require(PUBLISHED, REOPENED, action="open balloting")
+        if meeting_id in self.meetings:
+            raise Conflict(f"meeting {meeting_id} was already opened")
+        self._open_meeting(meeting_id, envelope)
+
+    @event("MeetingOpened")
+    def _open_meeting(self, meeting_id: str, envelope: dict[str, Any]) -> None:
+        self.meetings[meeting_id] = "open"
+
+    def close_meeting(self, meeting_id: str, envelope: dict[str, Any]) -> None:
+        if self.meetings.get(meeting_id) != "open":
+            raise WrongState(f"meeting {meeting_id} is not open")
+        self._close_meeting(meeting_id, envelope)
+
+    @event("MeetingClosed")
+    def _close_meeting(self, meeting_id: str, envelope: dict[str, Any]) -> None:
+        self.meetings[meeting_id] = "closed"
+
+    def record_assessment(
+        self, appraisee_id: str, assessment: str, value: str, envelope: dict[str, Any]
+    ) -> None:
+        self._require(PUBLISHED, PROPOSED, REOPENED, action="record an assessment")
+        self.appraisee(appraisee_id)
+        declared = {a.code: a for a in self.rules.assessments}
+        if assessment not in declared:
+            raise RuleViolation(f"the rules declare no assessment {assessment!r}")
+        if value not in {v.code for v in declared[assessment].values}:
+            raise RuleViolation(f"{value!r} is not a value of assessment {assessment!r}")
+        self._record_assessment(appraisee_id, assessment, value, envelope)
+
+    @event("AssessmentRecorded")
+    def _record_assessment(
+        self, appraisee_id: str, assessment: str, value: str, envelope: dict[str, Any]
+    ) -> None:
+        self.assessments.setdefault(appraisee_id, {})[assessment] = value
+        if self.status == PROPOSED:
+            self.status = PUBLISHED
+            self.proposal = None
+
+    # --- results ------------------------------------------------------------------------------
+
+    def check_can_propose(self) -> None:
+        self._require(PUBLISHED, PROPOSED, REOPENED, action="propose results")
+        if not self.meetings:
+            raise WrongState("no balloting has taken place yet")
+        still_open = sorted(m for m, state in self.meetings.items() if state == "open")
+        if still_open:
+            raise WrongState(f"meeting {still_open[0]} is still open: close balloting first")
+
+    def propose(
+        self,
+        proposal_hash: str,
+        results: list[dict[str, Any]],
+        checkpoint: dict[str, Any],
+        envelope: dict[str, Any],
+    ) -> None:
+        self.check_can_propose()
+        self._propose(proposal_hash, results, checkpoint, envelope)
+
+    @event("ResultsProposed")
+    def _propose(
+        self,
+        proposal_hash: str,
+        results: list[dict[str, Any]],
+        checkpoint: dict[str, Any],
+        envelope: dict[str, Any],
+    ) -> None:
+        self.status = PROPOSED
+        self.proposal = {"hash": proposal_hash, "results": results, "checkpoint": checkpoint}
+        self.approvals = {}
+
+    def approve(
+        self,
+        actor_id: str,
+        proposal_hash: str,
+        adjustments: list[dict[str, Any]],
+        checkpoint: dict[str, Any],
+        envelope: dict[str, Any],
+    ) -> None:
+        self._require(PROPOSED, action="approve results")
+        assert self.proposal is not None
+        if proposal_hash != self.proposal["hash"]:
+            raise Conflict(
+                "proposal_hash is not the current proposal's: only the current proposal "
+                "can be approved",
+                current=self.proposal["hash"],
+            )
+        if actor_id in self.approvals:
+            raise Conflict("this committee member has already signed the approval")
+        self._check_adjustments(adjustments)
+        for other in self.approvals.values():
+            if other["adjustments"] != adjustments:
+                raise Conflict("every approval signature must carry the same adjustments")
+        needed = self.rules.min_signatures
+        self._approve(
+            actor_id,
+            proposal_hash,
+            adjustments,
+            checkpoint,
+            len(self.approvals) + 1 >= needed,
+            envelope,
+        )
+
+    def _check_adjustments(self, adjustments: list[dict[str, Any]]) -> None:
+        rules = self.rules
+        seen = set()
+        for item in adjustments:
+            appraisee = self.appraisee(item["appraisee_id"])
+            if item["appraisee_id"] in seen:
+                raise RuleViolation(f"appraisee {item['appraisee_id']} is adjusted twice")
+            seen.add(item["appraisee_id"])
+            grades = {g.code for g in rules.grades_for(appraisee["category"])}
+            if item["grade"] not in grades:
+                raise RuleViolation(
+                    f"{item['grade']!r} is not a grade of category {appraisee['category']!r}"
+                )
+            if not str(item.get("reason", "")).strip():
+                raise RuleViolation("an adjustment needs a written reason")
+
+    @event("ApprovalSigned")
+    def _approve(
+        self,
+        actor_id: str,
+        proposal_hash: str,
+        adjustments: list[dict[str, Any]],
+        checkpoint: dict[str, Any],
+        complete: bool,
+        envelope: dict[str, Any],
+    ) -> None:
+        self.approvals[actor_id] = {"adjustments": adjustments, "checkpoint": checkpoint}
+        if complete:
+            self.status = APPROVED
+            self.approved = {
+                "proposal_hash": proposal_hash,
+                "adjustments": adjustments,
+                "signers": sorted(self.approvals),
+            }
+
+    def publish_results(self, window_ends: datetime, envelope: dict[str, Any]) -> None:
+        self._require(APPROVED, action="publish results")
+        self._publish_results(window_ends.isoformat(), envelope)
+
+    @event("ResultsPublished")
+    def _publish_results(self, window_ends: str, envelope: dict[str, Any]) -> None:
+        self.status = PUBLICIZED
+        self.window_ends = window_ends
+
+    # --- disputes, finalisation, feedback ---------------------------------------------------
+
+    def lodge_dispute(
+        self,
+        dispute_id: str,
+        appraisee_id: str,
+        grounds: str,
+        lodged_by: str,
+        envelope: dict[str, Any],
+    ) -> None:
+        self._require(PROPOSED, APPROVED, PUBLICIZED, action="lodge a dispute")
+        self.appraisee(appraisee_id)
+        if dispute_id in self.disputes:
+            raise Conflict(f"dispute {dispute_id} already exists")
+        self._lodge_dispute(dispute_id, appraisee_id, grounds, lodged_by, envelope)
+
+    @event("DisputeLodged")
+    def _lodge_dispute(
+        self,
+        dispute_id: str,
+        appraisee_id: str,
+        grounds: str,
+        lodged_by: str,
+        envelope: dict[str, Any],
+    ) -> None:
+        self.disputes[dispute_id] = {
+            "appraisee_id": appraisee_id,
+            "grounds": grounds,
+            "lodged_by": lodged_by,
+            "status": "open",
+        }
+
+    def resolve_dispute(
+        self,
+        dispute_id: str,
+        decision: str,
+        reason: str,
+        voided: list[str],
+        envelope: dict[str, Any],
+    ) -> None:
+        dispute = self.disputes.get(dispute_id)
+        if dispute is None:
+            raise NotFound(f"no dispute {dispute_id} in this campaign")
+        if dispute["status"] != "open":
+            raise WrongState(f"dispute {dispute_id} is already {dispute['status']}")
+        if decision == "dismissed" and voided:
+            raise RuleViolation("a dismissed dispute voids no ballots")
+        self._resolve_dispute(dispute_id, decision, reason, voided, envelope)
+
+    @event("DisputeResolved")
+    def _resolve_dispute(
+        self,
+        dispute_id: str,
+        decision: str,
+        reason: str,
+        voided: list[str],
+        envelope: dict[str, Any],
+    ) -> None:
+        self.disputes[dispute_id].update(status=decision, reason=reason, voided=voided)
+        if decision == "upheld":
+            self.status = REOPENED
+            self.proposal = None
+            self.approvals = {}
+            self.approved = None
+            self.window_ends = None
+
+    def open_disputes(self) -> list[str]:
+        return sorted(d for d, v in self.disputes.items() if v["status"] == "open")
+
+    def finalize(self, now: datetime, envelope: dict[str, Any]) -> None:
+        self._require(PUBLICIZED, action="finalize")
+        if self.open_disputes():
+            raise WrongState(f"dispute {self.open_disputes()[0]} is still open")
+        assert self.window_ends is not None
+        if now < datetime.fromisoformat(self.window_ends):
+            raise WrongState(f"the publication window runs until {self.window_ends}")
+        self._finalize(envelope)
+
+    @event("Finalized")
+    def _finalize(self, envelope: dict[str, Any]) -> None:
+        self.status = FINALIZED
+
+    def final_grades(self) -> dict[str, str | None]:
+        """Grades as approved: computed, with the committee's adjustments applied."""
+        if self.proposal is None or self.approved is None:
+            return {}
+        grades = {r["appraisee_id"]: r["grade"] for r in self.proposal["results"]}
+        grades.update({a["appraisee_id"]: a["grade"] for a in self.approved["adjustments"]})
+        return grades
+
+    def acknowledge(self, appraisee_id: str, envelope: dict[str, Any]) -> None:
+        self._require(PUBLICIZED, FINALIZED, action="acknowledge feedback")
+        self.appraisee(appraisee_id)
+        if appraisee_id in self.acknowledged:
+            raise Conflict("feedback was already acknowledged")
+        self._acknowledge(appraisee_id, envelope)
+
+    @event("FeedbackAcknowledged")
+    def _acknowledge(self, appraisee_id: str, envelope: dict[str, Any]) -> None:
+        self.acknowledged.append(appraisee_id)
+
+
+def compact_results(outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What a proposal event keeps per appraisee: the full explanation minus the row
+    lists, which are re-derived from the ballots (and covered by the proposal hash)."""
+    return [
+        {
+            **{k: v for k, v in result.items() if k != "groups"},
+            "groups": {
+                code: {k: v for k, v in group.items() if not k.startswith("rows_")}
+                for code, group in result["groups"].items()
+            },
+        }
+        for result in outcome["results"]
+    ]

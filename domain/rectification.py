@@ -1,0 +1,86 @@
+"""Rectification plans (整改清单): items with deadlines, progress, follow-up checks
+(回头看) and closure, so a problem is not "reported every year, fixed every year"."""
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import Conflict, NotFound, RuleViolation, WrongState
+
+
+class RectificationPlan(Aggregate):
+    @event("Created")
+    def __init__(
+        self,
+        id: UUID,
+        campaign_id: str,
+        appraisee_id: str,
+        items: list[dict[str, Any]],
+        envelope: dict[str, Any],
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.appraisee_id = appraisee_id
+        self.items = {
+            item["item_id"]: {**item, "status": "open", "progress": [], "checks": []}
+            for item in items
+        }
+        self.closed = False
+
+    def item(self, item_id: str) -> dict[str, Any]:
+        if item_id not in self.items:
+            raise NotFound(f"no item {item_id} in this plan")
+        if self.closed:
+            raise WrongState("the plan is closed")
+        return self.items[item_id]
+
+    def report_progress(
+        self, item_id: str, note: str, done: bool, on: str, envelope: dict[str, Any]
+    ) -> None:
+        if self.item(item_id)["status"] == "verified":
+            raise WrongState("the item has already passed its follow-up check")
+        self._progress(item_id, note, done, on, envelope)
+
+    @event("ProgressReported")
+    def _progress(
+        self, item_id: str, note: str, done: bool, on: str, envelope: dict[str, Any]
+    ) -> None:
+        item = self.items[item_id]
+        item["progress"].append({"note": note, "done": done, "on": on})
+        item["status"] = "done" if done else "in_progress"
+
+    def check(
+        self, item_id: str, passed: bool, note: str, on: str, envelope: dict[str, Any]
+    ) -> None:
+        if self.item(item_id)["status"] != "done":
+            raise WrongState("a follow-up check needs the item reported done first")
+        self._check(item_id, passed, note, on, envelope)
+
+    @event("FollowUpChecked")
+    def _check(
+        self, item_id: str, passed: bool, note: str, on: str, envelope: dict[str, Any]
+    ) -> None:
+        item = self.items[item_id]
+        item["checks"].append({"passed": passed, "note": note, "on": on})
+        item["status"] = "verified" if passed else "in_progress"
+
+    def close(self, envelope: dict[str, Any]) -> None:
+        if self.closed:
+            raise Conflict("the plan is already closed")
+        unverified = sorted(i for i, v in self.items.items() if v["status"] != "verified")
+        if unverified:
+            raise RuleViolation(f"item {unverified[0]} has not passed a follow-up check")
+        self._close(envelope)
+
+    @event("Closed")
+    def _close(self, envelope: dict[str, Any]) -> None:
+        self.closed = True
+
+    def overdue(self, today: date) -> list[str]:
+        """Items past their deadline and not yet verified by a follow-up check."""
+        return sorted(
+            item_id
+            for item_id, item in self.items.items()
+            if item["status"] != "verified" and date.fromisoformat(item["deadline"]) < today
+        )

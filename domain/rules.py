@@ -1,0 +1,771 @@
+"""Rules schema v1 (DESIGN §5): a campaign's rules document, parsed and validated.
+
+A rules document is checked once, on ``campaign.create``, and then frozen with the
+campaign; every later computation reads the parsed :class:`Rules`.  Validation is
+strict and names the offending place with a JSON pointer (``RulesInvalid.details
+["path"]``, e.g. ``/groups/2/weight``) so an organiser can fix the document.
+
+Number encoding.  Weights, shares, scores and points are *decimal strings*
+(``"0.45"``; no sign, exponent, leading zeros or surrounding spaces) parsed to
+exact :class:`fractions.Fraction`; integers are only accepted where the schema says
+int (``scale``, ``min_ballots``, ``trim`` …).  Floats and booleans are refused
+everywhere, so two auditors can never read a rule differently.
+
+Required sections: ``scale``, ``groups``, and ``grades`` (``grades`` may be left
+out only when every declared category carries its own list).  ``dimensions`` is
+required when a group uses ``dimension_scores``, ``choices`` when one uses
+``grade_choice``.  Everything else is optional with the defaults below.  Unknown
+keys are refused at every level.
+
+Grades are listed best first.  The ``min_score`` values given must strictly
+decrease (a grade may rely on ``max_share`` alone, e.g. units' 一类 ≤50 %), and
+the **last grade takes everyone left**, so it may carry neither ``min_score`` nor
+``max_share``; an earlier grade must carry at least one of them (otherwise it
+would already take everyone and the grades after it could never be reached).
+``max_share`` lies in (0, 1].
+
+Defaults: ``aggregation.trim`` 0, ``aggregation.trim_min_ballots`` 2×trim+1 (and
+never less, so trimming always leaves a row), ``aggregation.missing_group``
+``"block"``, ``approval.min_signatures`` 1, a group's ``anonymous`` false,
+``min_ballots`` 1 and ``anonymity_floor`` = its ``min_ballots``, labels = codes.
+
+Extensions beyond DESIGN §5 (all optional):
+
+- ``version`` (int, must be 1), ``title`` (text) and ``notes`` (list of text): let a
+  rule file say where its numbers come from.
+- A group with ``"form": "indicator_scores"`` and ``"indicators": [{"code",
+  "label", "points": "<decimal>", "section"?}]`` records duty verification (seed
+  004: four sections, seventeen tasks).  A row awards 0…points per indicator; its
+  score is Σ awarded × scale / Σ points.
+- A group's ``anonymity_floor`` (int ≥ 1): the fewest rows a read model may
+  reveal a breakdown for.
+- ``ballot_validity.groups``: the groups ``max_choice_share`` applies to (default:
+  every ``grade_choice`` group) — a one-row self-assessment cannot sensibly be
+  held to "at most 30 % excellent".
+- ``categories``: ``[{"code", "label", "grades"?}]``.  When listed, every
+  appraisee must carry one of them, and a category's own ``grades`` list replaces
+  the top-level one for it (per-category quotas and labels, seed 002).
+- ``assessments``: ``[{"code", "label", "values": [{"code", "label"}]}]`` —
+  judgements made outside the ballots, such as the party-building debriefing
+  graded 好/较好/一般/差.
+- ``linked_rules``: ``[{"code", "category"?, "assessment", "allowed": [value],
+  "cap_grade", "reason"}]`` — an appraisee (of that category, or any) whose
+  assessment value is not in ``allowed`` is graded at best ``cap_grade``
+  (DESIGN §5 step 6).
+- ``cross_year``: ``[{"flag", "grade", "consecutive_years", "category"?,
+  "reason"?}]`` — raise ``flag`` when this year's grade and the previous
+  ``consecutive_years - 1`` years' grades all equal ``grade``.
+- ``reports``: ``{"max_chars"?, "max_words"?, "parts"?: [{"code", "label",
+  "categories"?}]}`` — limits and required parts of debriefing reports.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, NoReturn
+
+from domain.errors import RulesInvalid, RuleViolation
+
+DIMENSION_SCORES = "dimension_scores"
+GRADE_CHOICE = "grade_choice"
+INDICATOR_SCORES = "indicator_scores"
+FORMS = (DIMENSION_SCORES, GRADE_CHOICE, INDICATOR_SCORES)
+MISSING_GROUP_POLICIES = ("block", "renormalize")
+TIE_BREAK_KINDS = ("group",)
+
+_DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+_CODE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    code: str
+    label: str
+    weight: Fraction
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    label: str
+    points: Fraction
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    code: str
+    label: str
+    weight: Fraction
+    anonymous: bool
+    form: str
+    min_ballots: int
+    anonymity_floor: int
+    indicators: tuple[Indicator, ...] = ()
+
+    @property
+    def total_points(self) -> Fraction:
+        return sum((i.points for i in self.indicators), Fraction(0))
+
+
+@dataclass(frozen=True)
+class Choice:
+    code: str
+    label: str
+    score: Fraction
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    trim: int = 0
+    trim_min_ballots: int = 1
+    missing_group: str = "block"
+
+
+@dataclass(frozen=True)
+class ValidityRules:
+    """Per-ballot validity (DESIGN §4): the most of a ballot's rows a choice may take."""
+
+    max_choice_share: Mapping[str, Fraction] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Grade:
+    code: str
+    label: str
+    min_score: Fraction | None = None
+    max_share: Fraction | None = None
+
+
+@dataclass(frozen=True)
+class Quorum:
+    min_share: Mapping[str, Fraction] = field(default_factory=dict)
+    min_count: Mapping[str, int] = field(default_factory=dict)
+
+    def shortfalls(self, issued: Mapping[str, int]) -> tuple[str, ...]:
+        """Groups short of their quorum, given participants issued a ballot per group."""
+        total = sum(issued.values())
+        short = {code for code, need in self.min_count.items() if issued.get(code, 0) < need}
+        short |= {
+            code
+            for code, share in self.min_share.items()
+            if total == 0 or Fraction(issued.get(code, 0), total) < share
+        }
+        return tuple(sorted(short))
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    label: str
+    grades: tuple[Grade, ...]
+
+
+@dataclass(frozen=True)
+class AssessmentValue:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    code: str
+    label: str
+    values: tuple[AssessmentValue, ...]
+
+
+@dataclass(frozen=True)
+class LinkedRule:
+    code: str
+    category: str | None
+    assessment: str
+    allowed: tuple[str, ...]
+    cap_grade: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CrossYearRule:
+    flag: str
+    grade: str
+    consecutive_years: int
+    category: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReportPart:
+    code: str
+    label: str
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportRules:
+    max_chars: int | None = None
+    max_words: int | None = None
+    parts: tuple[ReportPart, ...] = ()
+
+    def parts_for(self, category: str) -> tuple[ReportPart, ...]:
+        """The parts a report of this category must have (parts without categories: all)."""
+        return tuple(p for p in self.parts if not p.categories or category in p.categories)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A validated rules document; ``document`` is the original, kept verbatim for hashing."""
+
+    scale: int
+    groups: tuple[Group, ...]
+    grades: tuple[Grade, ...]
+    dimensions: tuple[Dimension, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    aggregation: Aggregation = Aggregation()
+    ballot_validity: ValidityRules = ValidityRules()
+    tie_break: tuple[str, ...] = ()
+    quorum: Quorum = Quorum()
+    min_signatures: int = 1
+    categories: tuple[Category, ...] = ()
+    assessments: tuple[Assessment, ...] = ()
+    linked_rules: tuple[LinkedRule, ...] = ()
+    cross_year: tuple[CrossYearRule, ...] = ()
+    reports: ReportRules = ReportRules()
+    document: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def group(self, code: str) -> Group:
+        for group in self.groups:
+            if group.code == code:
+                return group
+        raise RuleViolation(f"unknown evaluator group {code!r}", group=code)
+
+    def choice(self, code: str) -> Choice | None:
+        return next((c for c in self.choices if c.code == code), None)
+
+    def has_category(self, code: str) -> bool:
+        """Whether appraisees may carry this category (any, when none are declared)."""
+        return not self.categories or any(c.code == code for c in self.categories)
+
+    def grades_for(self, category: str) -> tuple[Grade, ...]:
+        """The grade list that applies to a category (its own, else the top-level one)."""
+        for cat in self.categories:
+            if cat.code == category:
+                return cat.grades
+        if self.categories:
+            raise RuleViolation(f"unknown category {category!r}", category=category)
+        return self.grades
+
+
+def parse_decimal(value: object) -> Fraction:
+    """Read a wire number (an int or a decimal string, never a float) exactly.
+
+    Raises ValueError for anything else, including negative or signed values.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("must not be negative")
+        return Fraction(value)
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        return Fraction(value)
+    raise ValueError(f"not a decimal string: {value!r}")
+
+
+def parse_rules(document: Mapping[str, Any]) -> Rules:
+    """Validate a rules document and return it parsed; raise RulesInvalid on the first fault."""
+    doc = _object(
+        document,
+        "",
+        required=("scale", "groups"),
+        optional=(
+            "version",
+            "title",
+            "notes",
+            "dimensions",
+            "choices",
+            "aggregation",
+            "ballot_validity",
+            "grades",
+            "tie_break",
+            "quorum",
+            "approval",
+            "categories",
+            "assessments",
+            "linked_rules",
+            "cross_year",
+            "reports",
+        ),
+    )
+    if "version" in doc and _int(doc["version"], "/version", 1) != 1:
+        _fail("/version", "only version 1 is understood")
+    if "title" in doc:
+        _text(doc["title"], "/title")
+    if "notes" in doc:
+        for i, note in enumerate(_list(doc["notes"], "/notes")):
+            _text(note, f"/notes/{i}")
+
+    scale = _int(doc["scale"], "/scale", 1)
+    dimensions = _dimensions(doc["dimensions"]) if "dimensions" in doc else ()
+    choices = _choices(doc["choices"], scale) if "choices" in doc else ()
+    groups = _groups(doc["groups"])
+    for i, group in enumerate(groups):
+        if group.form == DIMENSION_SCORES and not dimensions:
+            _fail("/dimensions", f"required: /groups/{i} uses {DIMENSION_SCORES}")
+        if group.form == GRADE_CHOICE and not choices:
+            _fail("/choices", f"required: /groups/{i} uses {GRADE_CHOICE}")
+    group_codes = [g.code for g in groups]
+    choice_codes = [c.code for c in choices]
+
+    aggregation = _aggregation(doc.get("aggregation", {}))
+    validity = _ballot_validity(doc.get("ballot_validity", {}), choice_codes, groups)
+
+    grades = _grades(doc["grades"], "/grades", scale) if "grades" in doc else ()
+    categories = _categories(_list(doc.get("categories", []), "/categories"), grades, scale)
+    if not grades and not categories:
+        _fail("/grades", "is required")
+
+    tie_break = _tie_break(doc.get("tie_break", []), group_codes)
+    quorum = _quorum(doc.get("quorum", {}), group_codes)
+    approval = _object(doc.get("approval", {}), "/approval", (), ("min_signatures",))
+    min_signatures = _int(approval.get("min_signatures", 1), "/approval/min_signatures", 1)
+
+    category_codes = [c.code for c in categories]
+    grade_lists = [c.grades for c in categories] or [grades]
+    assessments = _assessments(doc.get("assessments", []))
+    linked = _linked_rules(
+        doc.get("linked_rules", []), categories, grades, assessments, category_codes
+    )
+    cross_year = _cross_year(doc.get("cross_year", []), categories, grade_lists, category_codes)
+    reports = _reports(doc.get("reports", {}), category_codes)
+
+    return Rules(
+        scale=scale,
+        groups=groups,
+        grades=grades,
+        dimensions=dimensions,
+        choices=choices,
+        aggregation=aggregation,
+        ballot_validity=validity,
+        tie_break=tie_break,
+        quorum=quorum,
+        min_signatures=min_signatures,
+        categories=categories,
+        assessments=assessments,
+        linked_rules=linked,
+        cross_year=cross_year,
+        reports=reports,
+        document=copy.deepcopy(dict(document)),
+    )
+
+
+# -- sections ----------------------------------------------------------------------------
+
+
+def _dimensions(value: Any) -> tuple[Dimension, ...]:
+    items = _list(value, "/dimensions", nonempty=True)
+    dims = []
+    for i, item in enumerate(items):
+        path = f"/dimensions/{i}"
+        obj = _object(item, path, ("code", "weight"), ("label",))
+        code = _code(obj["code"], f"{path}/code")
+        weight = _share(obj["weight"], f"{path}/weight")
+        dims.append(Dimension(code, _label(obj, path, code), weight))
+    _unique([d.code for d in dims], "/dimensions/{}/code")
+    _sums_to_one([d.weight for d in dims], "/dimensions", "dimension weights")
+    return tuple(dims)
+
+
+def _choices(value: Any, scale: int) -> tuple[Choice, ...]:
+    items = _list(value, "/choices", nonempty=True)
+    choices = []
+    for i, item in enumerate(items):
+        path = f"/choices/{i}"
+        obj = _object(item, path, ("code", "score"), ("label",))
+        code = _code(obj["code"], f"{path}/code")
+        score = _decimal(obj["score"], f"{path}/score")
+        if score > scale:
+            _fail(f"{path}/score", f"must lie within 0…{scale} (the scale)")
+        choices.append(Choice(code, _label(obj, path, code), score))
+    _unique([c.code for c in choices], "/choices/{}/code")
+    return tuple(choices)
+
+
+def _groups(value: Any) -> tuple[Group, ...]:
+    items = _list(value, "/groups", nonempty=True)
+    groups = []
+    for i, item in enumerate(items):
+        path = f"/groups/{i}"
+        obj = _object(
+            item,
+            path,
+            ("code", "weight", "form"),
+            ("label", "anonymous", "min_ballots", "anonymity_floor", "indicators"),
+        )
+        code = _code(obj["code"], f"{path}/code")
+        weight = _share(obj["weight"], f"{path}/weight")
+        form = obj["form"]
+        if form not in FORMS:
+            _fail(f"{path}/form", f"must be one of {', '.join(FORMS)}")
+        anonymous = obj.get("anonymous", False)
+        if not isinstance(anonymous, bool):
+            _fail(f"{path}/anonymous", "must be true or false")
+        min_ballots = _int(obj.get("min_ballots", 1), f"{path}/min_ballots", 1)
+        floor = _int(obj.get("anonymity_floor", min_ballots), f"{path}/anonymity_floor", 1)
+        indicators: tuple[Indicator, ...] = ()
+        if form == INDICATOR_SCORES:
+            if "indicators" not in obj:
+                _fail(f"{path}/indicators", f"is required for {INDICATOR_SCORES}")
+            indicators = _indicators(obj["indicators"], f"{path}/indicators")
+        elif "indicators" in obj:
+            _fail(f"{path}/indicators", f"only allowed with form {INDICATOR_SCORES}")
+        label = _label(obj, path, code)
+        groups.append(Group(code, label, weight, anonymous, form, min_ballots, floor, indicators))
+    _unique([g.code for g in groups], "/groups/{}/code")
+    _sums_to_one([g.weight for g in groups], "/groups", "group weights")
+    return tuple(groups)
+
+
+def _indicators(value: Any, path: str) -> tuple[Indicator, ...]:
+    items = _list(value, path, nonempty=True)
+    indicators = []
+    for i, item in enumerate(items):
+        ipath = f"{path}/{i}"
+        obj = _object(item, ipath, ("code", "points"), ("label", "section"))
+        code = _code(obj["code"], f"{ipath}/code")
+        points = _decimal(obj["points"], f"{ipath}/points")
+        if points == 0:
+            _fail(f"{ipath}/points", "must be greater than 0")
+        section = _text(obj["section"], f"{ipath}/section") if "section" in obj else None
+        indicators.append(Indicator(code, _label(obj, ipath, code), points, section))
+    _unique([ind.code for ind in indicators], path + "/{}/code")
+    return tuple(indicators)
+
+
+def _aggregation(value: Any) -> Aggregation:
+    obj = _object(value, "/aggregation", (), ("trim", "trim_min_ballots", "missing_group"))
+    trim = _int(obj.get("trim", 0), "/aggregation/trim", 0)
+    least = 2 * trim + 1
+    trim_min = _int(obj.get("trim_min_ballots", least), "/aggregation/trim_min_ballots", 1)
+    if trim_min < least:
+        _fail(
+            "/aggregation/trim_min_ballots",
+            f"must be at least 2×trim+1 = {least}, so trimming always leaves a row",
+        )
+    missing = obj.get("missing_group", "block")
+    if missing not in MISSING_GROUP_POLICIES:
+        _fail("/aggregation/missing_group", f"must be one of {', '.join(MISSING_GROUP_POLICIES)}")
+    return Aggregation(trim, trim_min, missing)
+
+
+def _ballot_validity(
+    value: Any, choice_codes: list[str], groups: tuple[Group, ...]
+) -> ValidityRules:
+    obj = _object(value, "/ballot_validity", (), ("max_choice_share", "groups"))
+    shares_doc = _object(obj.get("max_choice_share", {}), "/ballot_validity/max_choice_share")
+    shares = {}
+    for code in sorted(shares_doc):
+        path = f"/ballot_validity/max_choice_share/{_ptr(code)}"
+        if code not in choice_codes:
+            _fail(path, f"names an unknown choice {code!r}")
+        shares[code] = _share(shares_doc[code], path)
+    choice_groups = [g.code for g in groups if g.form == GRADE_CHOICE]
+    if "groups" in obj:
+        applies = _list(obj["groups"], "/ballot_validity/groups")
+        for i, code in enumerate(applies):
+            if code not in choice_groups:
+                _fail(f"/ballot_validity/groups/{i}", f"{code!r} is not a {GRADE_CHOICE} group")
+        _unique(list(applies), "/ballot_validity/groups/{}")
+        scope = tuple(applies)
+    else:
+        scope = tuple(choice_groups)
+    return ValidityRules(shares, scope)
+
+
+def _grades(value: Any, path: str, scale: int) -> tuple[Grade, ...]:
+    items = _list(value, path, nonempty=True)
+    grades: list[Grade] = []
+    last = len(items) - 1
+    previous: Fraction | None = None
+    for i, item in enumerate(items):
+        gpath = f"{path}/{i}"
+        obj = _object(item, gpath, ("code",), ("label", "min_score", "max_share"))
+        code = _code(obj["code"], f"{gpath}/code")
+        if i == last:
+            for key in ("min_score", "max_share"):
+                if key in obj:
+                    _fail(f"{gpath}/{key}", "the last grade takes everyone left: leave it out")
+        elif "min_score" not in obj and "max_share" not in obj:
+            _fail(gpath, "only the last grade may have neither min_score nor max_share")
+        min_score = max_share = None
+        if "min_score" in obj:
+            min_score = _decimal(obj["min_score"], f"{gpath}/min_score")
+            if min_score > scale:
+                _fail(f"{gpath}/min_score", f"must lie within 0…{scale} (the scale)")
+            if previous is not None and min_score >= previous:
+                _fail(f"{gpath}/min_score", "must be strictly below the previous min_score")
+            previous = min_score
+        if "max_share" in obj:
+            max_share = _share(obj["max_share"], f"{gpath}/max_share")
+        grades.append(Grade(code, _label(obj, gpath, code), min_score, max_share))
+    _unique([g.code for g in grades], path + "/{}/code")
+    return tuple(grades)
+
+
+def _categories(items: list[Any], default: tuple[Grade, ...], scale: int) -> tuple[Category, ...]:
+    categories = []
+    for i, item in enumerate(items):
+        path = f"/categories/{i}"
+        obj = _object(item, path, ("code",), ("label", "grades"))
+        code = _code(obj["code"], f"{path}/code")
+        if "grades" in obj:
+            grades = _grades(obj["grades"], f"{path}/grades", scale)
+        elif default:
+            grades = default
+        else:
+            _fail("/grades", f"is required: {path} has no grades of its own")
+        categories.append(Category(code, _label(obj, path, code), grades))
+    _unique([c.code for c in categories], "/categories/{}/code")
+    return tuple(categories)
+
+
+def _tie_break(value: Any, group_codes: list[str]) -> tuple[str, ...]:
+    keys = _list(value, "/tie_break")
+    for i, key in enumerate(keys):
+        path = f"/tie_break/{i}"
+        if not isinstance(key, str) or ":" not in key:
+            _fail(path, 'must be a key such as "group:leading_group"')
+        kind, _, code = key.partition(":")
+        if kind not in TIE_BREAK_KINDS:
+            _fail(path, f"unknown tie-break kind {kind!r} (known: {', '.join(TIE_BREAK_KINDS)})")
+        if code not in group_codes:
+            _fail(path, f"names an unknown group {code!r}")
+    _unique(list(keys), "/tie_break/{}")
+    return tuple(keys)
+
+
+def _quorum(value: Any, group_codes: list[str]) -> Quorum:
+    obj = _object(value, "/quorum", (), ("min_share", "min_count"))
+    shares_doc = _object(obj.get("min_share", {}), "/quorum/min_share")
+    counts_doc = _object(obj.get("min_count", {}), "/quorum/min_count")
+    shares, counts = {}, {}
+    for code in sorted(shares_doc):
+        path = f"/quorum/min_share/{_ptr(code)}"
+        if code not in group_codes:
+            _fail(path, f"names an unknown group {code!r}")
+        shares[code] = _share(shares_doc[code], path)
+    for code in sorted(counts_doc):
+        path = f"/quorum/min_count/{_ptr(code)}"
+        if code not in group_codes:
+            _fail(path, f"names an unknown group {code!r}")
+        counts[code] = _int(counts_doc[code], path, 1)
+    return Quorum(shares, counts)
+
+
+def _assessments(value: Any) -> tuple[Assessment, ...]:
+    items = _list(value, "/assessments")
+    assessments = []
+    for i, item in enumerate(items):
+        path = f"/assessments/{i}"
+        obj = _object(item, path, ("code", "values"), ("label",))
+        code = _code(obj["code"], f"{path}/code")
+        values = []
+        for j, v in enumerate(_list(obj["values"], f"{path}/values", nonempty=True)):
+            vpath = f"{path}/values/{j}"
+            vobj = _object(v, vpath, ("code",), ("label",))
+            vcode = _code(vobj["code"], f"{vpath}/code")
+            values.append(AssessmentValue(vcode, _label(vobj, vpath, vcode)))
+        _unique([v.code for v in values], path + "/values/{}/code")
+        assessments.append(Assessment(code, _label(obj, path, code), tuple(values)))
+    _unique([a.code for a in assessments], "/assessments/{}/code")
+    return tuple(assessments)
+
+
+def _linked_rules(
+    value: Any,
+    categories: tuple[Category, ...],
+    grades: tuple[Grade, ...],
+    assessments: tuple[Assessment, ...],
+    category_codes: list[str],
+) -> tuple[LinkedRule, ...]:
+    rules = []
+    for i, item in enumerate(_list(value, "/linked_rules")):
+        path = f"/linked_rules/{i}"
+        obj = _object(
+            item, path, ("code", "assessment", "allowed", "cap_grade", "reason"), ("category",)
+        )
+        code = _code(obj["code"], f"{path}/code")
+        category = _known_category(obj, path, category_codes)
+        assessment = next((a for a in assessments if a.code == obj["assessment"]), None)
+        if assessment is None:
+            _fail(f"{path}/assessment", f"names an undeclared assessment {obj['assessment']!r}")
+        value_codes = [v.code for v in assessment.values]
+        allowed = _list(obj["allowed"], f"{path}/allowed", nonempty=True)
+        for j, v in enumerate(allowed):
+            if v not in value_codes:
+                _fail(f"{path}/allowed/{j}", f"{v!r} is not a value of {assessment.code!r}")
+        _unique(list(allowed), path + "/allowed/{}")
+        grade_lists = _grade_lists(categories, grades, category)
+        cap = obj["cap_grade"]
+        if not all(any(g.code == cap for g in gl) for gl in grade_lists):
+            _fail(f"{path}/cap_grade", f"{cap!r} is not a grade of every category it applies to")
+        reason = _text(obj["reason"], f"{path}/reason")
+        rules.append(LinkedRule(code, category, assessment.code, tuple(allowed), cap, reason))
+    _unique([r.code for r in rules], "/linked_rules/{}/code")
+    return tuple(rules)
+
+
+def _cross_year(
+    value: Any,
+    categories: tuple[Category, ...],
+    grade_lists: list[tuple[Grade, ...]],
+    category_codes: list[str],
+) -> tuple[CrossYearRule, ...]:
+    rules = []
+    for i, item in enumerate(_list(value, "/cross_year")):
+        path = f"/cross_year/{i}"
+        obj = _object(item, path, ("flag", "grade", "consecutive_years"), ("category", "reason"))
+        flag = _code(obj["flag"], f"{path}/flag")
+        category = _known_category(obj, path, category_codes)
+        lists = [c.grades for c in categories if c.code == category] if category else grade_lists
+        if not any(g.code == obj["grade"] for gl in lists for g in gl):
+            _fail(f"{path}/grade", f"names an unknown grade {obj['grade']!r}")
+        years = _int(obj["consecutive_years"], f"{path}/consecutive_years", 1)
+        reason = _text(obj["reason"], f"{path}/reason") if "reason" in obj else ""
+        rules.append(CrossYearRule(flag, obj["grade"], years, category, reason))
+    return tuple(rules)
+
+
+def _reports(value: Any, category_codes: list[str]) -> ReportRules:
+    obj = _object(value, "/reports", (), ("max_chars", "max_words", "parts"))
+    max_chars = _int(obj["max_chars"], "/reports/max_chars", 1) if "max_chars" in obj else None
+    max_words = _int(obj["max_words"], "/reports/max_words", 1) if "max_words" in obj else None
+    parts = []
+    for i, item in enumerate(_list(obj.get("parts", []), "/reports/parts")):
+        path = f"/reports/parts/{i}"
+        pobj = _object(item, path, ("code",), ("label", "categories"))
+        code = _code(pobj["code"], f"{path}/code")
+        cats = _list(pobj.get("categories", []), f"{path}/categories")
+        for j, cat in enumerate(cats):
+            if category_codes and cat not in category_codes:
+                _fail(f"{path}/categories/{j}", f"names an undeclared category {cat!r}")
+            _code(cat, f"{path}/categories/{j}")
+        parts.append(ReportPart(code, _label(pobj, path, code), tuple(cats)))
+    _unique([p.code for p in parts], "/reports/parts/{}/code")
+    return ReportRules(max_chars, max_words, tuple(parts))
+
+
+def _grade_lists(
+    categories: tuple[Category, ...], grades: tuple[Grade, ...], category: str | None
+) -> list[tuple[Grade, ...]]:
+    """The grade lists a rule scoped to ``category`` (None: every category) must fit."""
+    if category is not None:
+        return [c.grades for c in categories if c.code == category] or [grades]
+    return [c.grades for c in categories] or [grades]
+
+
+def _known_category(obj: Mapping[str, Any], path: str, category_codes: list[str]) -> str | None:
+    if "category" not in obj:
+        return None
+    category = _code(obj["category"], f"{path}/category")
+    if category_codes and category not in category_codes:
+        _fail(f"{path}/category", f"names an undeclared category {category!r}")
+    return category
+
+
+# -- primitives --------------------------------------------------------------------------
+
+
+def _fail(path: str, message: str) -> NoReturn:
+    raise RulesInvalid(f"{path or '/'}: {message}", path=path)
+
+
+def _ptr(key: str) -> str:
+    """Escape an object key as a JSON-pointer segment (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _object(
+    value: Any, path: str, required: tuple[str, ...] = (), optional: tuple[str, ...] | None = None
+) -> Mapping[str, Any]:
+    """Check an object; ``optional`` None means any keys (a map keyed by codes)."""
+    if not isinstance(value, Mapping):
+        _fail(path, "must be an object")
+    for key in value:
+        if not isinstance(key, str):
+            _fail(path, f"keys must be strings, not {key!r}")
+    if optional is not None:
+        known = set(required) | set(optional)
+        for key in sorted(value):
+            if key not in known:
+                _fail(f"{path}/{_ptr(key)}", "unknown key")
+    for key in required:
+        if key not in value:
+            _fail(f"{path}/{_ptr(key)}", "is required")
+    return value
+
+
+def _list(value: Any, path: str, nonempty: bool = False) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        _fail(path, "must be a list")
+    if nonempty and not value:
+        _fail(path, "must not be empty")
+    return list(value)
+
+
+def _int(value: Any, path: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(path, "must be an integer")
+    if value < minimum:
+        _fail(path, f"must be at least {minimum}")
+    return value
+
+
+def _decimal(value: Any, path: str) -> Fraction:
+    if isinstance(value, float):
+        _fail(path, f'floats are not allowed: write a decimal string such as "{value!r}"')
+    if not isinstance(value, str):
+        _fail(path, 'must be a decimal string such as "0.45"')
+    try:
+        return parse_decimal(value)
+    except ValueError:
+        _fail(path, f'{value!r} is not a decimal string such as "0.45"')
+
+
+def _share(value: Any, path: str) -> Fraction:
+    share = _decimal(value, path)
+    if not 0 < share <= 1:
+        _fail(path, "must lie in (0, 1]")
+    return share
+
+
+def _text(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        _fail(path, "must be a non-empty string")
+    return value
+
+
+def _code(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
+        _fail(path, "must be a code of letters, digits, '_' or '-'")
+    return value
+
+
+def _label(obj: Mapping[str, Any], path: str, default: str) -> str:
+    return _text(obj["label"], f"{path}/label") if "label" in obj else default
+
+
+def _unique(codes: Iterable[Any], path_template: str) -> None:
+    seen: set[Any] = set()
+    for i, code in enumerate(codes):
+        if code in seen:
+            _fail(path_template.format(i), f"duplicate {code!r}")
+        seen.add(code)
+
+
+def _sums_to_one(weights: list[Fraction], path: str, what: str) -> None:
+    total = sum(weights, Fraction(0))
+    if total != 1:
+        _fail(path, f"{what} must sum to exactly 1, not {total.numerator}/{total.denominator}")

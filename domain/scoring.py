@@ -1,0 +1,598 @@
+"""Scoring and grading (DESIGN §5 steps 1–7), exact end to end, with its explanation.
+
+Everything is :class:`fractions.Fraction`; nothing is rounded except the display
+string.  The result depends only on the *sets* of appraisees and ballots, never on
+their order: ballots are processed by ballot id and every list in the outcome is
+sorted, so :meth:`Outcome.to_dict` is canonical and can be hashed as the proposal.
+
+Decisions this module makes where DESIGN leaves room:
+
+* Row scores: ``dimension_scores`` Σ weight × score; ``grade_choice`` the choice's
+  score; ``indicator_scores`` Σ awarded × scale / Σ points.  Abstentions and rows
+  of invalid or voided ballots are left out and listed with their reason
+  (``abstain``, ``invalid:<code>``, ``voided:<dispute reason>``).
+* ``GroupResult.ballots`` counts the scored rows *before* trimming; that is the
+  number compared with ``min_ballots`` and ``trim_min_ballots``.  Among equal
+  scores, the rows trimmed from the low end are those with the smallest ballot
+  ids and from the high end those with the largest; the mean is the same either
+  way, only the explanation needs the choice to be fixed.
+* A missing group is flagged ``missing_group:<code>``.  Under ``block`` the
+  appraisee is ``incomplete`` (no score, rank or grade); under ``renormalize`` the
+  present weights are rescaled to sum to 1 and ``renormalized`` is flagged too —
+  and if every group is missing the appraisee is ``incomplete`` as well.
+* Ranking is competition ranking (1, 1, 3).  In a ``group:<code>`` tie-break a
+  missing group sorts below every present score.
+* Quotas: floor(max_share × N) where N counts *all* appraisees of the category,
+  incomplete ones included — the seeds state quotas of the people appraised.
+  Grades go in rank order; when the boundary falls strictly inside a tie, nobody
+  in the tie gets the grade, everyone in it is flagged ``quota_tie`` and lower
+  ranks are not considered for that grade either (they would otherwise overtake
+  the tie).  The last grade takes every complete appraisee left.
+* Step 6 runs on the step-5 grades: a linked rule caps a grade that is better
+  than its ``cap_grade`` when the appraisee's assessment value is not allowed —
+  an assessment not recorded counts as not allowed — and flags
+  ``linked_rule:<code>``.  The place freed is not handed on: the committee may
+  adjust with a written reason.  Cross-year rules compare the final grade and the
+  most recent previous grades and raise their flag.
+* Step 7: :func:`format_score` rounds half up to 2 decimals for display only;
+  :func:`exact` always writes ``numerator/denominator`` (``"87/1"`` too), so the
+  exact form has one spelling.
+* Every flag comes with a :class:`Note` saying why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from itertools import groupby, takewhile
+from typing import Any
+
+from domain.ballots import (
+    Ballot,
+    BallotValidity,
+    Row,
+    check_ballot_shape,
+    tally,
+    validate_ballot,
+)
+from domain.errors import RuleViolation
+from domain.rules import DIMENSION_SCORES, GRADE_CHOICE, Grade, Group, Rules
+
+__all__ = [
+    "COMPLETE",
+    "INCOMPLETE",
+    "Appraisee",
+    "AppraiseeResult",
+    "Ballot",
+    "BallotValidity",
+    "GroupResult",
+    "Note",
+    "Outcome",
+    "QuotaDecision",
+    "Row",
+    "RowRef",
+    "ScoringInput",
+    "check_ballot_shape",
+    "exact",
+    "format_score",
+    "score",
+    "tally",
+    "validate_ballot",
+]
+
+COMPLETE = "complete"
+INCOMPLETE = "incomplete"
+
+
+@dataclass(frozen=True)
+class Appraisee:
+    appraisee_id: str
+    category: str
+
+
+@dataclass(frozen=True)
+class ScoringInput:
+    rules: Rules
+    appraisees: Sequence[Appraisee]
+    ballots: Sequence[Ballot]
+    # appraisee_id -> {assessment code: value code}
+    assessments: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # appraisee_id -> grades of previous years, most recent last
+    previous_grades: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RowRef:
+    """One ballot row as it entered (``score``) or was kept out of (``reason``) a group."""
+
+    ballot_id: str
+    signer: str
+    position: int | None
+    score: Fraction | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    ballots: int
+    score: Fraction | None
+    missing: bool
+    rows_used: tuple[RowRef, ...]
+    rows_trimmed: tuple[RowRef, ...]
+    rows_excluded: tuple[RowRef, ...]
+
+
+@dataclass(frozen=True)
+class Note:
+    flag: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class QuotaDecision:
+    category: str
+    grade: str
+    quota: int | None
+    candidates: tuple[str, ...]
+    granted: tuple[str, ...]
+    tied: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class AppraiseeResult:
+    appraisee_id: str
+    category: str
+    status: str
+    score: Fraction | None
+    rank: int | None
+    grade: str | None
+    grade_before_rules: str | None  # the step-5 grade, before linked rules capped it
+    flags: tuple[str, ...]
+    notes: tuple[Note, ...]
+    groups: Mapping[str, GroupResult]
+    weights: Mapping[str, Fraction]  # the weights actually applied (after renormalising)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    results: tuple[AppraiseeResult, ...]
+    quota_decisions: tuple[QuotaDecision, ...]
+    tally: Mapping[str, Mapping[str, Any]]
+
+    def result(self, appraisee_id: str) -> AppraiseeResult:
+        for result in self.results:
+            if result.appraisee_id == appraisee_id:
+                return result
+        raise KeyError(appraisee_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, numbers as strings, in canonical order (the proposal's hash input)."""
+        return {
+            "results": [_result_dict(r) for r in self.results],
+            "quota_decisions": [
+                {
+                    "category": d.category,
+                    "grade": d.grade,
+                    "quota": d.quota,
+                    "candidates": list(d.candidates),
+                    "granted": list(d.granted),
+                    "tied": list(d.tied),
+                    "reason": d.reason,
+                }
+                for d in self.quota_decisions
+            ],
+            "tally": {
+                code: {k: dict(v) if isinstance(v, Mapping) else v for k, v in counts.items()}
+                for code, counts in sorted(self.tally.items())
+            },
+        }
+
+
+def format_score(value: Fraction) -> str:
+    """Display form: half up (away from zero) to 2 decimals, e.g. 1747/20 → "87.35"."""
+    hundredths = math.floor(abs(value) * 100 + Fraction(1, 2))
+    sign = "-" if value < 0 and hundredths else ""
+    return f"{sign}{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def exact(value: Fraction) -> str:
+    """Exact form, always ``numerator/denominator`` ("1747/20", "87/1")."""
+    return f"{value.numerator}/{value.denominator}"
+
+
+def score(inp: ScoringInput) -> Outcome:
+    """Run DESIGN §5 steps 1–7 over a campaign's roster and ballots."""
+    rules = inp.rules
+    roster = _roster(rules, inp.appraisees)
+    _check_assessments(rules, roster, inp.assessments)
+    ballots = sorted(inp.ballots, key=lambda b: b.ballot_id)
+    counts = tally(rules, ballots, roster)
+    scored, excluded = _rows(rules, roster, ballots)
+
+    works = {
+        aid: _combine(
+            rules,
+            appraisee,
+            {
+                g.code: _group_result(rules, g, scored[aid, g.code], excluded[aid, g.code])
+                for g in rules.groups
+            },
+        )
+        for aid, appraisee in roster.items()
+    }
+    decisions: list[QuotaDecision] = []
+    for category in sorted({a.category for a in roster.values()}):
+        members = [w for w in works.values() if w.category == category]
+        tie_groups = _rank(rules, [w for w in members if w.status == COMPLETE])
+        decisions += _grade(rules.grades_for(category), category, len(members), tie_groups)
+    for work in works.values():
+        _apply_linked_rules(rules, work, inp.assessments.get(work.appraisee_id, {}))
+        _apply_cross_year(rules, work, inp.previous_grades.get(work.appraisee_id, ()))
+
+    results = sorted(
+        (w.freeze() for w in works.values()),
+        key=lambda r: (r.category, r.rank is None, r.rank or 0, r.appraisee_id),
+    )
+    return Outcome(tuple(results), tuple(decisions), counts)
+
+
+# -- step 1: rows ------------------------------------------------------------------------
+
+
+def _roster(rules: Rules, appraisees: Sequence[Appraisee]) -> dict[str, Appraisee]:
+    roster: dict[str, Appraisee] = {}
+    for appraisee in sorted(appraisees, key=lambda a: a.appraisee_id):
+        if appraisee.appraisee_id in roster:
+            raise RuleViolation(f"appraisee {appraisee.appraisee_id!r} is listed twice")
+        if not rules.has_category(appraisee.category):
+            raise RuleViolation(
+                f"appraisee {appraisee.appraisee_id!r} has an undeclared category "
+                f"{appraisee.category!r}",
+                category=appraisee.category,
+            )
+        roster[appraisee.appraisee_id] = appraisee
+    return roster
+
+
+def _check_assessments(
+    rules: Rules, roster: Mapping[str, Appraisee], assessments: Mapping[str, Mapping[str, str]]
+) -> None:
+    declared = {a.code: {v.code for v in a.values} for a in rules.assessments}
+    for aid, values in assessments.items():
+        if aid not in roster:
+            raise RuleViolation(f"assessment for {aid!r}, who is not on the roster")
+        for code, value in values.items():
+            if value not in declared.get(code, ()):
+                raise RuleViolation(f"{aid!r}: {code}={value!r} is not a declared assessment")
+
+
+def _rows(
+    rules: Rules, roster: Mapping[str, Appraisee], ballots: Sequence[Ballot]
+) -> tuple[defaultdict[tuple[str, str], list[RowRef]], defaultdict[tuple[str, str], list[RowRef]]]:
+    """Step 1: score every counted row; record every row left out, with its reason."""
+    scored: defaultdict[tuple[str, str], list[RowRef]] = defaultdict(list)
+    excluded: defaultdict[tuple[str, str], list[RowRef]] = defaultdict(list)
+    for ballot in ballots:
+        validity = validate_ballot(rules, ballot, roster)
+        group = rules.group(ballot.group)
+        reason = None
+        if ballot.voided is not None:
+            reason = f"voided:{ballot.voided}"
+        elif not validity.valid:
+            reason = f"invalid:{validity.reason}"
+        for row in ballot.rows:
+            if row.appraisee_id not in roster:
+                continue
+            key = (row.appraisee_id, group.code)
+            ref = RowRef(ballot.ballot_id, ballot.signer, ballot.position)
+            if reason is not None:
+                excluded[key].append(replace(ref, reason=reason))
+            elif row.abstain:
+                excluded[key].append(replace(ref, reason="abstain"))
+            else:
+                scored[key].append(replace(ref, score=_row_score(rules, group, row)))
+    return scored, excluded
+
+
+def _row_score(rules: Rules, group: Group, row: Row) -> Fraction:
+    if group.form == DIMENSION_SCORES:
+        scores = row.scores or {}
+        return sum((d.weight * scores[d.code] for d in rules.dimensions), Fraction(0))
+    if group.form == GRADE_CHOICE:
+        return next(c.score for c in rules.choices if c.code == row.choice)
+    awarded = row.indicators or {}
+    total = sum((Fraction(awarded[i.code]) for i in group.indicators), Fraction(0))
+    return total * rules.scale / group.total_points
+
+
+# -- step 2: group scores ----------------------------------------------------------------
+
+
+def _group_result(
+    rules: Rules, group: Group, scored: list[RowRef], excluded: list[RowRef]
+) -> GroupResult:
+    """Step 2: mean of the rows, trimmed when there are enough; missing below min_ballots."""
+    rows = sorted(scored, key=lambda r: (r.score, r.ballot_id))
+    left_out = tuple(sorted(excluded, key=lambda r: (r.ballot_id, r.reason or "")))
+    if len(rows) < group.min_ballots:
+        return GroupResult(len(rows), None, True, _by_id(rows), (), left_out)
+    trim = rules.aggregation.trim
+    if trim and len(rows) >= rules.aggregation.trim_min_ballots:
+        used, trimmed = rows[trim:-trim], rows[:trim] + rows[-trim:]
+    else:
+        used, trimmed = rows, []
+    mean = sum((r.score for r in used if r.score is not None), Fraction(0)) / len(used)
+    return GroupResult(len(rows), mean, False, _by_id(used), _by_id(trimmed), left_out)
+
+
+def _by_id(rows: list[RowRef]) -> tuple[RowRef, ...]:
+    return tuple(sorted(rows, key=lambda r: r.ballot_id))
+
+
+# -- step 3: comprehensive score ---------------------------------------------------------
+
+
+@dataclass
+class _Work:
+    """An appraisee's result while it is being built."""
+
+    appraisee_id: str
+    category: str
+    groups: dict[str, GroupResult]
+    status: str = INCOMPLETE
+    score: Fraction | None = None
+    weights: dict[str, Fraction] = field(default_factory=dict)
+    rank: int | None = None
+    grade: str | None = None
+    grade_before_rules: str | None = None
+    notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def note(self, flag: str, reason: str) -> None:
+        if reason not in self.notes[flag]:
+            self.notes[flag].append(reason)
+
+    def freeze(self) -> AppraiseeResult:
+        notes = tuple(Note(flag, "; ".join(self.notes[flag])) for flag in sorted(self.notes))
+        return AppraiseeResult(
+            appraisee_id=self.appraisee_id,
+            category=self.category,
+            status=self.status,
+            score=self.score,
+            rank=self.rank,
+            grade=self.grade,
+            grade_before_rules=self.grade_before_rules,
+            flags=tuple(n.flag for n in notes),
+            notes=notes,
+            groups=dict(self.groups),
+            weights=dict(self.weights),
+        )
+
+
+def _combine(rules: Rules, appraisee: Appraisee, groups: dict[str, GroupResult]) -> _Work:
+    """Step 3: Σ weight × group score, blocking or renormalising around missing groups."""
+    work = _Work(appraisee.appraisee_id, appraisee.category, groups)
+    present = {g.code: (g.weight, groups[g.code].score) for g in rules.groups}
+    for g in rules.groups:
+        if groups[g.code].missing:
+            del present[g.code]
+            work.note(
+                f"missing_group:{g.code}",
+                f"{groups[g.code].ballots} scored row(s), {g.min_ballots} needed",
+            )
+    renormalized = len(present) < len(rules.groups)
+    if renormalized and (rules.aggregation.missing_group == "block" or not present):
+        return work
+    total = sum((weight for weight, _ in present.values()), Fraction(0))
+    if renormalized:
+        work.note(
+            "renormalized",
+            f"weights of the present groups divided by their sum {_plain(total)}",
+        )
+    work.weights = {code: weight / total for code, (weight, _) in present.items()}
+    work.score = sum(
+        (work.weights[code] * s for code, (_, s) in present.items() if s is not None),
+        Fraction(0),
+    )
+    work.status = COMPLETE
+    return work
+
+
+# -- steps 4 and 5: ranking and grading --------------------------------------------------
+
+
+def _rank(rules: Rules, complete: list[_Work]) -> list[list[_Work]]:
+    """Step 4: competition ranks; returns the still-tied groups in rank order."""
+
+    def key(work: _Work) -> tuple[Any, ...]:
+        """Ascending sort key for descending order; a missing tie-break group sorts last."""
+        parts: list[Any] = [-work.score if work.score is not None else 0]
+        for tie_break in rules.tie_break:
+            group_score = work.groups[tie_break.partition(":")[2]].score
+            parts.append((0, 0) if group_score is None else (-1, -group_score))
+        return tuple(parts)
+
+    ordered = sorted(complete, key=lambda w: (key(w), w.appraisee_id))
+    tie_groups = [list(members) for _, members in groupby(ordered, key=key)]
+    rank = 1
+    for members in tie_groups:
+        for work in members:
+            work.rank = rank
+        rank += len(members)
+    return tie_groups
+
+
+def _grade(
+    grades: tuple[Grade, ...], category: str, n: int, tie_groups: list[list[_Work]]
+) -> list[QuotaDecision]:
+    """Step 5: grades best first under min_score and quota; the last takes everyone left."""
+    decisions = []
+    remaining = tie_groups
+    for grade in grades[:-1]:
+        granted, decision = _grade_one(grade, category, n, remaining)
+        remaining = remaining[len(granted) :]
+        decisions.append(decision)
+    everyone = tuple(w.appraisee_id for tg in remaining for w in tg)
+    _assign(grades[-1], remaining)
+    decisions.append(
+        QuotaDecision(
+            category,
+            grades[-1].code,
+            None,
+            everyone,
+            everyone,
+            (),
+            "the last grade takes everyone left",
+        )
+    )
+    return decisions
+
+
+def _grade_one(
+    grade: Grade, category: str, n: int, remaining: list[list[_Work]]
+) -> tuple[list[list[_Work]], QuotaDecision]:
+    """Grant one grade to a rank-order prefix of the tie groups left; never split a tie."""
+    candidates = list(takewhile(lambda tg: _qualifies(grade, tg[0]), remaining))
+    reasons = [
+        "candidates: everyone left"
+        if grade.min_score is None
+        else f"candidates: score ≥ {_plain(grade.min_score)}"
+    ]
+    granted, tied, quota = candidates, [], None
+    if grade.max_share is not None:
+        quota = math.floor(grade.max_share * n)
+        reasons.append(f"quota floor({_plain(grade.max_share)} × {n}) = {quota}")
+        granted, taken = [], 0
+        for tg in candidates:
+            if taken + len(tg) > quota:
+                if taken < quota:
+                    tied = tg
+                    reasons.append(
+                        f"{len(tg)} tied at rank {tg[0].rank} for {quota - taken} "
+                        "remaining place(s): none of them granted"
+                    )
+                break
+            granted.append(tg)
+            taken += len(tg)
+    for work in tied:
+        work.note("quota_tie", f"tied at rank {work.rank} across the {grade.code} quota boundary")
+    _assign(grade, granted)
+    ids = tuple(w.appraisee_id for tg in granted for w in tg)
+    reasons.append(f"{len(ids)} granted")
+    decision = QuotaDecision(
+        category,
+        grade.code,
+        quota,
+        tuple(w.appraisee_id for tg in candidates for w in tg),
+        ids,
+        tuple(w.appraisee_id for w in tied),
+        "; ".join(reasons),
+    )
+    return granted, decision
+
+
+def _qualifies(grade: Grade, work: _Work) -> bool:
+    return grade.min_score is None or (work.score is not None and work.score >= grade.min_score)
+
+
+def _assign(grade: Grade, tie_groups: list[list[_Work]]) -> None:
+    for tg in tie_groups:
+        for work in tg:
+            work.grade = work.grade_before_rules = grade.code
+
+
+# -- step 6: linked rules and cross-year flags -------------------------------------------
+
+
+def _apply_linked_rules(rules: Rules, work: _Work, assessments: Mapping[str, str]) -> None:
+    if work.grade is None:
+        return
+    order = [g.code for g in rules.grades_for(work.category)]
+    for rule in rules.linked_rules:
+        if rule.category not in (None, work.category):
+            continue
+        value = assessments.get(rule.assessment)
+        if value in rule.allowed or order.index(work.grade) >= order.index(rule.cap_grade):
+            continue
+        shown = "not recorded" if value is None else value
+        work.note(
+            f"linked_rule:{rule.code}",
+            f"{rule.reason} ({rule.assessment} = {shown}, allowed {', '.join(rule.allowed)}): "
+            f"{work.grade} capped to {rule.cap_grade}",
+        )
+        work.grade = rule.cap_grade
+
+
+def _apply_cross_year(rules: Rules, work: _Work, previous: Sequence[str]) -> None:
+    for rule in rules.cross_year:
+        if rule.category not in (None, work.category) or work.grade != rule.grade:
+            continue
+        needed = rule.consecutive_years - 1
+        recent = list(previous[len(previous) - needed :]) if needed else []
+        if len(recent) == needed and all(g == rule.grade for g in recent):
+            why = f"{rule.reason}: " if rule.reason else ""
+            work.note(rule.flag, f"{why}{rule.grade} {rule.consecutive_years} years running")
+
+
+# -- step 7: display ---------------------------------------------------------------------
+
+
+def _plain(value: Fraction | None) -> str:
+    """A terminating fraction as a plain decimal ("0.15"), else its exact form."""
+    if value is None:
+        return "none"
+    for digits in range(0, 19):
+        scaled = value * 10**digits
+        if scaled.denominator == 1:
+            text = str(abs(scaled.numerator)).rjust(digits + 1, "0")
+            sign = "-" if value < 0 else ""
+            return sign + (f"{text[:-digits]}.{text[-digits:]}" if digits else text)
+    return exact(value)
+
+
+def _score_pair(value: Fraction | None) -> dict[str, str | None]:
+    if value is None:
+        return {"score": None, "score_exact": None}
+    return {"score": format_score(value), "score_exact": exact(value)}
+
+
+def _row_dict(row: RowRef) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ballot_id": row.ballot_id,
+        "signer": row.signer,
+        "position": row.position,
+    }
+    if row.score is not None:
+        out["score_exact"] = exact(row.score)
+    if row.reason is not None:
+        out["reason"] = row.reason
+    return out
+
+
+def _result_dict(r: AppraiseeResult) -> dict[str, Any]:
+    return {
+        "appraisee_id": r.appraisee_id,
+        "category": r.category,
+        "status": r.status,
+        **_score_pair(r.score),
+        "rank": r.rank,
+        "grade": r.grade,
+        "grade_before_rules": r.grade_before_rules,
+        "flags": list(r.flags),
+        "notes": [{"flag": n.flag, "reason": n.reason} for n in r.notes],
+        "weights": {code: exact(w) for code, w in sorted(r.weights.items())},
+        "groups": {
+            code: {
+                "ballots": g.ballots,
+                **_score_pair(g.score),
+                "missing": g.missing,
+                "rows_used": [_row_dict(x) for x in g.rows_used],
+                "rows_trimmed": [_row_dict(x) for x in g.rows_trimmed],
+                "rows_excluded": [_row_dict(x) for x in g.rows_excluded],
+            }
+            for code, g in sorted(r.groups.items())
+        },
+    }

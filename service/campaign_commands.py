@@ -1,0 +1,228 @@
+"""Handlers for campaign set-up, debriefing reports and assessments."""
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from domain import fields
+from domain.campaign import Campaign
+from domain.errors import Conflict, MalformedCommand, NotFound, WrongRole
+from domain.report import Report, check_report, report_id
+from domain.rules import parse_rules
+from service.commands import CommandSpec, Context, Outcome
+
+ORGANIZERS = frozenset({"admin", "organizer"})
+
+
+def load_campaign(ctx: Context, campaign_id: UUID | None = None) -> Campaign:
+    campaign_id = campaign_id or fields.uuid_field(ctx.command, "campaign_id")
+    campaign = ctx.app.find(campaign_id)
+    if not isinstance(campaign, Campaign):
+        raise NotFound(f"no campaign {campaign_id}")
+    return campaign
+
+
+def own_appraisee(ctx: Context, campaign: Campaign, appraisee_id: str) -> None:
+    """Cadres act only for themselves: the appraisee must be linked to the signer."""
+    linked = campaign.appraisee(appraisee_id).get("actor_id")
+    if linked != ctx.signer.holder_id:
+        raise WrongRole("only the appraisee's own linked actor may do this")
+
+
+def _rules(command: Mapping[str, Any]) -> dict[str, Any]:
+    document = fields.obj(command.get("rules"), "rules")
+    parse_rules(document)
+    return dict(document)
+
+
+def _details(command: Mapping[str, Any]) -> dict[str, Any]:
+    details = {}
+    if "jurisdiction" in command:
+        details["jurisdiction"] = fields.text(command, "jurisdiction")
+    if "period" in command:
+        period = fields.obj(command["period"], "period")
+        details["period"] = {k: fields.text(period, k, max_length=10) for k in ("start", "end")}
+    return details
+
+
+def create(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "title", "year", "rules"}, {"jurisdiction", "period"})
+    campaign_id = fields.uuid_field(c, "campaign_id")
+    if ctx.app.find(campaign_id) is not None:
+        raise Conflict(f"campaign {campaign_id} already exists")
+    campaign = Campaign(
+        id=campaign_id,
+        title=fields.text(c, "title"),
+        year=fields.integer(c, "year", low=2000, high=2100),
+        rules=_rules(c),
+        details=_details(c),
+        envelope=ctx.recorded_envelope,
+    )
+    return Outcome([campaign], {"campaign_id": str(campaign_id), "status": campaign.status})
+
+
+def amend(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id"}, {"title", "rules", "jurisdiction", "period"})
+    campaign = load_campaign(ctx)
+    changes = _details(c)
+    if "title" in c:
+        changes["title"] = fields.text(c, "title")
+    if "rules" in c:
+        changes["rules"] = _rules(c)
+    if not changes:
+        raise MalformedCommand("campaign.amend needs at least one change")
+    campaign.amend(changes, ctx.recorded_envelope)
+    return Outcome([campaign], {"campaign_id": str(campaign.id), "status": campaign.status})
+
+
+def _appraisee(entry: Any, index: int) -> dict[str, Any]:
+    item = fields.obj(entry, f"appraisees[{index}]")
+    fields.only(
+        item, {"appraisee_id", "name", "position", "unit", "category"}, {"actor_id", "person_id"}
+    )
+    parsed = {"appraisee_id": str(fields.uuid_field(item, "appraisee_id"))}
+    for name in ("name", "position", "unit", "category"):
+        parsed[name] = fields.text(item, name)
+    if "actor_id" in item:
+        parsed["actor_id"] = str(fields.uuid_field(item, "actor_id"))
+    parsed["person_id"] = (
+        fields.text(item, "person_id")
+        if "person_id" in item
+        else parsed.get("actor_id", parsed["appraisee_id"])
+    )
+    return parsed
+
+
+def add_appraisees(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "appraisees"})
+    campaign = load_campaign(ctx)
+    appraisees = [_appraisee(e, i) for i, e in enumerate(fields.items(c, "appraisees"))]
+    if not appraisees:
+        raise MalformedCommand("appraisees must not be empty")
+    campaign.add_appraisees(appraisees, ctx.recorded_envelope)
+    return Outcome(
+        [campaign], {"campaign_id": str(campaign.id), "appraisees": len(campaign.appraisees)}
+    )
+
+
+def set_work_groups(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "leading_group", "work_groups"})
+    campaign = load_campaign(ctx)
+    leading = [_member(m, "leading_group") for m in fields.items(c, "leading_group")]
+    groups = []
+    for i, raw in enumerate(fields.items(c, "work_groups")):
+        group = fields.obj(raw, f"work_groups[{i}]")
+        fields.only(group, {"unit", "members"}, {"first_responsible", "liaison"})
+        groups.append(
+            {
+                "unit": fields.text(group, "unit"),
+                "members": [_member(m, "members") for m in fields.items(group, "members")],
+                **{
+                    k: fields.text(group, k) for k in ("first_responsible", "liaison") if k in group
+                },
+            }
+        )
+    campaign.set_work_groups(
+        {"leading_group": leading, "work_groups": groups}, ctx.recorded_envelope
+    )
+    return Outcome([campaign], {"campaign_id": str(campaign.id), "work_groups": len(groups)})
+
+
+def _member(raw: Any, where: str) -> dict[str, str]:
+    member = fields.obj(raw, where)
+    fields.only(member, {"name"}, {"role", "actor_id"})
+    return {k: fields.text(member, k) for k in ("name", "role", "actor_id") if k in member}
+
+
+def publish(ctx: Context) -> Outcome:
+    fields.only(ctx.command, {"campaign_id"})
+    campaign = load_campaign(ctx)
+    campaign.publish(ctx.recorded_envelope)
+    return Outcome([campaign], {"campaign_id": str(campaign.id), "status": campaign.status})
+
+
+def record_assessment(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "appraisee_id", "assessment", "value"})
+    campaign = load_campaign(ctx)
+    campaign.record_assessment(
+        fields.text(c, "appraisee_id"),
+        fields.text(c, "assessment"),
+        fields.text(c, "value"),
+        ctx.recorded_envelope,
+    )
+    return Outcome([campaign], {"campaign_id": str(campaign.id)})
+
+
+def _parts(command: Mapping[str, Any]) -> list[dict[str, str]]:
+    parts = []
+    for i, raw in enumerate(fields.items(command, "parts", max_items=10)):
+        part = fields.obj(raw, f"parts[{i}]")
+        fields.only(part, {"code", "text"})
+        parts.append(
+            {
+                "code": fields.text(part, "code"),
+                "text": fields.text(part, "text", max_length=100_000),
+            }
+        )
+    if not parts:
+        raise MalformedCommand("a report needs at least one part")
+    return parts
+
+
+def submit_report(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "appraisee_id", "parts"})
+    campaign = load_campaign(ctx)
+    appraisee_id = fields.text(c, "appraisee_id")
+    own_appraisee(ctx, campaign, appraisee_id)
+    if campaign.status == "draft":
+        raise Conflict("reports are submitted after the campaign is published")
+    parts = _parts(c)
+    check_report(campaign.rules, campaign.appraisee(appraisee_id)["category"], parts)
+    rid = report_id(str(campaign.id), appraisee_id)
+    report = ctx.app.find(rid)
+    if report is None:
+        report = Report(
+            id=rid,
+            campaign_id=str(campaign.id),
+            appraisee_id=appraisee_id,
+            parts=parts,
+            envelope=ctx.recorded_envelope,
+        )
+    else:
+        report.resubmit(parts, ctx.recorded_envelope)
+    return Outcome([report], {"report_id": str(rid), "status": report.status})
+
+
+def review_report(ctx: Context, accepted: bool) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "appraisee_id"}, {"comments"})
+    campaign = load_campaign(ctx)
+    appraisee_id = fields.text(c, "appraisee_id")
+    campaign.appraisee(appraisee_id)
+    report = ctx.app.find(report_id(str(campaign.id), appraisee_id))
+    if not isinstance(report, Report):
+        raise NotFound(f"no report from appraisee {appraisee_id}")
+    comments = fields.text(c, "comments", max_length=10_000) if "comments" in c else ""
+    report.review(accepted, comments, ctx.recorded_envelope)
+    return Outcome([report], {"report_id": str(report.id), "status": report.status})
+
+
+SPECS = {
+    "campaign.create": CommandSpec(create, ORGANIZERS),
+    "campaign.amend": CommandSpec(amend, ORGANIZERS),
+    "campaign.add_appraisees": CommandSpec(add_appraisees, ORGANIZERS),
+    "campaign.set_work_groups": CommandSpec(set_work_groups, ORGANIZERS),
+    "campaign.publish": CommandSpec(publish, ORGANIZERS),
+    "assessment.record": CommandSpec(
+        record_assessment, frozenset({"admin", "organizer", "committee"})
+    ),
+    "report.submit": CommandSpec(submit_report, frozenset({"cadre"})),
+    "report.accept": CommandSpec(lambda ctx: review_report(ctx, True), ORGANIZERS),
+    "report.return": CommandSpec(lambda ctx: review_report(ctx, False), ORGANIZERS),
+}

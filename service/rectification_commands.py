@@ -1,0 +1,107 @@
+"""Handlers for rectification plans (整改清单) and their follow-up checks (回头看)."""
+
+from datetime import date
+from uuid import UUID
+
+from domain import fields
+from domain.errors import Conflict, MalformedCommand, NotFound, WrongRole
+from domain.rectification import RectificationPlan
+from service.campaign_commands import ORGANIZERS, load_campaign
+from service.commands import CommandSpec, Context, Outcome
+
+
+def _date(value: str, name: str) -> str:
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise MalformedCommand(f"{name} must be a date like 2026-03-31", field=name) from None
+
+
+def _plan(ctx: Context) -> RectificationPlan:
+    plan = ctx.app.find(fields.uuid_field(ctx.command, "plan_id"))
+    if not isinstance(plan, RectificationPlan):
+        raise NotFound("no such rectification plan")
+    return plan
+
+
+def create(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"plan_id", "campaign_id", "appraisee_id", "items"})
+    campaign = load_campaign(ctx)
+    appraisee_id = fields.text(c, "appraisee_id")
+    campaign.appraisee(appraisee_id)
+    plan_id = fields.uuid_field(c, "plan_id")
+    if ctx.app.find(plan_id) is not None:
+        raise Conflict(f"plan {plan_id} already exists")
+    items = []
+    for i, raw in enumerate(fields.items(c, "items", max_items=200)):
+        item = fields.obj(raw, f"items[{i}]")
+        fields.only(item, {"item_id", "description", "deadline"})
+        items.append(
+            {
+                "item_id": fields.text(item, "item_id", max_length=64),
+                "description": fields.text(item, "description", max_length=5000),
+                "deadline": _date(fields.text(item, "deadline"), "deadline"),
+            }
+        )
+    if not items or len({i["item_id"] for i in items}) != len(items):
+        raise MalformedCommand("items must be non-empty with distinct item ids")
+    plan = RectificationPlan(
+        id=plan_id,
+        campaign_id=str(campaign.id),
+        appraisee_id=appraisee_id,
+        items=items,
+        envelope=ctx.recorded_envelope,
+    )
+    return Outcome([plan], {"plan_id": str(plan_id), "items": len(items)})
+
+
+def progress(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"plan_id", "item_id", "note", "done"})
+    plan = _plan(ctx)
+    if not ctx.signer.roles & ORGANIZERS:
+        campaign = load_campaign(ctx, UUID(plan.campaign_id))
+        if campaign.appraisee(plan.appraisee_id).get("actor_id") != ctx.signer.holder_id:
+            raise WrongRole("only the appraisee or an organizer reports progress")
+    if not isinstance(c["done"], bool):
+        raise MalformedCommand("done must be true or false", field="done")
+    plan.report_progress(
+        fields.text(c, "item_id"),
+        fields.text(c, "note", max_length=5000),
+        c["done"],
+        ctx.now.date().isoformat(),
+        ctx.recorded_envelope,
+    )
+    return Outcome([plan], {"plan_id": str(plan.id)})
+
+
+def check(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"plan_id", "item_id", "passed", "note"})
+    plan = _plan(ctx)
+    if not isinstance(c["passed"], bool):
+        raise MalformedCommand("passed must be true or false", field="passed")
+    plan.check(
+        fields.text(c, "item_id"),
+        c["passed"],
+        fields.text(c, "note", max_length=5000),
+        ctx.now.date().isoformat(),
+        ctx.recorded_envelope,
+    )
+    return Outcome([plan], {"plan_id": str(plan.id)})
+
+
+def close(ctx: Context) -> Outcome:
+    fields.only(ctx.command, {"plan_id"})
+    plan = _plan(ctx)
+    plan.close(ctx.recorded_envelope)
+    return Outcome([plan], {"plan_id": str(plan.id), "closed": True})
+
+
+SPECS = {
+    "rectification.create": CommandSpec(create, ORGANIZERS),
+    "rectification.progress": CommandSpec(progress, frozenset({"cadre", "admin", "organizer"})),
+    "rectification.check": CommandSpec(check, frozenset({"inspector", "organizer"})),
+    "rectification.close": CommandSpec(close, ORGANIZERS),
+}

@@ -1,0 +1,169 @@
+"""Handlers for results: propose (computed by the server), approve (k-of-n, bound to
+the proposal hash), publish, disputes, finalisation and the cadre's acknowledgement."""
+
+from datetime import timedelta
+
+from domain import fields
+from domain.balloting import CastBallot
+from domain.campaign import FINALIZED, compact_results
+from domain.errors import MalformedCommand, NotFound
+from domain.history import GradeHistory, history_id
+from service.campaign_commands import ORGANIZERS, load_campaign, own_appraisee
+from service.commands import CommandSpec, Context, Outcome
+from service.tallying import derive
+
+
+def propose(ctx: Context) -> Outcome:
+    fields.only(ctx.command, {"campaign_id"})
+    campaign = load_campaign(ctx)
+    campaign.check_can_propose()
+    derivation = derive(ctx.app, campaign)
+    results = compact_results(derivation.outcome.to_dict())
+    campaign.propose(derivation.proposal_hash, results, ctx.tree_head(), ctx.recorded_envelope)
+    return Outcome(
+        [campaign],
+        {
+            "campaign_id": str(campaign.id),
+            "status": campaign.status,
+            "proposal_hash": derivation.proposal_hash,
+        },
+    )
+
+
+def approve(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "proposal_hash", "adjustments"})
+    campaign = load_campaign(ctx)
+    adjustments = []
+    for i, raw in enumerate(fields.items(c, "adjustments")):
+        item = fields.obj(raw, f"adjustments[{i}]")
+        fields.only(item, {"appraisee_id", "grade", "reason"})
+        adjustments.append(
+            {k: fields.text(item, k, max_length=2000) for k in ("appraisee_id", "grade", "reason")}
+        )
+    campaign.approve(
+        ctx.signer.holder_id,
+        fields.text(c, "proposal_hash"),
+        adjustments,
+        ctx.tree_head(),
+        ctx.recorded_envelope,
+    )
+    return Outcome(
+        [campaign],
+        {
+            "campaign_id": str(campaign.id),
+            "status": campaign.status,
+            "signatures": len(campaign.approvals),
+        },
+    )
+
+
+def publish(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "window_days"})
+    campaign = load_campaign(ctx)
+    days = fields.integer(c, "window_days", low=0, high=60)
+    campaign.publish_results(ctx.now + timedelta(days=days), ctx.recorded_envelope)
+    return Outcome(
+        [campaign],
+        {
+            "campaign_id": str(campaign.id),
+            "status": campaign.status,
+            "window_ends": campaign.window_ends,
+        },
+    )
+
+
+def lodge_dispute(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "dispute_id", "appraisee_id", "grounds"})
+    campaign = load_campaign(ctx)
+    appraisee_id = fields.text(c, "appraisee_id")
+    if not ctx.signer.roles & {"inspector", "admin", "organizer"}:
+        own_appraisee(ctx, campaign, appraisee_id)
+    dispute_id = str(fields.uuid_field(c, "dispute_id"))
+    campaign.lodge_dispute(
+        dispute_id,
+        appraisee_id,
+        fields.text(c, "grounds", max_length=10_000),
+        ctx.signer.holder_id,
+        ctx.recorded_envelope,
+    )
+    return Outcome([campaign], {"campaign_id": str(campaign.id), "dispute_id": dispute_id})
+
+
+def resolve_dispute(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "dispute_id", "decision", "reason"}, {"void_ballots"})
+    campaign = load_campaign(ctx)
+    decision = fields.text(c, "decision")
+    if decision not in ("upheld", "dismissed"):
+        raise MalformedCommand("decision must be 'upheld' or 'dismissed'", field="decision")
+    reason = fields.text(c, "reason", max_length=10_000)
+    dispute_id = str(fields.uuid_field(c, "dispute_id"))
+    voided = fields.uuid_list(c, "void_ballots") if "void_ballots" in c else []
+    ballots = ctx.app.load_many(voided)
+    for ballot_id in voided:
+        ballot = ballots.get(ballot_id)
+        if not isinstance(ballot, CastBallot) or ballot.campaign_id != str(campaign.id):
+            raise NotFound(f"no ballot {ballot_id} in this campaign")
+        ballot.void(reason, dispute_id, ctx.recorded_envelope)
+    campaign.resolve_dispute(
+        dispute_id, decision, reason, [str(v) for v in voided], ctx.recorded_envelope
+    )
+    return Outcome(
+        [campaign, *ballots.values()],
+        {
+            "campaign_id": str(campaign.id),
+            "dispute_id": dispute_id,
+            "status": campaign.status,
+            "voided": [str(v) for v in voided],
+        },
+    )
+
+
+def finalize(ctx: Context) -> Outcome:
+    fields.only(ctx.command, {"campaign_id"})
+    campaign = load_campaign(ctx)
+    campaign.finalize(ctx.now, ctx.recorded_envelope)
+    grades = campaign.final_grades()
+    people = {a["appraisee_id"]: a["person_id"] for a in campaign.appraisees.values()}
+    histories = ctx.app.load_many(history_id(p) for p in people.values())
+    for appraisee_id, grade in sorted(grades.items()):
+        if grade is None:
+            continue
+        person = people[appraisee_id]
+        history = histories.get(history_id(person))
+        if history is None:
+            history = histories[history_id(person)] = GradeHistory(
+                id=history_id(person), person_id=person
+            )
+        history.record(campaign.year, str(campaign.id), grade)
+    assert campaign.status == FINALIZED
+    return Outcome(
+        [campaign, *histories.values()],
+        {"campaign_id": str(campaign.id), "status": campaign.status},
+    )
+
+
+def acknowledge(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "appraisee_id"})
+    campaign = load_campaign(ctx)
+    appraisee_id = fields.text(c, "appraisee_id")
+    own_appraisee(ctx, campaign, appraisee_id)
+    campaign.acknowledge(appraisee_id, ctx.recorded_envelope)
+    return Outcome([campaign], {"campaign_id": str(campaign.id), "appraisee_id": appraisee_id})
+
+
+SPECS = {
+    "results.propose": CommandSpec(propose, ORGANIZERS),
+    "results.approve": CommandSpec(approve, frozenset({"committee"})),
+    "results.publish": CommandSpec(publish, frozenset({"admin"})),
+    "results.finalize": CommandSpec(finalize, frozenset({"admin"})),
+    "dispute.lodge": CommandSpec(
+        lodge_dispute, frozenset({"cadre", "inspector", "admin", "organizer"})
+    ),
+    "dispute.resolve": CommandSpec(resolve_dispute, frozenset({"inspector"})),
+    "feedback.acknowledge": CommandSpec(acknowledge, frozenset({"cadre"})),
+}

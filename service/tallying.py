@@ -1,0 +1,69 @@
+"""Deriving a campaign's outcome from its events: the one path the server's proposal,
+`audit replay` and the read side all take, so they cannot disagree."""
+
+import hashlib
+from dataclasses import dataclass
+from uuid import UUID
+
+from domain import scoring
+from domain.balloting import CastBallot, parse_rows
+from domain.ballots import Ballot
+from domain.campaign import Campaign
+from domain.canonical import canonical_json
+from domain.history import history_id
+from service.application import AppraisalApplication
+
+
+@dataclass(frozen=True)
+class Derivation:
+    outcome: scoring.Outcome
+    proposal_hash: str
+    ballots: dict[UUID, CastBallot]
+
+
+def proposal_hash(outcome: scoring.Outcome) -> str:
+    return hashlib.sha256(canonical_json(outcome.to_dict())).hexdigest()
+
+
+def campaign_ballots(app: AppraisalApplication, campaign: Campaign) -> dict[UUID, CastBallot]:
+    """Every ballot cast in the campaign's meetings, found through the spent rights."""
+    meetings = app.load_many(UUID(m) for m in campaign.meetings)
+    rights = app.load_many(UUID(r) for m in meetings.values() for r in m.rights)
+    return app.load_many(UUID(r.ballot_id) for r in rights.values() if r.ballot_id)
+
+
+def derive(app: AppraisalApplication, campaign: Campaign) -> Derivation:
+    """Score the campaign: linear in its ballots, a few batched reads."""
+    ballots = campaign_ballots(app, campaign)
+    positions = app.ledger.positions_of(ballots)
+    scoring_ballots = [
+        Ballot(
+            str(b.id),
+            b.group,
+            parse_rows(b.rows),
+            voided=None if b.voided is None else b.voided["reason"],
+            signer=b.signer,
+            position=positions.get((b.id, 1)),
+        )
+        for b in ballots.values()
+    ]
+    people = {a["appraisee_id"]: a["person_id"] for a in campaign.appraisees.values()}
+    histories = app.load_many(history_id(p) for p in people.values())
+    previous = {
+        appraisee_id: histories[history_id(person)].before(campaign.year)
+        for appraisee_id, person in people.items()
+        if history_id(person) in histories
+    }
+    outcome = scoring.score(
+        scoring.ScoringInput(
+            rules=campaign.rules,
+            appraisees=[
+                scoring.Appraisee(a["appraisee_id"], a["category"])
+                for a in campaign.appraisees.values()
+            ],
+            ballots=scoring_ballots,
+            assessments=campaign.assessments,
+            previous_grades=previous,
+        )
+    )
+    return Derivation(outcome, proposal_hash(outcome), ballots)
