@@ -229,7 +229,7 @@ class Rules:
     ballot_validity: ValidityRules = ValidityRules()
     tie_break: tuple[str, ...] = ()
     quorum: Quorum = Quorum()
-    min_signatures: int = 1
+    min_signatures: int = 1  # approval.min_signatures: the k of the committee's k-of-n
     categories: tuple[Category, ...] = ()
     assessments: tuple[Assessment, ...] = ()
     linked_rules: tuple[LinkedRule, ...] = ()
@@ -333,12 +333,11 @@ def parse_rules(document: Mapping[str, Any]) -> Rules:
     min_signatures = _int(approval.get("min_signatures", 1), "/approval/min_signatures", 1)
 
     category_codes = [c.code for c in categories]
-    grade_lists = [c.grades for c in categories] or [grades]
     assessments = _assessments(doc.get("assessments", []))
     linked = _linked_rules(
         doc.get("linked_rules", []), categories, grades, assessments, category_codes
     )
-    cross_year = _cross_year(doc.get("cross_year", []), categories, grade_lists, category_codes)
+    cross_year = _cross_year(doc.get("cross_year", []), categories, grades, category_codes)
     reports = _reports(doc.get("reports", {}), category_codes)
 
     return Rules(
@@ -620,7 +619,7 @@ def _linked_rules(
 def _cross_year(
     value: Any,
     categories: tuple[Category, ...],
-    grade_lists: list[tuple[Grade, ...]],
+    grades: tuple[Grade, ...],
     category_codes: list[str],
 ) -> tuple[CrossYearRule, ...]:
     rules = []
@@ -629,7 +628,7 @@ def _cross_year(
         obj = _object(item, path, ("flag", "grade", "consecutive_years"), ("category", "reason"))
         flag = _code(obj["flag"], f"{path}/flag")
         category = _known_category(obj, path, category_codes)
-        lists = [c.grades for c in categories if c.code == category] if category else grade_lists
+        lists = _grade_lists(categories, grades, category)
         if not any(g.code == obj["grade"] for gl in lists for g in gl):
             _fail(f"{path}/grade", f"names an unknown grade {obj['grade']!r}")
         years = _int(obj["consecutive_years"], f"{path}/consecutive_years", 1)

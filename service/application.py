@@ -47,6 +47,9 @@ class AppraisalApplication(Application[UUID]):
         except AggregateNotFoundError:
             return None
 
+    def positions_of(self, streams: Iterable[UUID]) -> dict[tuple[UUID, int], int]:
+        return self.ledger.positions_of(streams)
+
     def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
         """Replay many aggregates from one batched read (proposals, tallies, audits)."""
         aggregates: dict[UUID, Any] = {}

@@ -2,7 +2,9 @@
 `audit replay` and the read side all take, so they cannot disagree."""
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
 from uuid import UUID
 
 from domain import scoring
@@ -11,7 +13,14 @@ from domain.ballots import Ballot
 from domain.campaign import Campaign
 from domain.canonical import canonical_json
 from domain.history import history_id
-from service.application import AppraisalApplication
+
+
+class EventSource(Protocol):
+    """Where aggregates come from: the live store, or an audit bundle replayed offline."""
+
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]: ...
+
+    def positions_of(self, streams: Iterable[UUID]) -> dict[tuple[UUID, int], int]: ...
 
 
 @dataclass(frozen=True)
@@ -25,17 +34,17 @@ def proposal_hash(outcome: scoring.Outcome) -> str:
     return hashlib.sha256(canonical_json(outcome.to_dict())).hexdigest()
 
 
-def campaign_ballots(app: AppraisalApplication, campaign: Campaign) -> dict[UUID, CastBallot]:
+def campaign_ballots(app: EventSource, campaign: Campaign) -> dict[UUID, CastBallot]:
     """Every ballot cast in the campaign's meetings, found through the spent rights."""
     meetings = app.load_many(UUID(m) for m in campaign.meetings)
     rights = app.load_many(UUID(r) for m in meetings.values() for r in m.rights)
     return app.load_many(UUID(r.ballot_id) for r in rights.values() if r.ballot_id)
 
 
-def derive(app: AppraisalApplication, campaign: Campaign) -> Derivation:
+def derive(app: EventSource, campaign: Campaign) -> Derivation:
     """Score the campaign: linear in its ballots, a few batched reads."""
     ballots = campaign_ballots(app, campaign)
-    positions = app.ledger.positions_of(ballots)
+    positions = app.positions_of(ballots)
     scoring_ballots = [
         Ballot(
             str(b.id),
