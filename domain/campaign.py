@@ -252,6 +252,21 @@ class Campaign(Aggregate):
                 )
             if not str(item.get("reason", "")).strip():
                 raise RuleViolation("an adjustment needs a written reason")
+            self._check_linked_caps(rules, appraisee, item["grade"])
+
+    def _check_linked_caps(self, rules: Rules, appraisee: dict[str, Any], grade: str) -> None:
+        """A committee may not adjust past a linked rule (e.g. 党建述职 not 好 → no 优秀)."""
+        order = [g.code for g in rules.grades_for(appraisee["category"])]
+        values = self.assessments.get(appraisee["appraisee_id"], {})
+        for rule in rules.linked_rules:
+            if rule.category not in (None, appraisee["category"]):
+                continue
+            if values.get(rule.assessment) in rule.allowed:
+                continue
+            if order.index(grade) < order.index(rule.cap_grade):
+                raise RuleViolation(
+                    f"{appraisee['appraisee_id']} cannot be graded {grade}: {rule.reason}",
+                    linked_rule=rule.code)
 
     @event("ApprovalSigned")
     def _approve(

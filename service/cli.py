@@ -225,3 +225,7 @@ def ledger_checkpoint(as_json: bool) -> None:
         as_json,
         lambda: click.echo(stored.note, nl=False),
     )
+
+from service.demo_cli import demo  # noqa: E402
+
+main.add_command(demo)
