@@ -266,7 +266,8 @@ class Campaign(Aggregate):
             if order.index(grade) < order.index(rule.cap_grade):
                 raise RuleViolation(
                     f"{appraisee['appraisee_id']} cannot be graded {grade}: {rule.reason}",
-                    linked_rule=rule.code)
+                    linked_rule=rule.code,
+                )
 
     @event("ApprovalSigned")
     def _approve(

@@ -67,8 +67,9 @@ class DemoClock:
 class Driver:
     """Signs and submits commands, logging each step."""
 
-    def __init__(self, system: System, admin: Person, clock: DemoClock,
-                 log: Callable[[str], None]) -> None:
+    def __init__(
+        self, system: System, admin: Person, clock: DemoClock, log: Callable[[str], None]
+    ) -> None:
         self.system = system
         self.admin = admin
         self.clock = clock
@@ -76,15 +77,25 @@ class Driver:
         self.commands = 0
 
     def send(self, who: Person, command_type: str, **fields: Any) -> Accepted:
-        command = {"type": command_type, "id": new_id(),
-                   "issued_at": format_timestamp(self.clock()), **fields}
+        command = {
+            "type": command_type,
+            "id": new_id(),
+            "issued_at": format_timestamp(self.clock()),
+            **fields,
+        }
         self.commands += 1
         return self.system.bus.handle(seal(command, who.key))
 
     def register(self, name: str, *roles: str) -> Person:
         person = Person(name)
-        self.send(self.admin, "actor.register", actor_id=person.actor_id, name=name,
-                  roles=list(roles), public_key=person.public_key)
+        self.send(
+            self.admin,
+            "actor.register",
+            actor_id=person.actor_id,
+            name=name,
+            roles=list(roles),
+            public_key=person.public_key,
+        )
         return person
 
 
@@ -100,23 +111,52 @@ class Meeting:
 
 
 def open_meeting(d: Driver, organizer: Person, campaign_id: str, meeting: Meeting) -> None:
-    d.send(organizer, "balloting.open", campaign_id=campaign_id, meeting_id=meeting.meeting_id,
-           appraisee_ids=meeting.appraisees,
-           credentials=[{"group": g, "public_keys": [Person("", k).public_key for k in keys]}
-                        for g, keys in meeting.credentials.items()],
-           paper=[{"group": g, "serials": s} for g, s in meeting.paper.items()],
-           evaluators=[{"group": g, "actor_ids": [p.actor_id for p in people]}
-                       for g, people in meeting.named.items()])
+    d.send(
+        organizer,
+        "balloting.open",
+        campaign_id=campaign_id,
+        meeting_id=meeting.meeting_id,
+        appraisee_ids=meeting.appraisees,
+        credentials=[
+            {"group": g, "public_keys": [Person("", k).public_key for k in keys]}
+            for g, keys in meeting.credentials.items()
+        ],
+        paper=[{"group": g, "serials": s} for g, s in meeting.paper.items()],
+        evaluators=[
+            {"group": g, "actor_ids": [p.actor_id for p in people]}
+            for g, people in meeting.named.items()
+        ],
+    )
 
 
-def cast(d: Driver, who: Person, campaign_id: str, meeting: Meeting, group: str,
-         rows: list[dict[str, Any]], **extra: Any) -> Accepted:
-    return d.send(who, "ballot.cast", campaign_id=campaign_id, meeting_id=meeting.meeting_id,
-                  ballot_id=new_id(), group=group, rows=rows, **extra)
+def cast(
+    d: Driver,
+    who: Person,
+    campaign_id: str,
+    meeting: Meeting,
+    group: str,
+    rows: list[dict[str, Any]],
+    **extra: Any,
+) -> Accepted:
+    return d.send(
+        who,
+        "ballot.cast",
+        campaign_id=campaign_id,
+        meeting_id=meeting.meeting_id,
+        ballot_id=new_id(),
+        group=group,
+        rows=rows,
+        **extra,
+    )
 
 
-def choice_rows(appraisees: list[str], merit: dict[str, int], rng: random.Random,
-                codes: tuple[str, ...], max_excellent: int) -> list[dict[str, Any]]:
+def choice_rows(
+    appraisees: list[str],
+    merit: dict[str, int],
+    rng: random.Random,
+    codes: tuple[str, ...],
+    max_excellent: int,
+) -> list[dict[str, Any]]:
     """A representative's choices (codes best first), leaning on each appraisee's merit,
     with at most `max_excellent` rows of the best choice so the ballot stays valid."""
     rows = []
@@ -158,8 +198,10 @@ def run_demo(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
 
 
 DAZEHU_UNITS = {
-    "南塘村": ("朱浩", "胡波"), "回龙村": ("邓望", "王波"),
-    "西塘村": ("易亿", "骆杰斌"), "东马社区": ("丁立", "龙珠"),
+    "南塘村": ("朱浩", "胡波"),
+    "回龙村": ("邓望", "王波"),
+    "西塘村": ("易亿", "骆杰斌"),
+    "东马社区": ("丁立", "龙珠"),
 }
 
 
@@ -173,19 +215,35 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
     leaders = [d.register(n, "evaluator") for n in ("谭芝藩", "陈武", "周玉良")]
     campaign_id = new_id()
     d.log("campaign 1: 大泽湖街道2021年度村(社区)年度考核暨书记“下述下评” (seed 002)")
-    d.send(organizer, "campaign.create", campaign_id=campaign_id, year=2021, rules=rules,
-           title="大泽湖街道2021年度对村(社区)年度考核暨基层党组织书记“下述下评”",
-           jurisdiction="大泽湖街道", period={"start": "2022-01-07", "end": "2022-01-17"})
+    d.send(
+        organizer,
+        "campaign.create",
+        campaign_id=campaign_id,
+        year=2021,
+        rules=rules,
+        title="大泽湖街道2021年度对村(社区)年度考核暨基层党组织书记“下述下评”",
+        jurisdiction="大泽湖街道",
+        period={"start": "2022-01-07", "end": "2022-01-17"},
+    )
     roster, cadres, merit, meetings, liaisons = [], {}, {}, [], {}
     surnames = "陈李张王刘杨黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅"
     for unit, (first_responsible, liaison) in DAZEHU_UNITS.items():
         members = []
-        for category, position in (("secretary", "党组织书记"), ("cadre", "村(社区)委员"),
-                                   ("cadre", "村(社区)委员"), ("unit", "村(社区)")):
+        for category, position in (
+            ("secretary", "党组织书记"),
+            ("cadre", "村(社区)委员"),
+            ("cadre", "村(社区)委员"),
+            ("unit", "村(社区)"),
+        ):
             name = unit if category == "unit" else rng.choice(surnames) + rng.choice("建华明红军平")
             appraisee = new_id()
-            entry = {"appraisee_id": appraisee, "name": name, "position": position,
-                     "unit": unit, "category": category}
+            entry = {
+                "appraisee_id": appraisee,
+                "name": name,
+                "position": position,
+                "unit": unit,
+                "category": category,
+            }
             if category != "unit":
                 cadres[appraisee] = d.register(name, "cadre")
                 entry["actor_id"] = cadres[appraisee].actor_id
@@ -193,47 +251,116 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
             members.append(appraisee)
             merit[appraisee] = rng.randint(30, 90)
         liaisons[unit] = d.register(f"{liaison}(联络员)", "evaluator")
-        meetings.append((unit, Meeting(new_id(), members, {
-            "work_group": [liaisons[unit]], "street_leaders": leaders[:2]},
-            {"member_reps": [Ed25519PrivateKey.generate() for _ in range(11)]},
-            {"member_reps": [f"{unit}-纸质-{n:03d}" for n in range(1, 3)]})))
+        meetings.append(
+            (
+                unit,
+                Meeting(
+                    new_id(),
+                    members,
+                    {"work_group": [liaisons[unit]], "street_leaders": leaders[:2]},
+                    {"member_reps": [Ed25519PrivateKey.generate() for _ in range(11)]},
+                    {"member_reps": [f"{unit}-纸质-{n:03d}" for n in range(1, 3)]},
+                ),
+            )
+        )
     d.send(organizer, "campaign.add_appraisees", campaign_id=campaign_id, appraisees=roster)
-    d.send(organizer, "campaign.set_work_groups", campaign_id=campaign_id,
-           leading_group=[{"name": "刘海林", "role": "政委"}, {"name": "任代伟", "role": "组长"}],
-           work_groups=[{"unit": unit, "members": [{"name": fr}, {"name": lia}],
-                         "first_responsible": fr, "liaison": lia}
-                        for unit, (fr, lia) in DAZEHU_UNITS.items()])
+    d.send(
+        organizer,
+        "campaign.set_work_groups",
+        campaign_id=campaign_id,
+        leading_group=[{"name": "刘海林", "role": "政委"}, {"name": "任代伟", "role": "组长"}],
+        work_groups=[
+            {
+                "unit": unit,
+                "members": [{"name": fr}, {"name": lia}],
+                "first_responsible": fr,
+                "liaison": lia,
+            }
+            for unit, (fr, lia) in DAZEHU_UNITS.items()
+        ],
+    )
     d.send(organizer, "campaign.publish", campaign_id=campaign_id)
     secretaries = [a["appraisee_id"] for a in roster if a["category"] == "secretary"]
     strongest = max(secretaries, key=merit.__getitem__)
     for n, appraisee in enumerate(secretaries):
-        parts = [{"code": "party_building_duty", "text": "落实基层党建工作责任情况：坚持“三会一课”，"
-                  "规范党员发展，推进党务公开。" * 3},
-                 {"code": "ideology_duty", "text": "落实意识形态责任情况：加强阵地管理，开展理论学习。" * 3}]
-        d.send(cadres[appraisee], "report.submit", campaign_id=campaign_id,
-               appraisee_id=appraisee, parts=parts)
+        parts = [
+            {
+                "code": "party_building_duty",
+                "text": "落实基层党建工作责任情况：坚持“三会一课”，"
+                "规范党员发展，推进党务公开。" * 3,
+            },
+            {
+                "code": "ideology_duty",
+                "text": "落实意识形态责任情况：加强阵地管理，开展理论学习。" * 3,
+            },
+        ]
+        d.send(
+            cadres[appraisee],
+            "report.submit",
+            campaign_id=campaign_id,
+            appraisee_id=appraisee,
+            parts=parts,
+        )
         if n == 0:
-            d.send(organizer, "report.return", campaign_id=campaign_id, appraisee_id=appraisee,
-                   comments="请把自己摆进去，补充问题剖析和整改承诺")
-            d.send(cadres[appraisee], "report.submit", campaign_id=campaign_id,
-                   appraisee_id=appraisee,
-                   parts=[{**parts[0], "text": parts[0]["text"] + "存在问题：党员教育方式单一，整改承诺：每季度开展主题党日。"},
-                          parts[1]])
+            d.send(
+                organizer,
+                "report.return",
+                campaign_id=campaign_id,
+                appraisee_id=appraisee,
+                comments="请把自己摆进去，补充问题剖析和整改承诺",
+            )
+            d.send(
+                cadres[appraisee],
+                "report.submit",
+                campaign_id=campaign_id,
+                appraisee_id=appraisee,
+                parts=[
+                    {
+                        **parts[0],
+                        "text": parts[0]["text"]
+                        + "存在问题：党员教育方式单一，整改承诺：每季度开展主题党日。",
+                    },
+                    parts[1],
+                ],
+            )
         d.send(organizer, "report.accept", campaign_id=campaign_id, appraisee_id=appraisee)
-        d.send(committee[0], "assessment.record", campaign_id=campaign_id,
-               appraisee_id=appraisee, assessment="party_building",
-               value="fairly_good" if appraisee == strongest else "good")
+        d.send(
+            committee[0],
+            "assessment.record",
+            campaign_id=campaign_id,
+            appraisee_id=appraisee,
+            assessment="party_building",
+            value="fairly_good" if appraisee == strongest else "good",
+        )
     indicators = rules["groups"][0]["indicators"]
     for unit, meeting in meetings:
         d.log(f"  述职测评大会 {unit}: {len(meeting.appraisees)} appraisees")
         open_meeting(d, organizer, campaign_id, meeting)
-        cast(d, liaisons[unit], campaign_id, meeting, "work_group", [
-            {"appraisee_id": a, "indicators": {
-                i["code"]: awarded(i["points"], merit[a], rng) for i in indicators}}
-             for a in meeting.appraisees])
+        cast(
+            d,
+            liaisons[unit],
+            campaign_id,
+            meeting,
+            "work_group",
+            [
+                {
+                    "appraisee_id": a,
+                    "indicators": {
+                        i["code"]: awarded(i["points"], merit[a], rng) for i in indicators
+                    },
+                }
+                for a in meeting.appraisees
+            ],
+        )
         for leader in meeting.named["street_leaders"]:
-            cast(d, leader, campaign_id, meeting, "street_leaders",
-                 choice_rows(meeting.appraisees, merit, rng, FOUR, 2))
+            cast(
+                d,
+                leader,
+                campaign_id,
+                meeting,
+                "street_leaders",
+                choice_rows(meeting.appraisees, merit, rng, FOUR, 2),
+            )
         keys = meeting.credentials["member_reps"]
         for n, key in enumerate(keys[:-1]):
             rows = choice_rows(meeting.appraisees, merit, rng, FOUR, 1)
@@ -242,52 +369,97 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
             if n == 5 and unit == "西塘村":
                 rows = [{"appraisee_id": r["appraisee_id"], "choice": "excellent"} for r in rows]
             cast(d, Person("", key), campaign_id, meeting, "member_reps", rows)
-        cast(d, teller, campaign_id, meeting, "member_reps",
-             choice_rows(meeting.appraisees, merit, rng, FOUR, 1),
-             paper_serial=meeting.paper["member_reps"][0])
-        closed = d.send(organizer, "balloting.close", campaign_id=campaign_id,
-                        meeting_id=meeting.meeting_id).result
+        cast(
+            d,
+            teller,
+            campaign_id,
+            meeting,
+            "member_reps",
+            choice_rows(meeting.appraisees, merit, rng, FOUR, 1),
+            paper_serial=meeting.paper["member_reps"][0],
+        )
+        closed = d.send(
+            organizer, "balloting.close", campaign_id=campaign_id, meeting_id=meeting.meeting_id
+        ).result
         reps = closed["reconciliation"]["member_reps"]
-        d.log(f"    member_reps issued {reps['issued']} = cast {reps['cast']} + unused "
-              f"{reps['unused']}; valid {reps['valid']}, invalid {reps['invalid']}")
+        d.log(
+            f"    member_reps issued {reps['issued']} = cast {reps['cast']} + unused "
+            f"{reps['unused']}; valid {reps['valid']}, invalid {reps['invalid']}"
+        )
     return settle(d, campaign_id, organizer, committee, inspector, cadres, roster, meetings)
 
 
-def settle(d: Driver, campaign_id: str, organizer: Person, committee: list[Person],
-           inspector: Person, cadres: dict[str, Person], roster: list[dict[str, Any]],
-           meetings: list[tuple[str, Meeting]]) -> dict[str, Any]:
+def settle(
+    d: Driver,
+    campaign_id: str,
+    organizer: Person,
+    committee: list[Person],
+    inspector: Person,
+    cadres: dict[str, Person],
+    roster: list[dict[str, Any]],
+    meetings: list[tuple[str, Meeting]],
+) -> dict[str, Any]:
     """Proposal, dispute upheld, re-proposal, approval with an adjustment, 公示, finalisation."""
     first = d.send(organizer, "results.propose", campaign_id=campaign_id).result
     d.log(f"  proposed: {first['proposal_hash'][:16]}…")
-    disputed = next(a for a in roster if a["appraisee_id"] in cadres and "副" in a["position"]
-                    or a["category"] == "cadre")
+    disputed = next(
+        a
+        for a in roster
+        if (a["appraisee_id"] in cadres and "副" in a["position"]) or a["category"] == "cadre"
+    )
     dispute_id = new_id()
-    d.send(cadres[disputed["appraisee_id"]], "dispute.lodge", campaign_id=campaign_id,
-           dispute_id=dispute_id, appraisee_id=disputed["appraisee_id"],
-           grounds="会场有代表反映一张测评票系他人代填")
+    d.send(
+        cadres[disputed["appraisee_id"]],
+        "dispute.lodge",
+        campaign_id=campaign_id,
+        dispute_id=dispute_id,
+        appraisee_id=disputed["appraisee_id"],
+        grounds="会场有代表反映一张测评票系他人代填",
+    )
     campaign = d.system.app.find(uuid.UUID(campaign_id))
     _, meeting = next((u, m) for u, m in meetings if disputed["appraisee_id"] in m.appraisees)
-    ballots = d.system.app.load_many(uuid.UUID(r) for r in d.system.app.find(
-        uuid.UUID(meeting.meeting_id)).rights)
+    ballots = d.system.app.load_many(
+        uuid.UUID(r) for r in d.system.app.find(uuid.UUID(meeting.meeting_id)).rights
+    )
     largest = max(meeting.credentials, key=lambda g: len(meeting.credentials[g]))
-    forged = next(r.ballot_id for r in ballots.values()
-                  if r.ballot_id and r.kind == "credential" and r.group == largest)
-    d.send(inspector, "dispute.resolve", campaign_id=campaign_id, dispute_id=dispute_id,
-           decision="upheld", reason="经纪工委核实，该票系代填，予以作废", void_ballots=[forged])
+    forged = next(
+        r.ballot_id
+        for r in ballots.values()
+        if r.ballot_id and r.kind == "credential" and r.group == largest
+    )
+    d.send(
+        inspector,
+        "dispute.resolve",
+        campaign_id=campaign_id,
+        dispute_id=dispute_id,
+        decision="upheld",
+        reason="经纪工委核实，该票系代填，予以作废",
+        void_ballots=[forged],
+    )
     d.log(f"  dispute upheld: ballot {forged[:8]}… voided; campaign {campaign.status} → reopened")
     second = d.send(organizer, "results.propose", campaign_id=campaign_id).result
     campaign = d.system.app.find(uuid.UUID(campaign_id))
-    adjusted = next(r for r in reversed(campaign.proposal["results"])
-                    if r["grade"] and r["appraisee_id"] in cadres and r["category"] != "secretary")
+    adjusted = next(
+        r
+        for r in reversed(campaign.proposal["results"])
+        if r["grade"] and r["appraisee_id"] in cadres and r["category"] != "secretary"
+    )
     grades = [g.code for g in campaign.rules.grades_for(adjusted["category"])]
     better = grades[max(0, grades.index(adjusted["grade"]) - 1)]
-    adjustment = {"appraisee_id": adjusted["appraisee_id"],
-                  "grade": better if better != adjusted["grade"] else grades[1],
-                  "reason": "经党委（工委）会议研究：结合平时考核和履职核实情况，上调一个等次"}
+    adjustment = {
+        "appraisee_id": adjusted["appraisee_id"],
+        "grade": better if better != adjusted["grade"] else grades[1],
+        "reason": "经党委（工委）会议研究：结合平时考核和履职核实情况，上调一个等次",
+    }
     needed = d.system.app.find(uuid.UUID(campaign_id)).rules.min_signatures
     for member in committee[:needed]:
-        d.send(member, "results.approve", campaign_id=campaign_id,
-               proposal_hash=second["proposal_hash"], adjustments=[adjustment])
+        d.send(
+            member,
+            "results.approve",
+            campaign_id=campaign_id,
+            proposal_hash=second["proposal_hash"],
+            adjustments=[adjustment],
+        )
     d.send(d.admin, "results.publish", campaign_id=campaign_id, window_days=5)
     d.log("  results approved with one adjustment and published for a 5-day 公示 window")
     d.clock.now += timedelta(days=6)
@@ -295,19 +467,49 @@ def settle(d: Driver, campaign_id: str, organizer: Person, committee: list[Perso
     for appraisee, cadre in list(cadres.items())[:3]:
         d.send(cadre, "feedback.acknowledge", campaign_id=campaign_id, appraisee_id=appraisee)
     final = d.system.app.find(uuid.UUID(campaign_id)).final_grades()
-    weakest = next((a for a in roster if final.get(a["appraisee_id"]) in
-                    ("basic", "incompetent", "class_3") and a["appraisee_id"] in cadres), None)
+    weakest = next(
+        (
+            a
+            for a in roster
+            if final.get(a["appraisee_id"]) in ("basic", "incompetent", "class_3")
+            and a["appraisee_id"] in cadres
+        ),
+        None,
+    )
     if weakest is not None:
         plan_id = new_id()
         deadline = (d.clock.now + timedelta(days=90)).date().isoformat()
-        d.send(organizer, "rectification.create", plan_id=plan_id, campaign_id=campaign_id,
-               appraisee_id=weakest["appraisee_id"], items=[
-                   {"item_id": "1", "description": "约谈后制定整改方案并公开承诺", "deadline": deadline},
-                   {"item_id": "2", "description": "每月走访困难群众不少于20户", "deadline": deadline}])
-        d.send(cadres[weakest["appraisee_id"]], "rectification.progress", plan_id=plan_id,
-               item_id="1", note="已制定整改方案并在村务公开栏公示", done=True)
-        d.send(inspector, "rectification.check", plan_id=plan_id, item_id="1", passed=True,
-               note="回头看：方案已公示，群众知晓")
+        d.send(
+            organizer,
+            "rectification.create",
+            plan_id=plan_id,
+            campaign_id=campaign_id,
+            appraisee_id=weakest["appraisee_id"],
+            items=[
+                {
+                    "item_id": "1",
+                    "description": "约谈后制定整改方案并公开承诺",
+                    "deadline": deadline,
+                },
+                {"item_id": "2", "description": "每月走访困难群众不少于20户", "deadline": deadline},
+            ],
+        )
+        d.send(
+            cadres[weakest["appraisee_id"]],
+            "rectification.progress",
+            plan_id=plan_id,
+            item_id="1",
+            note="已制定整改方案并在村务公开栏公示",
+            done=True,
+        )
+        d.send(
+            inspector,
+            "rectification.check",
+            plan_id=plan_id,
+            item_id="1",
+            passed=True,
+            note="回头看：方案已公示，群众知晓",
+        )
         d.log(f"  rectification plan for {weakest['name']}: 2 items, 1 verified by 回头看")
     d.clock.now = datetime.now(UTC)
     return {"campaign_id": campaign_id, "roster": roster, "adjustment": adjustment}
@@ -327,26 +529,58 @@ def city_campaign(d: Driver) -> dict[str, Any]:
     city_leader = d.register("包片市级领导", "evaluator")
     campaign_id = new_id()
     d.log("campaign 2: 社区干部述职评议 (seed 000, 德能勤绩廉)")
-    d.send(organizer, "campaign.create", campaign_id=campaign_id, year=2025, rules=rules,
-           title="2025年度社区干部述职评议", jurisdiction="某市")
+    d.send(
+        organizer,
+        "campaign.create",
+        campaign_id=campaign_id,
+        year=2025,
+        rules=rules,
+        title="2025年度社区干部述职评议",
+        jurisdiction="某市",
+    )
     roster, cadres, merit, meetings = [], {}, {}, []
     for community in CITY_COMMUNITIES:
         members = []
-        for position in ("社区党支部书记", "社区党支部副书记", "社区居委会主任", "社区居委会副主任"):
+        for position in (
+            "社区党支部书记",
+            "社区党支部副书记",
+            "社区居委会主任",
+            "社区居委会副主任",
+        ):
             appraisee = new_id()
             person = d.register(f"{community}{position}", "cadre")
             cadres[appraisee] = person
-            roster.append({"appraisee_id": appraisee, "name": person.name, "position": position,
-                           "unit": community, "category": "community_cadre",
-                           "actor_id": person.actor_id})
+            roster.append(
+                {
+                    "appraisee_id": appraisee,
+                    "name": person.name,
+                    "position": position,
+                    "unit": community,
+                    "category": "community_cadre",
+                    "actor_id": person.actor_id,
+                }
+            )
             members.append(appraisee)
             merit[appraisee] = rng.randint(35, 95)
-        meetings.append((community, Meeting(new_id(), members, {
-            "leading_group": leaders, "city_leaders": [city_leader],
-            "self": [cadres[a] for a in members]},
-            {"unit_rep": [Ed25519PrivateKey.generate() for _ in range(3)],
-             "resident_rep": [Ed25519PrivateKey.generate() for _ in range(8)]},
-            {"resident_rep": [f"{community}-R-{n:03d}" for n in (1, 2)]})))
+        meetings.append(
+            (
+                community,
+                Meeting(
+                    new_id(),
+                    members,
+                    {
+                        "leading_group": leaders,
+                        "city_leaders": [city_leader],
+                        "self": [cadres[a] for a in members],
+                    },
+                    {
+                        "unit_rep": [Ed25519PrivateKey.generate() for _ in range(3)],
+                        "resident_rep": [Ed25519PrivateKey.generate() for _ in range(8)],
+                    },
+                    {"resident_rep": [f"{community}-R-{n:03d}" for n in (1, 2)]},
+                ),
+            )
+        )
     d.send(organizer, "campaign.add_appraisees", campaign_id=campaign_id, appraisees=roster)
     d.send(organizer, "campaign.publish", campaign_id=campaign_id)
     dimensions = [dim["code"] for dim in rules["dimensions"]]
@@ -354,26 +588,61 @@ def city_campaign(d: Driver) -> dict[str, Any]:
         d.log(f"  述职评议大会 {community}")
         open_meeting(d, organizer, campaign_id, meeting)
         for leader in leaders:
-            cast(d, leader, campaign_id, meeting, "leading_group", [
-                {"appraisee_id": a, "scores": {dim: min(100, merit[a] + rng.randint(0, 15))
-                                               for dim in dimensions}}
-                for a in meeting.appraisees])
-        cast(d, city_leader, campaign_id, meeting, "city_leaders",
-             choice_rows(meeting.appraisees, merit, rng, THREE, 2))
+            cast(
+                d,
+                leader,
+                campaign_id,
+                meeting,
+                "leading_group",
+                [
+                    {
+                        "appraisee_id": a,
+                        "scores": {
+                            dim: min(100, merit[a] + rng.randint(0, 15)) for dim in dimensions
+                        },
+                    }
+                    for a in meeting.appraisees
+                ],
+            )
+        cast(
+            d,
+            city_leader,
+            campaign_id,
+            meeting,
+            "city_leaders",
+            choice_rows(meeting.appraisees, merit, rng, THREE, 2),
+        )
         for a in meeting.appraisees:
-            cast(d, cadres[a], campaign_id, meeting, "self",
-                 [{"appraisee_id": a, "choice": "competent"}])
+            cast(
+                d,
+                cadres[a],
+                campaign_id,
+                meeting,
+                "self",
+                [{"appraisee_id": a, "choice": "competent"}],
+            )
         for key in meeting.credentials["unit_rep"]:
-            cast(d, Person("", key), campaign_id, meeting, "unit_rep",
-                 choice_rows(meeting.appraisees, merit, rng, THREE, 1))
+            cast(
+                d,
+                Person("", key),
+                campaign_id,
+                meeting,
+                "unit_rep",
+                choice_rows(meeting.appraisees, merit, rng, THREE, 1),
+            )
         for n, key in enumerate(meeting.credentials["resident_rep"]):
             rows = choice_rows(meeting.appraisees, merit, rng, THREE, 1)
             if n == 2:
                 rows[0] = {"appraisee_id": rows[0]["appraisee_id"], "abstain": True}
             cast(d, Person("", key), campaign_id, meeting, "resident_rep", rows)
-        cast(d, teller, campaign_id, meeting, "resident_rep",
-             choice_rows(meeting.appraisees, merit, rng, THREE, 1),
-             paper_serial=meeting.paper["resident_rep"][0])
-        d.send(organizer, "balloting.close", campaign_id=campaign_id,
-               meeting_id=meeting.meeting_id)
+        cast(
+            d,
+            teller,
+            campaign_id,
+            meeting,
+            "resident_rep",
+            choice_rows(meeting.appraisees, merit, rng, THREE, 1),
+            paper_serial=meeting.paper["resident_rep"][0],
+        )
+        d.send(organizer, "balloting.close", campaign_id=campaign_id, meeting_id=meeting.meeting_id)
     return settle(d, campaign_id, organizer, committee, inspector, cadres, roster, meetings)

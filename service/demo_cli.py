@@ -22,17 +22,36 @@ def results_table(system: System, summary: dict[str, Any]) -> Table:
     labels.update({g.code: g.label for g in rules.grades})
     adjustments = {a["appraisee_id"]: a for a in campaign.approved["adjustments"]}
     table = Table(title=f"{campaign.title} — {campaign.status}", show_lines=False)
-    for column in ("单位", "姓名/对象", "类别", "综合得分", "精确值", "排名", "测算等次", "确定等次",
-                   "标记"):
+    for column in (
+        "单位",
+        "姓名/对象",
+        "类别",
+        "综合得分",
+        "精确值",
+        "排名",
+        "测算等次",
+        "确定等次",
+        "标记",
+    ):
         table.add_column(column)
     for result in campaign.proposal["results"]:
         who = campaign.appraisees[result["appraisee_id"]]
         computed = labels.get(result["grade"], result["grade"] or "—")
         adjusted = adjustments.get(result["appraisee_id"])
-        final = f"{labels[adjusted['grade']]}（调整：{adjusted['reason']}）" if adjusted else computed
-        table.add_row(who["unit"], who["name"], result["category"], result.get("score") or "—",
-                      result.get("score_exact") or "—", str(result["rank"] or "—"), computed,
-                      final, ", ".join(result["flags"]))
+        final = (
+            f"{labels[adjusted['grade']]}（调整：{adjusted['reason']}）" if adjusted else computed
+        )
+        table.add_row(
+            who["unit"],
+            who["name"],
+            result["category"],
+            result.get("score") or "—",
+            result.get("score_exact") or "—",
+            str(result["rank"] or "—"),
+            computed,
+            final,
+            ", ".join(result["flags"]),
+        )
     return table
 
 

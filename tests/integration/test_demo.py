@@ -7,8 +7,11 @@ from service.settings import Settings
 
 
 def test_demo_runs_both_campaigns_to_finalisation(store_settings: Settings) -> None:
-    env = {"APPRAISAL_DATA_DIR": str(store_settings.data_dir),
-           "APPRAISAL_DATABASE_URL": store_settings.database_url, "COLUMNS": "200"}
+    env = {
+        "APPRAISAL_DATA_DIR": str(store_settings.data_dir),
+        "APPRAISAL_DATABASE_URL": store_settings.database_url,
+        "COLUMNS": "200",
+    }
     result = CliRunner().invoke(main, ["demo"], env=env)
     assert result.exit_code == 0, result.output
     assert result.output.count("— finalized") == 2

@@ -28,8 +28,11 @@ def new_id() -> str:
 class Campaign:
     """Drives one campaign through the command bus as its participants would."""
 
-    def __init__(self, harness: Harness) -> None:
+    def __init__(
+        self, harness: Harness, year: int = 2025, cadres: list[Signer] | None = None
+    ) -> None:
         self.h = harness
+        self.year = year
         self.id = new_id()
         self.meeting = new_id()
         self.organizer = harness.register("organizer", name="组织部")
@@ -38,7 +41,7 @@ class Campaign:
         self.teller = harness.register("teller", name="计票员")
         self.leaders = [harness.register("evaluator", name=f"领导{i}") for i in range(3)]
         self.city_leader = harness.register("evaluator", name="包片市级领导")
-        self.cadres = [harness.register("cadre", name=f"干部{i}") for i in range(4)]
+        self.cadres = cadres or [harness.register("cadre", name=f"干部{i}") for i in range(4)]
         self.appraisees = [new_id() for _ in self.cadres]
         self.residents = [Ed25519PrivateKey.generate() for _ in range(8)]
         self.units = [Ed25519PrivateKey.generate() for _ in range(3)]
@@ -51,8 +54,8 @@ class Campaign:
         self.send(
             self.organizer,
             "campaign.create",
-            title="2025年度社区干部述职评议",
-            year=2025,
+            title=f"{self.year}年度社区干部述职评议",
+            year=self.year,
             rules=RULES,
             jurisdiction="某市",
             period={"start": "2026-01-07", "end": "2026-01-17"},
@@ -398,3 +401,45 @@ def test_late_window_blocks_finalisation(campaign: Campaign) -> None:
     later = datetime.now(UTC) + timedelta(days=6)
     c.h.system.bus.clock = lambda: later
     c.h.submit(c.h.admin.envelope("results.finalize", campaign_id=c.id, issued_at=later))
+
+
+def run_year(c: Campaign) -> dict:
+    """A year in which appraisee 3 is rated incompetent by every group."""
+    c.set_up()
+    c.open()
+    for leader in c.leaders:
+        c.cast(
+            leader,
+            "leading_group",
+            [
+                {"appraisee_id": a, "scores": dict.fromkeys(DIMENSIONS, 40 if i == 3 else 85)}
+                for i, a in enumerate(c.appraisees)
+            ],
+        )
+    low = c.choices("competent", "competent", "competent", "incompetent")
+    c.cast(c.city_leader, "city_leaders", low)
+    for i, cadre in enumerate(c.cadres):
+        c.cast(cadre, "self", [{"appraisee_id": c.appraisees[i], "choice": "competent"}])
+    for key in c.units:
+        c.cast(Signer(key=key), "unit_rep", low)
+    for key in c.residents:
+        c.cast(Signer(key=key), "resident_rep", low)
+    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
+    proposal = c.send(c.organizer, "results.propose").result
+    c.send(c.committee, "results.approve", proposal_hash=proposal["proposal_hash"], adjustments=[])
+    c.send(c.h.admin, "results.publish", window_days=0)
+    c.send(c.h.admin, "results.finalize")
+    campaign = c.h.system.app.find(uuid.UUID(c.id))
+    return {r["appraisee_id"]: r for r in campaign.proposal["results"]}
+
+
+def test_incompetent_two_years_running_is_flagged_for_disposal(harness: Harness) -> None:
+    first = Campaign(harness, year=2024)
+    earlier = run_year(first)
+    assert earlier[first.appraisees[3]]["grade"] == "incompetent"
+    assert "disposal_review" not in earlier[first.appraisees[3]]["flags"]
+    second = Campaign(harness, year=2025, cadres=first.cadres)
+    later = run_year(second)
+    assert later[second.appraisees[3]]["grade"] == "incompetent"
+    assert "disposal_review" in later[second.appraisees[3]]["flags"]
+    assert all("disposal_review" not in later[a]["flags"] for a in second.appraisees[:3])
