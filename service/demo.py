@@ -227,7 +227,7 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
     )
     roster, cadres, merit, meetings, liaisons = [], {}, {}, [], {}
     surnames = "陈李张王刘杨黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅"
-    for unit, (first_responsible, liaison) in DAZEHU_UNITS.items():
+    for unit, (_, liaison) in DAZEHU_UNITS.items():
         members = []
         for category, position in (
             ("secretary", "党组织书记"),
