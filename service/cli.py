@@ -226,6 +226,19 @@ def ledger_checkpoint(as_json: bool) -> None:
         lambda: click.echo(stored.note, nl=False),
     )
 
+
 from service.demo_cli import demo  # noqa: E402
 
 main.add_command(demo)
+
+from service.serve import serve  # noqa: E402
+
+main.add_command(serve)
+
+from service.audit_cli import audit  # noqa: E402
+
+main.add_command(audit)
+
+from service.projections_cli import projections  # noqa: E402
+
+main.add_command(projections)

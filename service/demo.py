@@ -39,10 +39,16 @@ def new_id() -> str:
     return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
+def new_key() -> Ed25519PrivateKey:
+    """Demo keys come from the seeded generator, so every run gives the same results.
+    Never use demo keys for anything real."""
+    return Ed25519PrivateKey.from_private_bytes(random.randbytes(32))
+
+
 @dataclass
 class Person:
     name: str
-    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    key: Ed25519PrivateKey = field(default_factory=new_key)
     actor_id: str = field(default_factory=new_id)
 
     @property
@@ -258,7 +264,7 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
                     new_id(),
                     members,
                     {"work_group": [liaisons[unit]], "street_leaders": leaders[:2]},
-                    {"member_reps": [Ed25519PrivateKey.generate() for _ in range(11)]},
+                    {"member_reps": [new_key() for _ in range(11)]},
                     {"member_reps": [f"{unit}-纸质-{n:03d}" for n in range(1, 3)]},
                 ),
             )
@@ -574,8 +580,8 @@ def city_campaign(d: Driver) -> dict[str, Any]:
                         "self": [cadres[a] for a in members],
                     },
                     {
-                        "unit_rep": [Ed25519PrivateKey.generate() for _ in range(3)],
-                        "resident_rep": [Ed25519PrivateKey.generate() for _ in range(8)],
+                        "unit_rep": [new_key() for _ in range(3)],
+                        "resident_rep": [new_key() for _ in range(8)],
                     },
                     {"resident_rep": [f"{community}-R-{n:03d}" for n in (1, 2)]},
                 ),

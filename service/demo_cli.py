@@ -1,5 +1,6 @@
 """`appraisal demo`: run the sample campaigns, print their results and the audit verdict."""
 
+import json
 import uuid
 from typing import Any
 
@@ -12,58 +13,100 @@ from service.demo import run_demo
 from service.settings import Settings
 from service.system import System
 
-out = Console()
+COLUMNS = (
+    "单位",
+    "姓名/对象",
+    "类别",
+    "综合得分",
+    "精确值",
+    "排名",
+    "测算等次",
+    "确定等次",
+    "标记",
+)
 
 
-def results_table(system: System, summary: dict[str, Any]) -> Table:
-    campaign: Campaign = system.app.find(uuid.UUID(summary["campaign_id"]))
+def campaign_results(system: System, campaign_id: str) -> dict[str, Any]:
+    """One campaign's approved results, with names and grade labels, for people and --json."""
+    campaign: Campaign = system.app.find(uuid.UUID(campaign_id))
     rules = campaign.rules
     labels = {g.code: g.label for c in rules.categories for g in c.grades}
     labels.update({g.code: g.label for g in rules.grades})
     adjustments = {a["appraisee_id"]: a for a in campaign.approved["adjustments"]}
-    table = Table(title=f"{campaign.title} — {campaign.status}", show_lines=False)
-    for column in (
-        "单位",
-        "姓名/对象",
-        "类别",
-        "综合得分",
-        "精确值",
-        "排名",
-        "测算等次",
-        "确定等次",
-        "标记",
-    ):
-        table.add_column(column)
+    rows = []
     for result in campaign.proposal["results"]:
         who = campaign.appraisees[result["appraisee_id"]]
-        computed = labels.get(result["grade"], result["grade"] or "—")
         adjusted = adjustments.get(result["appraisee_id"])
-        final = (
-            f"{labels[adjusted['grade']]}（调整：{adjusted['reason']}）" if adjusted else computed
+        rows.append(
+            {
+                "appraisee_id": result["appraisee_id"],
+                "unit": who["unit"],
+                "name": who["name"],
+                "category": result["category"],
+                "score": result.get("score"),
+                "score_exact": result.get("score_exact"),
+                "rank": result["rank"],
+                "computed_grade": result["grade"],
+                "grade": adjusted["grade"] if adjusted else result["grade"],
+                "adjustment_reason": adjusted["reason"] if adjusted else None,
+                "flags": result["flags"],
+            }
         )
+    return {
+        "campaign_id": campaign_id,
+        "title": campaign.title,
+        "status": campaign.status,
+        "labels": labels,
+        "results": rows,
+    }
+
+
+def results_table(results: dict[str, Any]) -> Table:
+    labels = results["labels"]
+    table = Table(title=f"{results['title']} — {results['status']}")
+    for column in COLUMNS:
+        table.add_column(column, overflow="fold")
+    for row in results["results"]:
+        computed = labels.get(row["computed_grade"], "—")
+        final = labels.get(row["grade"], "—")
+        if row["adjustment_reason"]:
+            final = f"{final}（调整：{row['adjustment_reason']}）"
         table.add_row(
-            who["unit"],
-            who["name"],
-            result["category"],
-            result.get("score") or "—",
-            result.get("score_exact") or "—",
-            str(result["rank"] or "—"),
+            row["unit"],
+            row["name"],
+            row["category"],
+            row["score"] or "—",
+            row["score_exact"] or "—",
+            str(row["rank"] or "—"),
             computed,
             final,
-            ", ".join(result["flags"]),
+            ", ".join(row["flags"]),
         )
     return table
 
 
 @click.command()
-def demo() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+def demo(as_json: bool) -> None:
     """Run two complete sample campaigns on the configured store (SQLite by default)."""
+    console = Console(stderr=as_json)
     settings = Settings.from_env()
-    summary = run_demo(settings, lambda line: out.print(line))
+    summary = run_demo(settings, console.print)
     system = System.open(settings)
     try:
-        for campaign in summary["campaigns"]:
-            out.print(results_table(system, campaign))
-        out.print(f"{summary['commands']} signed commands, ledger size {system.ledger.size()}")
+        results = [campaign_results(system, c["campaign_id"]) for c in summary["campaigns"]]
+        size = system.ledger.size()
     finally:
         system.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"campaigns": results, "commands": summary["commands"], "ledger_size": size},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    for campaign in results:
+        console.print(results_table(campaign))
+    console.print(f"{summary['commands']} signed commands, ledger size {size}")

@@ -1,5 +1,7 @@
 """`appraisal demo` runs both sample campaigns through the real CLI on both stores."""
 
+import json
+
 from click.testing import CliRunner
 
 from service.cli import main
@@ -10,12 +12,14 @@ def test_demo_runs_both_campaigns_to_finalisation(store_settings: Settings) -> N
     env = {
         "APPRAISAL_DATA_DIR": str(store_settings.data_dir),
         "APPRAISAL_DATABASE_URL": store_settings.database_url,
-        "COLUMNS": "200",
     }
-    result = CliRunner().invoke(main, ["demo"], env=env)
+    result = CliRunner().invoke(main, ["demo", "--json"], env=env)
     assert result.exit_code == 0, result.output
-    assert result.output.count("— finalized") == 2
-    assert "linked_rule:party_building_not_good" in result.output
-    assert "调整" in result.output
-    verify = CliRunner().invoke(main, ["ledger", "verify"], env=env)
-    assert verify.exit_code == 0 and "verified" in verify.output
+    campaigns = json.loads(result.stdout)["campaigns"]
+    assert [c["status"] for c in campaigns] == ["finalized", "finalized"]
+    flags = {flag for c in campaigns for row in c["results"] for flag in row["flags"]}
+    assert "linked_rule:party_building_not_good" in flags
+    adjusted = [row for c in campaigns for row in c["results"] if row["adjustment_reason"]]
+    assert len(adjusted) == 2 and all(r["grade"] != r["computed_grade"] for r in adjusted)
+    human = CliRunner().invoke(main, ["ledger", "verify"], env=env)
+    assert human.exit_code == 0 and "verified" in human.output

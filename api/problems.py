@@ -1,0 +1,197 @@
+"""Every failure leaves the API as RFC 9457 `application/problem+json`.
+
+Refusals are exceptions raised anywhere below (domain, service, this edge); they
+are mapped to an HTTP status here, once, by `STATUS_BY_ERROR`. Failures of HTTP
+itself (routing, methods, sizes, media types, validation) get their code from
+`HTTP_CODES`. The `type` member is a stable URI per code, so clients branch on
+it rather than on wording.
+"""
+
+import http
+import json
+import logging
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from flask import Response, g, request
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from werkzeug.exceptions import HTTPException
+
+from api.errors import (
+    InvalidChallenge,
+    InvalidJSON,
+    InvalidToken,
+    NotReady,
+    StoreUnavailable,
+    Unauthenticated,
+)
+from api.schemas import ProblemSchema
+from domain.errors import (
+    BadSignature,
+    Conflict,
+    DomainError,
+    DuplicateCommand,
+    MalformedCommand,
+    NotFound,
+    RevokedKey,
+    RulesInvalid,
+    RuleViolation,
+    StaleCommand,
+    UnknownKey,
+    WrongRole,
+    WrongState,
+)
+from service.ledger import ProofUnavailable
+from service.recorders import LedgerCorrupt
+from service.system import NotInitialised
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://appraisal-ledger.example/problems/"
+REALM = 'realm="appraisal-ledger"'
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    InvalidJSON: 400,
+    # The signer (of a command or of a session challenge) could not be authenticated.
+    BadSignature: 401,
+    UnknownKey: 401,
+    RevokedKey: 401,
+    InvalidChallenge: 401,
+    Unauthenticated: 401,
+    InvalidToken: 401,
+    # Authenticated, but the signer's roles do not allow it.
+    WrongRole: 403,
+    NotFound: 404,
+    ProofUnavailable: 404,
+    DuplicateCommand: 409,
+    Conflict: 409,
+    WrongState: 409,
+    MalformedCommand: 422,
+    StaleCommand: 422,
+    RulesInvalid: 422,
+    RuleViolation: 422,
+    NotInitialised: 503,
+    NotReady: 503,
+    StoreUnavailable: 503,
+    # Any refusal not listed above (a new domain error) is a semantic one.
+    DomainError: 422,
+}
+
+BEARER_ERRORS = (Unauthenticated, InvalidToken)
+
+HTTP_CODES: dict[int, str] = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "payload-too-large",
+    414: "uri-too-long",
+    415: "unsupported-media-type",
+    422: "validation-failed",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "service-unavailable",
+}
+
+STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "request_id"})
+
+log = logging.getLogger("appraisal.http")
+
+
+def status_of(error: DomainError) -> int:
+    """The status of the nearest class in the table (DomainError itself catches the rest)."""
+    return next(STATUS_BY_ERROR[cls] for cls in type(error).__mro__ if cls in STATUS_BY_ERROR)
+
+
+def problem_type(code: str) -> str:
+    return PROBLEM_BASE + code
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **members: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": code.replace("-", " ").capitalize(),
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+    }
+    if "request_id" in g:
+        body["request_id"] = g.request_id
+    body.update({k: v for k, v in members.items() if k not in STANDARD_MEMBERS})
+    response = Response(
+        json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype=PROBLEM_JSON
+    )
+    response.headers.update(headers or {})
+    g.problem_code = code
+    return response
+
+
+def domain_problem(error: DomainError) -> Response:
+    status = status_of(error)
+    headers = {}
+    if status == 401:
+        scheme = "Bearer" if isinstance(error, BEARER_ERRORS) else "Signature"
+        headers["WWW-Authenticate"] = f"{scheme} {REALM}"
+    if status == 503:
+        headers["Retry-After"] = "5"
+    return problem(status, error.code, error.message, headers=headers, **error.details)
+
+
+def http_problem(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = HTTP_CODES.get(status) or http.HTTPStatus(status).phrase.lower().replace(" ", "-")
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    data = getattr(error, "data", None) or {}
+    members: dict[str, Any] = {}
+    if "messages" in data:
+        members["errors"] = data["messages"]
+        detail = "the request does not match the documented schema; see `errors`"
+    else:
+        detail = error.description or http.HTTPStatus(status).phrase
+    return problem(status, code, detail, headers=headers, **members)
+
+
+def unexpected_problem(error: Exception) -> Response:
+    if isinstance(error, OperationalError | InterfaceError):
+        log.warning("store unavailable: %s", error)
+        return domain_problem(StoreUnavailable("the store cannot be reached; retry shortly"))
+    if isinstance(error, LedgerCorrupt):
+        log.error("ledger corrupt at position %s: %s", error.position, error)
+        return problem(
+            500, "ledger-corrupt", "the ledger contradicts itself; the server log names where"
+        )
+    log.exception("unhandled error")
+    return problem(500, "internal-error", "the server failed to handle the request")
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering and documenting every error as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self) -> None:
+        self._app.register_error_handler(HTTPException, http_problem)
+        self._app.register_error_handler(DomainError, domain_problem)
+        self._app.register_error_handler(Exception, unexpected_problem)
+
+    def _register_responses(self) -> None:
+        """Document the shared error responses with the problem media type."""
+        for status in http.HTTPStatus:
+            if status < 400:
+                continue
+            response = {"description": status.phrase, "schema": self.ERROR_SCHEMA}
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Any refusal, as problem details", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)

@@ -1,0 +1,90 @@
+"""Public ledger reads (DESIGN §6): anyone can check a receipt without logging in."""
+
+import base64
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+
+from api.parsing import Blueprint
+from api.runtime import current_system
+from api.schemas import (
+    ConsistencyProofSchema,
+    ConsistencyQuerySchema,
+    EntriesPageSchema,
+    EntriesQuerySchema,
+    InclusionProofSchema,
+    InclusionQuerySchema,
+)
+
+blp = Blueprint(
+    "ledger",
+    __name__,
+    url_prefix="/api/v1/ledger",
+    description="Signed checkpoints, RFC 9162 proofs and the leaves they cover.",
+)
+
+TEXT = {"type": "string"}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@blp.route("/checkpoint")
+class LatestCheckpoint(MethodView):
+    @blp.response(
+        200,
+        TEXT,
+        content_type="text/plain",
+        description="The latest C2SP checkpoint, as a signed note by the log key",
+    )
+    def get(self) -> Response:
+        """The latest signed checkpoint (one is signed now if there is none yet)."""
+        ledger = current_system().ledger
+        stored = ledger.recorder.latest_checkpoint() or ledger.checkpoint_now()
+        return Response(stored.note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
+
+
+@blp.route("/proofs/inclusion")
+class InclusionProof(MethodView):
+    @blp.arguments(InclusionQuerySchema, location="query")
+    @blp.response(200, InclusionProofSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Proof that leaf `index` is in the tree of `tree_size` leaves (RFC 9162 §2.1.3)."""
+        ledger = current_system().ledger
+        index, size = query["index"], query["tree_size"]
+        proof = ledger.inclusion_proof(index, size)
+        return {
+            "index": index,
+            "tree_size": size,
+            "leaf_hash": _b64(ledger.leaf_hash(index)),
+            "proof": [_b64(node) for node in proof],
+        }
+
+
+@blp.route("/proofs/consistency")
+class ConsistencyProof(MethodView):
+    @blp.arguments(ConsistencyQuerySchema, location="query")
+    @blp.response(200, ConsistencyProofSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Proof that the tree of `to` leaves extends the tree of `from` (RFC 9162 §2.1.4)."""
+        ledger = current_system().ledger
+        old, new = query["from_"], query["to"]
+        proof = ledger.consistency_proof(old, new)
+        return {"from_": old, "to": new, "proof": [_b64(node) for node in proof]}
+
+
+@blp.route("/entries")
+class Entries(MethodView):
+    @blp.arguments(EntriesQuerySchema, location="query")
+    @blp.response(200, EntriesPageSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The leaf inputs' fields of `limit` leaves from `start`, and the next page's start."""
+        ledger = current_system().ledger
+        start, limit = query["start"], query["limit"]
+        entries = ledger.entries(start, limit)
+        following = start + limit
+        return {"entries": entries, "next": following if following < ledger.size() else None}

@@ -1,0 +1,650 @@
+"""The offline audit of a ledger bundle (DESIGN §6 "Audit bundle"), one record at a time.
+
+Why streaming and pure: an auditor verifies years of ledger on a laptop with no
+database, so the checks here read each record once, keep only the aggregates a
+re-derivation needs (plus a version counter per stream and a bounded window of
+recent tree roots), and share the server's own code for everything they judge:
+the event mapper, the aggregates, the key registry, the role table and (passed
+in) the grade derivation. The first bad record stops the audit and is named.
+
+Checks, in stream order:
+
+1. Tree: each entry's leaf hash and RFC 9162 inclusion proof lead to the root of
+   the checkpoint, a C2SP signed note verified with the log key; the tree is
+   rebuilt (TreeRebuilder) and must end at that root and size. Tree heads that
+   events rest on (`checkpoint` fields) must be heads of this very tree.
+2. Signatures: every envelope verifies with its signer's key as the registry
+   stood just before that entry (actors' keys from RegistryView, one-time
+   credentials from their KeyBinding and BallotRight); the key is known and not
+   revoked; the signer held a role the command type allows (or is a credential
+   where allowed). Each command's events are closed by its CommandRecord, which
+   must match the envelope. Only the genesis admin registration, the very first
+   entry, is unsigned.
+3. Transitions: topics resolve to our domain's event classes; each stream's
+   versions run 1, 2, 3… with no gap; every event applies to its aggregate.
+   Ballots spend a right issued to their signer; approvals sign the current
+   proposal.
+4. Results: at each ResultsProposed of a campaign in scope, re-deriving from the
+   events before it gives the recorded proposal hash and results; each results
+   record equals the campaign's published results as replayed.
+"""
+
+import base64
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, CanInitAggregate
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    UUIDAsHex,
+)
+from eventsourcing.utils import get_topic, resolve_topic
+
+from domain import checkpoint, merkle
+from domain.audit_bundle import (
+    BadRecord,
+    BundleHeader,
+    parse_checkpoint_record,
+    parse_entry,
+    parse_results_record,
+    read_record,
+)
+from domain.audit_results import published_results, result_differences, summary_difference
+from domain.balloting import CREDENTIAL, NAMED, BallotRight, CastBallot
+from domain.campaign import Campaign
+from domain.canonical import b64url_encode
+from domain.command_record import CommandRecord
+from domain.entries import Entry
+from domain.envelope import Envelope, parse_envelope
+from domain.errors import DomainError, RevokedKey, WrongRole
+from domain.keys import decode_public_key, key_id
+from domain.registry import (
+    ADMIN_ACTOR_ID,
+    REGISTRY_TOPIC_PREFIX,
+    Actor,
+    KeyBinding,
+    RegistryView,
+    authorize,
+    key_binding_id,
+)
+from domain.tree_check import TreeRebuilder
+
+HEAD_WINDOW = 8192  # how far back a recorded tree head may lie behind the event resting on it
+DOMAIN_PACKAGE = "domain."
+TELLER = "teller"
+# Aggregates that take no event after their creation: only their version is kept.
+SINGLE_EVENT = (CommandRecord, KeyBinding)
+# What a bad state may raise while being read; anything else is a bug in the verifier.
+CONTENT_ERRORS = (DomainError, KeyError, TypeError, ValueError, AttributeError)
+
+
+class RoleRule(Protocol):
+    """Who may sign a command type: `service.commands.CommandSpec` satisfies it."""
+
+    @property
+    def roles(self) -> frozenset[str]: ...
+
+    @property
+    def credential_allowed(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Rederived:
+    """A campaign's grades as derived again from its events."""
+
+    proposal_hash: str
+    results: list[dict[str, Any]]
+    ballots_counted: int
+
+
+Rederive = Callable[["ReplayedLedger", Campaign], Rederived]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The first bad record: its bundle line, its ledger index (if an entry), what is wrong."""
+
+    line: int
+    index: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        if self.index is None:
+            return f"line {self.line}: {self.problem}"
+        return f"entry {self.index} (line {self.line}): {self.problem}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "index": self.index, "problem": self.problem}
+
+
+@dataclass
+class CampaignAudit:
+    campaign_id: str
+    status: str = ""
+    proposals_rederived: int = 0
+    ballots_counted: int = 0
+    results_checked: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "campaign_id": self.campaign_id,
+            "status": self.status,
+            "proposals_rederived": self.proposals_rederived,
+            "ballots_counted": self.ballots_counted,
+            "results_checked": self.results_checked,
+        }
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    origin: str
+    tree_size: int
+    root: bytes | None  # the signed checkpoint's root, once the note verified
+    entries: int
+    envelopes: int
+    campaigns: tuple[CampaignAudit, ...]
+    finding: Finding | None
+
+    @property
+    def ok(self) -> bool:
+        return self.finding is None
+
+    @property
+    def ballots_counted(self) -> int:
+        return sum(c.ballots_counted for c in self.campaigns)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "origin": self.origin,
+            "tree_size": self.tree_size,
+            "root": None if self.root is None else base64.b64encode(self.root).decode("ascii"),
+            "entries": self.entries,
+            "envelopes_verified": self.envelopes,
+            "campaigns": [c.to_json() for c in self.campaigns],
+            "ballots_counted": self.ballots_counted,
+            "first_bad": None if self.finding is None else self.finding.to_json(),
+        }
+
+
+def event_mapper() -> Mapper[UUID]:
+    """The application's mapper, rebuilt offline: eventsourcing's JSON transcoder with the
+    transcodings `Application.register_transcodings` adds, no compressor, no cipher."""
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(transcoding)
+    return Mapper(transcoder=transcoder)
+
+
+class ReplayedLedger:
+    """Aggregates replayed from the bundle so far: an EventSource for the shared `derive`."""
+
+    def __init__(self) -> None:
+        self._aggregates: dict[UUID, Any] = {}
+        self._positions: dict[UUID, list[int]] = {}
+
+    def get(self, aggregate_id: UUID) -> Any | None:
+        return self._aggregates.get(aggregate_id)
+
+    def put(self, aggregate: Aggregate, position: int) -> None:
+        self._aggregates[aggregate.id] = aggregate
+        self._positions.setdefault(aggregate.id, []).append(position)
+
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
+        return {i: self._aggregates[i] for i in aggregate_ids if i in self._aggregates}
+
+    def positions_of(self, streams: Iterable[UUID]) -> dict[tuple[UUID, int], int]:
+        return {
+            (stream, version): position
+            for stream in streams
+            for version, position in enumerate(self._positions.get(stream, ()), start=1)
+        }
+
+
+class _Bad(Exception):
+    """Raised inside the auditor; becomes the report's Finding."""
+
+
+@dataclass(frozen=True)
+class _Command:
+    """The signed command whose events are being read; checked once, at its first event."""
+
+    envelope: Envelope
+    digest: str
+    index: int
+    holder: str  # "actor" or "credential"
+    holder_id: str  # the actor id, or the credential's ballot right id
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+
+class Auditor:
+    """Feed it a bundle's records after the header, in order; then ask for the report."""
+
+    def __init__(
+        self,
+        header: BundleHeader,
+        log_public_key: bytes,
+        rules: Mapping[str, RoleRule],
+        rederive: Rederive,
+        campaigns: Collection[str] | None = None,
+    ) -> None:
+        self.header = header
+        self._log_key = log_public_key
+        self._rules = rules
+        self._rederive = rederive
+        self._scope = None if campaigns is None else frozenset(campaigns)
+        self._mapper = event_mapper()
+        self._tree = TreeRebuilder()
+        self._roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+        self._checkpoint: checkpoint.Checkpoint | None = None
+        self._entries_done = False
+        self._ledger = ReplayedLedger()
+        self._versions: dict[UUID, int] = {}
+        self._registry = RegistryView()
+        self._credentials: dict[str, UUID] = {}  # credential key id -> its ballot right
+        self._command: _Command | None = None
+        self._campaigns: dict[str, CampaignAudit] = {}
+        self._at: int | None = None
+        self.envelopes = 0
+        self.finding: Finding | None = None
+
+    @property
+    def entries(self) -> int:
+        return self._tree.size
+
+    def feed(self, line: int, text: str | bytes) -> None:
+        """Check one record; the first failure is kept as `finding` and ends the audit."""
+        if self.finding is not None:
+            return
+        self._at = None
+        try:
+            record = read_record(text)
+            if self._checkpoint is None:
+                self._read_checkpoint(parse_checkpoint_record(record))
+            elif record["type"] == "entry" and not self._entries_done:
+                self._read_entry(record)
+            elif record["type"] == "results":
+                self._end_of_entries()
+                self._read_results(parse_results_record(record))
+            else:
+                raise _Bad(f"unexpected {record['type']!r} record here")
+        except (_Bad, BadRecord) as exc:
+            self.finding = Finding(line, self._at, str(exc))
+        except CONTENT_ERRORS as exc:
+            self.finding = Finding(line, self._at, f"unreadable content: {exc!r}")
+
+    def finish(self, line: int) -> AuditReport:
+        """Checks that need the whole bundle; `line` is one past the last line read."""
+        if self.finding is None:
+            self._at = None
+            try:
+                if self._checkpoint is None:
+                    raise _Bad("the bundle has no checkpoint record")
+                self._end_of_entries()
+                self._all_results_present()
+            except _Bad as exc:
+                self.finding = Finding(line, self._at, str(exc))
+        for cid, audit in self._campaigns.items():
+            campaign = self._ledger.get(UUID(cid))
+            audit.status = campaign.status if isinstance(campaign, Campaign) else ""
+        return AuditReport(
+            origin=self.header.origin,
+            tree_size=self.header.tree_size,
+            root=None if self._checkpoint is None else self._checkpoint.root,
+            entries=self._tree.size,
+            envelopes=self.envelopes,
+            campaigns=tuple(a for cid, a in self._campaigns.items() if self._in_scope(cid)),
+            finding=self.finding,
+        )
+
+    # --- 1. the tree ------------------------------------------------------------------------
+
+    def _read_checkpoint(self, note: str) -> None:
+        header = self.header
+        try:
+            signed = checkpoint.verify_checkpoint(note, header.origin, self._log_key)
+        except checkpoint.CheckpointError as exc:
+            hint = ""
+            if header.log_public_key != b64url_encode(self._log_key):
+                hint = f" (the bundle says it was exported by log key {header.log_public_key})"
+            raise _Bad(f"checkpoint rejected with the given log key: {exc}{hint}") from None
+        if signed.origin != header.origin:
+            raise _Bad(f"checkpoint is of log {signed.origin!r}, the bundle of {header.origin!r}")
+        if signed.size != header.tree_size:
+            raise _Bad(
+                f"checkpoint is of a tree of {signed.size} entries, the bundle holds "
+                f"{header.tree_size}: a checkpoint of another tree"
+            )
+        self._checkpoint = signed
+
+    def _read_entry(self, record: Mapping[str, Any]) -> None:
+        assert self._checkpoint is not None
+        size, index = self._checkpoint.size, self._tree.size
+        self._at = index
+        if index >= size:
+            raise _Bad(f"the checkpoint covers {size} entries; this one lies beyond it")
+        item = parse_entry(record)
+        if item.index != index:
+            raise _Bad(
+                f"entry {item.index} stands where entry {index} belongs: "
+                "an entry is missing or out of order"
+            )
+        leaf = merkle.leaf_hash(item.entry.leaf_input())
+        try:
+            merkle.verify_inclusion(leaf, index, size, item.proof, self._checkpoint.root)
+        except merkle.ProofError as exc:
+            raise _Bad(
+                f"entry does not match the signed checkpoint ({exc}): it was altered, "
+                "dropped or moved, or the checkpoint is of another tree"
+            ) from None
+        self._tree.add(leaf)
+        self._roots[self._tree.size] = self._tree.root()
+        self._roots.pop(self._tree.size - HEAD_WINDOW - 1, None)
+        self._replay(index, item.entry)
+
+    def _end_of_entries(self) -> None:
+        if self._entries_done:
+            return
+        assert self._checkpoint is not None
+        if self._tree.size < self._checkpoint.size:
+            self._at = self._tree.size
+            raise _Bad(
+                f"the bundle ends its entries after {self._tree.size}; "
+                f"the checkpoint covers {self._checkpoint.size}"
+            )
+        if self._tree.root() != self._checkpoint.root:
+            raise _Bad("the tree rebuilt from the entries does not have the checkpoint's root")
+        if self._command is not None:
+            self._at = self._command.index
+            raise _Bad(f"command {self._command.envelope.command_id} has no command record")
+        self._entries_done = True
+
+    def _check_head(self, index: int, head: Any) -> None:
+        """A tree head an event rests on must be a head of this very tree."""
+        size = head.get("tree_size") if isinstance(head, dict) else None
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise _Bad("the event's checkpoint has no tree size")
+        if size > index:
+            raise _Bad(f"rests on a tree of {size} entries, more than precede it")
+        root = self._roots.get(size)
+        if root is None:
+            raise _Bad(f"rests on a tree of {size} entries, too far back to check")
+        if base64.b64encode(root).decode("ascii") != head.get("root"):
+            raise _Bad(f"rests on a tree of {size} entries whose root is not this ledger's")
+
+    # --- 3. transitions ---------------------------------------------------------------------
+
+    def _replay(self, index: int, entry: Entry) -> None:
+        self._check_topic(entry.topic)
+        stored = StoredEvent(entry.stream, entry.version, entry.topic, entry.state)
+        try:
+            event = self._mapper.to_domain_event(stored)
+        except Exception as exc:
+            raise _Bad(f"the state does not decode as {entry.topic}: {exc}") from None
+        previous = self._versions.get(entry.stream, 0)
+        if entry.version != previous + 1:
+            raise _Bad(
+                f"stream {entry.stream} goes from version {previous} to {entry.version}: "
+                "an event is missing, repeated or out of order"
+            )
+        state = vars(event)
+        aggregate = self._ledger.get(entry.stream)
+        self._check_owner(entry, isinstance(event, CanInitAggregate), state, aggregate)
+        self._check(index, event, state, aggregate)
+        try:
+            aggregate = event.mutate(aggregate)
+        except Exception as exc:
+            raise _Bad(f"{entry.topic} does not apply to its aggregate: {exc!r}") from None
+        self._versions[entry.stream] = entry.version
+        if not isinstance(aggregate, SINGLE_EVENT):
+            self._ledger.put(aggregate, index)
+        self._learn(entry, event, state)
+
+    @staticmethod
+    def _check_topic(topic: str) -> None:
+        """Resolve only our domain's event classes: a bundle must not make us import anything."""
+        if not topic.startswith(DOMAIN_PACKAGE) or ":" not in topic:
+            raise _Bad(f"topic {topic!r} is not an event of the appraisal domain")
+        try:
+            cls = resolve_topic(topic)
+        except Exception:
+            raise _Bad(f"topic {topic!r} does not resolve") from None
+        if not isinstance(cls, type) or not issubclass(cls, Aggregate.Event):
+            raise _Bad(f"topic {topic!r} is not an aggregate event")
+
+    @staticmethod
+    def _check_owner(entry: Entry, created: bool, state: Mapping[str, Any], aggregate: Any) -> None:
+        """A creation event starts its stream; any other event continues an aggregate of its
+        own class."""
+        owner = entry.topic.rsplit(".", 1)[0]
+        if created != (entry.version == 1):
+            raise _Bad(f"{entry.topic} cannot be version {entry.version} of its stream")
+        if created and state.get("originator_topic") != owner:
+            raise _Bad(f"{entry.topic} creates a {state.get('originator_topic')!r}, not a {owner}")
+        if not created and aggregate is None:
+            raise _Bad(f"stream {entry.stream} takes no events after its creation")
+        if not created and get_topic(type(aggregate)) != owner:
+            raise _Bad(f"{entry.topic} cannot apply to a {type(aggregate).__name__}")
+
+    def _check(self, index: int, event: Any, state: Mapping[str, Any], aggregate: Any) -> None:
+        if "envelope" in state:
+            self._check_envelope(index, event, state)
+        if isinstance(event, CommandRecord.Accepted):
+            self._close_command(str(event.originator_id), state)
+        elif isinstance(event, CastBallot.Cast):
+            self._check_ballot(str(event.originator_id), state)
+        elif isinstance(event, Campaign.ApprovalSigned):
+            self._check_approval(aggregate, state)
+        elif isinstance(event, Campaign.ResultsProposed):
+            self._check_proposal(aggregate, state)
+        if state.get("checkpoint") is not None:
+            self._check_head(index, state["checkpoint"])
+
+    def _learn(self, entry: Entry, event: Any, state: Mapping[str, Any]) -> None:
+        """Registry state and campaigns, once the event has applied."""
+        if entry.topic.startswith(REGISTRY_TOPIC_PREFIX):
+            self._registry.apply(entry.topic, str(entry.stream), state)
+        elif isinstance(event, KeyBinding.Bound):
+            self._bind(entry.stream, state)
+        elif isinstance(event, Campaign.Created):
+            self._campaigns[str(entry.stream)] = CampaignAudit(str(entry.stream))
+
+    def _check_ballot(self, ballot_id: str, state: Mapping[str, Any]) -> None:
+        """A ballot spends a right issued to whoever signed it, in its own meeting and group."""
+        command = self._signing(f"ballot {ballot_id}")
+        right = self._ledger.get(UUID(state["right"]))
+        if not isinstance(right, BallotRight) or right.ballot_id != ballot_id:
+            raise _Bad(f"ballot {ballot_id} does not spend a ballot right of its own")
+        where = (state["campaign_id"], state["meeting_id"], state["group"])
+        if (right.campaign_id, right.meeting_id, right.group) != where:
+            raise _Bad(f"ballot {ballot_id} is cast in another meeting or group than its right")
+        if right.kind == CREDENTIAL:
+            own = command.holder == CREDENTIAL and command.holder_id == str(right.id)
+        elif right.kind == NAMED:
+            own = command.holder == "actor" and command.holder_id == right.holder
+        else:
+            own = command.holder == "actor" and TELLER in command.roles
+        if not own:
+            raise _Bad(
+                f"ballot {ballot_id} spends the {right.kind} right of {right.holder} "
+                f"but is signed by key {command.envelope.signer}"
+            )
+
+    def _check_approval(self, campaign: Campaign, state: Mapping[str, Any]) -> None:
+        proposal = campaign.proposal
+        current = None if proposal is None else proposal["hash"]
+        if state["proposal_hash"] != current:
+            raise _Bad(
+                f"approval signs proposal {state['proposal_hash']}, but the campaign's "
+                f"current proposal is {current}"
+            )
+        signer = self._signing("approval").holder_id
+        if signer != state["actor_id"]:
+            raise _Bad(f"approval is recorded for actor {state['actor_id']} but signed by {signer}")
+
+    # --- 2. signatures ----------------------------------------------------------------------
+
+    def _signing(self, what: str) -> _Command:
+        """The command an event belongs to; events that act for a signer must have one."""
+        if self._command is None:
+            raise _Bad(f"{what} carries no signed command")
+        return self._command
+
+    def _check_envelope(self, index: int, event: Any, state: Mapping[str, Any]) -> None:
+        raw = state["envelope"]
+        if raw is None:
+            self._check_genesis(index, event, state)
+            return
+        try:
+            envelope = parse_envelope(raw)
+        except DomainError as exc:
+            raise _Bad(f"malformed envelope: {exc.message}") from None
+        digest = envelope.digest()
+        if self._command is not None:
+            if self._command.digest == digest:
+                return
+            raise _Bad(
+                f"carries command {envelope.command_id}, but command "
+                f"{self._command.envelope.command_id} (entry {self._command.index}) "
+                "has no command record yet"
+            )
+        if UUID(envelope.command_id) in self._versions:
+            raise _Bad(f"reuses command id {envelope.command_id}, already taken earlier")
+        rule = self._rules.get(envelope.command_type)
+        if rule is None:
+            raise _Bad(f"unknown command type {envelope.command_type!r}")
+        self._command = self._signed(index, envelope, digest, rule)
+        self.envelopes += 1
+
+    def _check_genesis(self, index: int, event: Any, state: Mapping[str, Any]) -> None:
+        """The registry's root of trust: the admin's registration, first in the ledger."""
+        if index != 0 or not (
+            isinstance(event, Actor.Registered) and event.originator_id == ADMIN_ACTOR_ID
+        ):
+            raise _Bad("unsigned event: only the genesis admin registration carries no envelope")
+        if state["key_id"] != self.header.admin_key_id:
+            raise _Bad(
+                f"the genesis admin key is {state['key_id']}, "
+                f"the bundle header names {self.header.admin_key_id}"
+            )
+
+    def _signed(self, index: int, envelope: Envelope, digest: str, rule: RoleRule) -> _Command:
+        """Who signed, checked against the registry as it stands before this entry."""
+        signer, command_type = envelope.signer, envelope.command_type
+        right_id = self._credentials.get(signer)
+        if right_id is not None:
+            right = self._ledger.get(right_id)
+            self._verify(envelope, right.public_key, f"ballot credential {signer}")
+            if not rule.credential_allowed:
+                raise _Bad(f"{command_type} is signed by ballot credential {signer}")
+            return _Command(envelope, digest, index, CREDENTIAL, str(right_id))
+        actor_id = self._registry.actor_of_key(signer)
+        if actor_id is None:
+            raise _Bad(f"signed by key {signer}, unknown to the registry at this position")
+        actor = self._ledger.get(UUID(actor_id))
+        self._verify(envelope, actor.keys[signer].public_key, f"key {signer}")
+        try:
+            roles = self._registry.roles_of_key(signer)
+        except RevokedKey:
+            raise _Bad(
+                f"signed by key {signer} of actor {actor_id}, revoked before this position"
+            ) from None
+        try:
+            authorize(roles, rule.roles, command_type)
+        except WrongRole:
+            raise _Bad(
+                f"{command_type} needs one of the roles {', '.join(sorted(rule.roles))}; "
+                f"actor {actor_id} held {', '.join(sorted(roles)) or 'none'} at this position"
+            ) from None
+        return _Command(envelope, digest, index, "actor", actor_id, frozenset(roles))
+
+    @staticmethod
+    def _verify(envelope: Envelope, public_key: str, what: str) -> None:
+        try:
+            envelope.verify(decode_public_key(public_key))
+        except DomainError:
+            raise _Bad(f"envelope signature does not verify with {what}") from None
+
+    def _close_command(self, command_id: str, state: Mapping[str, Any]) -> None:
+        command = self._command
+        if command is None:
+            raise _Bad(f"command record {command_id} follows no signed event of its command")
+        envelope = command.envelope
+        expected = (envelope.command_id, envelope.command_type, envelope.signer, command.digest)
+        if (command_id, state["command_type"], state["signer"], state["digest"]) != expected:
+            raise _Bad(
+                f"command record {command_id} does not match the envelope of command "
+                f"{envelope.command_id} (entry {command.index})"
+            )
+        self._command = None
+
+    def _bind(self, stream: UUID, state: Mapping[str, Any]) -> None:
+        kid, holder, holder_id = state["key_id"], state["holder"], state["holder_id"]
+        if stream != key_binding_id(kid):
+            raise _Bad(f"the binding of key {kid} is stored under another key's id")
+        if holder == "actor":
+            if self._registry.actor_of_key(kid) != holder_id:
+                raise _Bad(f"key {kid} is bound to actor {holder_id}, not its registered owner")
+        elif holder == CREDENTIAL:
+            right = self._ledger.get(UUID(holder_id))
+            if not isinstance(right, BallotRight) or right.public_key is None:
+                raise _Bad(f"credential {kid} is bound to {holder_id}, not a credential right")
+            if key_id(decode_public_key(right.public_key)) != kid:
+                raise _Bad(f"credential {kid} is bound to the right of another key")
+            self._credentials[kid] = right.id
+        else:
+            raise _Bad(f"key {kid} is bound to an unknown kind of holder {holder!r}")
+
+    # --- 4. results -------------------------------------------------------------------------
+
+    def _in_scope(self, campaign_id: str) -> bool:
+        return self._scope is None or campaign_id in self._scope
+
+    def _check_proposal(self, campaign: Campaign, state: Mapping[str, Any]) -> None:
+        """Re-derive from the events before this one, as the server did when proposing."""
+        cid = str(campaign.id)
+        if not self._in_scope(cid):
+            return
+        try:
+            derived = self._rederive(self._ledger, campaign)
+        except CONTENT_ERRORS as exc:
+            raise _Bad(f"re-deriving campaign {cid}'s grades fails: {exc!r}") from None
+        differences = result_differences(state["results"], derived.results)
+        first = differences[0].describe("as recorded", "re-derived") if differences else "no result"
+        if state["proposal_hash"] != derived.proposal_hash:
+            raise _Bad(
+                f"proposal hash {state['proposal_hash']} is not the re-derived "
+                f"{derived.proposal_hash} (first differing result: {first})"
+            )
+        if differences:
+            raise _Bad(f"recorded results differ from the re-derivation: {first}")
+        audit = self._campaigns[cid]
+        audit.proposals_rederived += 1
+        audit.ballots_counted = derived.ballots_counted
+
+    def _read_results(self, summary: Mapping[str, Any]) -> None:
+        cid = summary["campaign_id"]
+        campaign = self._ledger.get(UUID(cid))
+        if not isinstance(campaign, Campaign):
+            raise _Bad(f"results record for {cid}, which is no campaign in the ledger")
+        audit = self._campaigns[cid]
+        if audit.results_checked:
+            raise _Bad(f"a second results record for campaign {cid}")
+        problem = summary_difference(summary, published_results(campaign))
+        if problem is not None:
+            raise _Bad(f"published results of campaign {cid} do not match the ledger: {problem}")
+        audit.results_checked = True
+
+    def _all_results_present(self) -> None:
+        for cid in sorted(self._scope or ()):
+            if cid not in self._campaigns:
+                raise _Bad(f"campaign {cid} is not in the ledger")
+        for cid, audit in self._campaigns.items():
+            if self._in_scope(cid) and not audit.results_checked:
+                raise _Bad(f"the bundle has no results record for campaign {cid}")

@@ -1,0 +1,193 @@
+"""Records of an audit bundle (format `appraisal-audit-bundle/v1`): their shapes, both ways.
+
+Why one module: the exporter writes and the offline verifier reads the same
+records, so neither can drift from the other. The layout itself is described
+in `service.audit`. Pure: no I/O.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain import keys
+from domain.entries import Entry
+from domain.envelope import parse_uuid
+from domain.errors import DomainError
+from domain.merkle import HASH_SIZE
+
+BUNDLE_FORMAT = "appraisal-audit-bundle/v1"
+ENTRY_FIELDS = frozenset({"type", "index", "stream", "version", "topic", "state", "proof"})
+
+
+class NotABundle(DomainError):
+    """The file does not start with an audit bundle header."""
+
+    code = "not-an-audit-bundle"
+
+
+class BadRecord(ValueError):
+    """One line of a bundle is not a well-formed record; the message says how."""
+
+
+@dataclass(frozen=True)
+class BundleHeader:
+    """The first line: which log, which genesis, how many entries, and the export's scope."""
+
+    origin: str
+    log_public_key: str
+    admin_key_id: str
+    admin_actor_id: str
+    tree_size: int
+    created_at: str
+    campaign_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "header",
+            "format": BUNDLE_FORMAT,
+            "origin": self.origin,
+            "log_public_key": self.log_public_key,
+            "admin_key_id": self.admin_key_id,
+            "admin_actor_id": self.admin_actor_id,
+            "tree_size": self.tree_size,
+            "created_at": self.created_at,
+            "campaign": self.campaign_id,
+        }
+
+
+@dataclass(frozen=True)
+class BundleEntry:
+    """One ledger entry with its RFC 9162 inclusion proof in the checkpoint's tree."""
+
+    index: int
+    entry: Entry
+    proof: list[bytes]
+
+
+def read_record(text: str | bytes) -> dict[str, Any]:
+    """One line as a JSON object carrying a `type`."""
+    try:
+        record = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRecord(f"the line is not JSON: {exc}") from None
+    if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+        raise BadRecord("the line is not a bundle record (a JSON object with a type)")
+    return record
+
+
+def parse_header(text: str | bytes) -> BundleHeader:
+    """The header line, or NotABundle saying why the file is not a bundle."""
+    try:
+        record = read_record(text)
+    except BadRecord as exc:
+        raise NotABundle(f"not an audit bundle: {exc}") from None
+    if record.get("type") != "header" or record.get("format") != BUNDLE_FORMAT:
+        raise NotABundle(f"not an audit bundle: the first line is not a {BUNDLE_FORMAT} header")
+    strings = ("origin", "log_public_key", "admin_key_id", "admin_actor_id", "created_at")
+    for name in strings:
+        if not isinstance(record.get(name), str) or not record[name]:
+            raise NotABundle(f"bundle header: {name} must be a non-empty string")
+    size = record.get("tree_size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise NotABundle("bundle header: tree_size must be a non-negative integer")
+    campaign = record.get("campaign")
+    try:
+        if campaign is not None:
+            parse_uuid(campaign, "campaign")
+        parse_uuid(record["admin_actor_id"], "admin_actor_id")
+    except DomainError as exc:
+        raise NotABundle(f"bundle header: {exc.message}") from None
+    return BundleHeader(
+        origin=record["origin"],
+        log_public_key=record["log_public_key"],
+        admin_key_id=record["admin_key_id"],
+        admin_actor_id=record["admin_actor_id"],
+        tree_size=size,
+        created_at=record["created_at"],
+        campaign_id=campaign,
+    )
+
+
+def checkpoint_record(note: str) -> dict[str, Any]:
+    return {"type": "checkpoint", "note": note}
+
+
+def parse_checkpoint_record(record: Mapping[str, Any]) -> str:
+    note = record.get("note")
+    if record.get("type") != "checkpoint" or not isinstance(note, str):
+        raise BadRecord("expected the checkpoint record (a signed note) after the header")
+    return note
+
+
+def entry_record(index: int, entry: Entry, proof: Sequence[bytes]) -> dict[str, Any]:
+    return {
+        "type": "entry",
+        "index": index,
+        **entry.to_json(),
+        "proof": [base64.b64encode(h).decode("ascii") for h in proof],
+    }
+
+
+def parse_entry(record: Mapping[str, Any]) -> BundleEntry:
+    """An entry record, strictly: the leaf it commits to must have exactly one spelling."""
+    if set(record) != ENTRY_FIELDS:
+        raise BadRecord(f"an entry record has exactly the fields {', '.join(sorted(ENTRY_FIELDS))}")
+    index, version, topic = record["index"], record["version"], record["topic"]
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise BadRecord("index must be a non-negative integer")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise BadRecord("version must be a positive integer")
+    if not isinstance(topic, str) or not topic:
+        raise BadRecord("topic must be a non-empty string")
+    try:
+        stream = parse_uuid(record["stream"], "stream")
+    except DomainError as exc:
+        raise BadRecord(exc.message) from None
+    state = _b64(record["state"], "state")
+    proof = record["proof"]
+    if not isinstance(proof, list):
+        raise BadRecord("proof must be a list of base64 hashes")
+    hashes = [_b64(h, "proof hash") for h in proof]
+    if any(len(h) != HASH_SIZE for h in hashes):
+        raise BadRecord(f"every proof hash has {HASH_SIZE} bytes")
+    return BundleEntry(index, Entry(UUID(stream), version, topic, state), hashes)
+
+
+def results_record(summary: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": "results", **summary}
+
+
+def parse_results_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A published-results record, minus its type; its content is judged by the verifier."""
+    summary = {k: v for k, v in record.items() if k != "type"}
+    try:
+        parse_uuid(summary.get("campaign_id"), "campaign_id")
+    except DomainError as exc:
+        raise BadRecord(f"results record: {exc.message}") from None
+    results = summary.get("results")
+    if not isinstance(results, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("appraisee_id"), str) for r in results
+    ):
+        raise BadRecord("results record: results must be a list of objects with an appraisee_id")
+    return summary
+
+
+def parse_log_key(text: str) -> bytes:
+    """The log's public key as `appraisal init --json` prints it (base64url raw Ed25519)."""
+    return keys.decode_public_key(text, what="log key")
+
+
+def _b64(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise BadRecord(f"{what} must be a base64 string")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRecord(f"{what} is not valid base64") from None
+    if base64.b64encode(raw).decode("ascii") != value:
+        raise BadRecord(f"{what} is not canonical base64")
+    return raw

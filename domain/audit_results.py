@@ -1,0 +1,109 @@
+"""Published results and how two sets of results differ, per appraisee.
+
+Why here: the exporter summarises what a campaign publishes, the offline
+verifier summarises the same campaign from the replayed ledger, and `audit
+replay` diffs stored against re-derived results; all three must agree on what
+"the results" are and name a difference the same way. Pure: no I/O.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from domain.campaign import Campaign
+
+REPLAY_FIELDS = ("status", "score", "score_exact", "rank", "grade", "flags")
+SUMMARY_FIELDS = ("campaign_id", "status", "proposal_hash", "approved", "results")
+
+
+def published_results(campaign: Campaign) -> dict[str, Any]:
+    """What the campaign shows as its results: the latest proposal's computed grades with
+    the committee's adjustments applied (DESIGN §3 results endpoint, §5 adjustments)."""
+    proposal = campaign.proposal
+    approved = campaign.approved
+    adjustments = {a["appraisee_id"]: a for a in (approved or {}).get("adjustments", [])}
+    return {
+        "campaign_id": str(campaign.id),
+        "status": campaign.status,
+        "proposal_hash": None if proposal is None else proposal["hash"],
+        "approved": None if approved is None else dict(approved),
+        "results": [
+            {
+                "appraisee_id": r["appraisee_id"],
+                "category": r["category"],
+                "status": r["status"],
+                "score": r["score"],
+                "score_exact": r["score_exact"],
+                "rank": r["rank"],
+                "computed_grade": r["grade"],
+                "grade": adjustments.get(r["appraisee_id"], {}).get("grade", r["grade"]),
+                "adjustment_reason": adjustments.get(r["appraisee_id"], {}).get("reason"),
+                "flags": list(r["flags"]),
+            }
+            for r in ([] if proposal is None else proposal["results"])
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class ResultDifference:
+    """One field of one appraisee's result that differs between two result lists."""
+
+    appraisee_id: str
+    field: str
+    left: Any
+    right: Any
+
+    def describe(self, left: str, right: str) -> str:
+        if self.field == "present":
+            where = left if self.left else right
+            return f"appraisee {self.appraisee_id} is listed only {where}"
+        return (
+            f"appraisee {self.appraisee_id}: {self.field} is {self.left!r} {left}, "
+            f"{self.right!r} {right}"
+        )
+
+
+def result_differences(
+    left: Sequence[Mapping[str, Any]],
+    right: Sequence[Mapping[str, Any]],
+    fields: Iterable[str] | None = None,
+) -> list[ResultDifference]:
+    """Differences per appraisee, in the right list's order; all fields unless `fields`."""
+    lefts = {r["appraisee_id"]: r for r in left}
+    rights = {r["appraisee_id"]: r for r in right}
+    differences = []
+    for appraisee_id in dict.fromkeys([*rights, *lefts]):
+        a, b = lefts.get(appraisee_id), rights.get(appraisee_id)
+        if a is None or b is None:
+            differences.append(
+                ResultDifference(appraisee_id, "present", a is not None, b is not None)
+            )
+            continue
+        names = list(fields) if fields is not None else _field_order(b, a)
+        differences.extend(
+            ResultDifference(appraisee_id, name, a.get(name), b.get(name))
+            for name in names
+            if a.get(name) != b.get(name)
+        )
+    return differences
+
+
+def summary_difference(bundle: Mapping[str, Any], ledger: Mapping[str, Any]) -> str | None:
+    """The first way a bundle's results record differs from the ledger's, or None."""
+    unexpected = sorted(set(bundle) - set(SUMMARY_FIELDS))
+    if unexpected:
+        return f"unexpected field {unexpected[0]!r}"
+    for name in SUMMARY_FIELDS[:-1]:
+        if bundle.get(name) != ledger.get(name):
+            mine, theirs = bundle.get(name), ledger.get(name)
+            return f"{name} is {mine!r} in the bundle, {theirs!r} in the ledger"
+    differences = result_differences(bundle["results"], ledger["results"])
+    if differences:
+        return differences[0].describe("in the bundle", "in the ledger")
+    return None
+
+
+def _field_order(primary: Mapping[str, Any], secondary: Mapping[str, Any]) -> list[str]:
+    """Fields in the order the primary result lists them, then any others, sorted."""
+    return [*primary, *sorted(set(secondary) - set(primary))]

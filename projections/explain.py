@@ -1,0 +1,237 @@
+"""Why an appraisee got their grade, step by step down to the signed ballots.
+
+grade ← score ← group scores ← individual ballots ← their envelopes. The grade,
+the adjustment and the score come from the results view (the proposal and
+approval events); the breakdown comes from `service.tallying.derive`, the one
+derivation the proposal, `audit replay` and this read side share, with each
+ballot's ledger index and leaf hash from the ballots view. Every step names the
+ledger index of the event that proves it, so a reader can fetch that entry and
+its inclusion proof against a signed checkpoint.
+
+Deriving a campaign reads all its ballots, so derivations are cached per
+(campaign, proposal hash): a proposal never changes once made.
+"""
+
+import json
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+from uuid import UUID
+
+from domain.errors import NotFound
+from domain.scoring import AppraiseeResult, GroupResult, RowRef, exact, format_score
+from projections.access import (
+    DEFAULT_WAIT_SECONDS,
+    campaign_row,
+    floors,
+    hidden,
+    privileged,
+    ready,
+    uuid_text,
+)
+from projections.store import ViewStore
+from service.application import AppraisalApplication
+from service.system import System
+from service.tallying import Derivation, derive
+
+CHUNK = 500
+
+
+def explanation(
+    system: System,
+    campaign_id: str,
+    appraisee_id: str,
+    *,
+    roles: Collection[str],
+    min_position: int | None = None,
+    timeout: float = DEFAULT_WAIT_SECONDS,
+) -> dict[str, Any]:
+    """The explanation of one appraisee's current result.
+
+    Returns `{"campaign_id", "appraisee_id", "category", "campaign_status",
+    "proposal_hash", "derivation_hash", "consistent", "grade", "score", "groups",
+    "meetings"}`: `grade` {grade, computed_grade, grade_before_rules, adjustment,
+    quota, notes, proof}, `score` {status, score, score_exact, rank, weights,
+    proof}, `groups` {code: {weight, ballots, score, score_exact, missing,
+    rows_used, rows_trimmed, rows_excluded} | {"hidden": true}} where each row is
+    {ballot_id, ledger_index, leaf_hash, score_exact | reason} and, for inspectors
+    and auditors, the ballot's `envelope` (and `signer` in named groups). A
+    `proof` is {ledger_index, event}; `meetings` lists each meeting's closing
+    position and the checkpoint its tally rests on. `consistent` says whether the
+    derivation reproduces the proposal's hash.
+    """
+    views = ready(system, min_position, timeout)
+    campaign = campaign_row(views, campaign_id)
+    appraisee_id = uuid_text(appraisee_id, "appraisee")
+    with views.reading() as tx:
+        result = tx.one(
+            "SELECT * FROM {results} WHERE campaign_id = ? AND appraisee_id = ?",
+            campaign["campaign_id"],
+            appraisee_id,
+        )
+        meetings = tx.all(
+            "SELECT meeting_id, closed_position, checkpoint FROM {meetings} "
+            "WHERE campaign_id = ? ORDER BY opened_position",
+            campaign["campaign_id"],
+        )
+    if result is None:
+        raise NotFound(f"appraisee {appraisee_id} has no current result in this campaign")
+    derivation = _derivation(system.app, views, campaign)
+    derived = derivation.outcome.result(appraisee_id)
+    group_rules = {g["code"]: g for g in json.loads(campaign["group_rules"])}
+    group_floors = floors(campaign)
+    visible = {
+        code: group
+        for code, group in derived.groups.items()
+        if not hidden(group.ballots, group_floors[code], roles)
+    }
+    ballot_ids = [row.ballot_id for group in visible.values() for row in _rows(group)]
+    receipts = _leaf_hashes(views, ballot_ids)
+    envelopes = _envelopes(system.app, ballot_ids) if privileged(roles) else {}
+
+    def row_json(ref: RowRef, anonymous: bool) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "ballot_id": ref.ballot_id,
+            "ledger_index": ref.position,
+            "leaf_hash": receipts.get(ref.ballot_id),
+        }
+        if ref.score is not None:
+            row["score_exact"] = exact(ref.score)
+        if ref.reason is not None:
+            row["reason"] = ref.reason
+        if ref.ballot_id in envelopes:
+            row["envelope"] = envelopes[ref.ballot_id]
+            if not anonymous:
+                row["signer"] = ref.signer
+        return row
+
+    def group_json(code: str) -> dict[str, Any]:
+        if code not in visible:
+            return {"hidden": True}
+        group, anonymous = visible[code], group_rules[code]["anonymous"]
+        weight = derived.weights.get(code)
+        return {
+            "weight": None if weight is None else exact(weight),
+            "ballots": group.ballots,
+            **_score_pair(group.score),
+            "missing": group.missing,
+            **{
+                name: [row_json(ref, anonymous) for ref in getattr(group, name)]
+                for name in ("rows_used", "rows_trimmed", "rows_excluded")
+            },
+        }
+
+    return {
+        "campaign_id": campaign["campaign_id"],
+        "appraisee_id": appraisee_id,
+        "category": result["category"],
+        "campaign_status": campaign["status"],
+        "proposal_hash": campaign["proposal_hash"],
+        "derivation_hash": derivation.proposal_hash,
+        "consistent": derivation.proposal_hash == campaign["proposal_hash"],
+        "grade": _grade_step(campaign, result, derivation, derived),
+        "score": {
+            "status": result["status"],
+            "score": result["score"],
+            "score_exact": result["score_exact"],
+            "rank": result["rank"],
+            "weights": {code: exact(w) for code, w in sorted(derived.weights.items())},
+            "proof": _proof(campaign["proposal_position"], "Campaign.ResultsProposed"),
+            "checkpoint": json.loads(campaign["proposal_checkpoint"]),
+        },
+        "groups": {code: group_json(code) for code in sorted(derived.groups)},
+        "meetings": [
+            {
+                "meeting_id": m["meeting_id"],
+                "closed_position": m["closed_position"],
+                "checkpoint": None if m["checkpoint"] is None else json.loads(m["checkpoint"]),
+            }
+            for m in meetings
+        ],
+    }
+
+
+def _grade_step(
+    campaign: Mapping[str, Any],
+    result: Mapping[str, Any],
+    derivation: Derivation,
+    derived: AppraiseeResult,
+) -> dict[str, Any]:
+    quota = next(
+        (
+            {"grade": d.grade, "quota": d.quota, "reason": d.reason}
+            for d in derivation.outcome.quota_decisions
+            if d.category == derived.category and d.grade == derived.grade_before_rules
+        ),
+        None,
+    )
+    approved = campaign["approval_position"] is not None
+    return {
+        "grade": result["grade"],
+        "computed_grade": result["computed_grade"],
+        "grade_before_rules": derived.grade_before_rules,
+        "adjustment": (
+            None
+            if result["adjustment_grade"] is None
+            else {"grade": result["adjustment_grade"], "reason": result["adjustment_reason"]}
+        ),
+        "quota": quota,
+        "notes": json.loads(result["notes"]),
+        "proof": (
+            _proof(campaign["approval_position"], "Campaign.ApprovalSigned")
+            if approved
+            else _proof(campaign["proposal_position"], "Campaign.ResultsProposed")
+        ),
+    }
+
+
+def _proof(ledger_index: int | None, event: str) -> dict[str, Any]:
+    return {"ledger_index": ledger_index, "event": event}
+
+
+def _score_pair(value: Any) -> dict[str, str | None]:
+    if value is None:
+        return {"score": None, "score_exact": None}
+    return {"score": format_score(value), "score_exact": exact(value)}
+
+
+def _rows(group: GroupResult) -> Iterable[RowRef]:
+    return (*group.rows_used, *group.rows_trimmed, *group.rows_excluded)
+
+
+def _derivation(
+    app: AppraisalApplication, views: ViewStore, campaign: Mapping[str, Any]
+) -> Derivation:
+    key = (campaign["campaign_id"], campaign["proposal_hash"])
+    try:
+        return views.derivations.get(key)
+    except KeyError:
+        pass
+    aggregate = app.find(UUID(campaign["campaign_id"]))
+    derivation = derive(app, aggregate)
+    if derivation.proposal_hash == campaign["proposal_hash"]:
+        views.derivations.put(key, derivation)
+    return derivation
+
+
+def _leaf_hashes(views: ViewStore, ballot_ids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    with views.reading() as tx:
+        for start in range(0, len(ballot_ids), CHUNK):
+            chunk = ballot_ids[start : start + CHUNK]
+            rows = tx.all(
+                "SELECT ballot_id, leaf_hash FROM {ballots} "
+                f"WHERE ballot_id IN ({', '.join('?' * len(chunk))})",
+                *chunk,
+            )
+            found.update((row["ballot_id"], row["leaf_hash"]) for row in rows)
+    return found
+
+
+def _envelopes(app: AppraisalApplication, ballot_ids: list[str]) -> dict[str, Any]:
+    """Each ballot's signed envelope as stored in its Cast event (version 1)."""
+    stored = app.ledger.events_of(UUID(b) for b in ballot_ids)
+    return {
+        str(event.originator_id): app.mapper.to_domain_event(event).envelope
+        for event in stored
+        if event.originator_version == 1
+    }

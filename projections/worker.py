@@ -1,0 +1,183 @@
+"""The projection worker: applies the store's events to the view tables, exactly once.
+
+Exactly once: each step is one database transaction that (1) locks the tracking
+row, (2) reads the position P from it, (3) reads the next events after P in
+notification order, (4) applies them to the view tables and (5) writes the new
+position with the library's tracking upsert. A crash before the commit leaves
+nothing behind and the next step starts again from P; after the commit, views
+and position moved together. The lock makes a second worker (another process,
+or a rebuild) wait and then read the position the first one committed, so no
+event is ever applied twice. Gaps in PostgreSQL notification ids are harmless:
+the worker asks for "ids greater than P", never for P + 1.
+
+Waiting for new events: on PostgreSQL the worker LISTENs on the channel the
+application recorder NOTIFYs inside every insert transaction, polling only as a
+safety net; SQLite has no notifications, so there it polls.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from projections.projector import Projector
+from projections.store import TRACKING_NAME, views_of
+from service.application import AppraisalApplication
+from service.system import System
+
+DEFAULT_BATCH_SIZE = 200
+DEFAULT_POLL_INTERVAL = 0.5
+RETRY_SECONDS = 2.0
+
+log = logging.getLogger("appraisal.projections")
+
+SELECT_EVENTS = (
+    "SELECT l.leaf_index, l.notification_id, e.originator_id, e.originator_version, "
+    "e.topic, e.state, n.hash AS leaf_hash "
+    "FROM {leaves} l "
+    "JOIN {events} e ON e.originator_id = l.originator_id "
+    "AND e.originator_version = l.originator_version "
+    "JOIN {nodes} n ON n.level = 0 AND n.node_index = l.leaf_index "
+    "WHERE l.notification_id > ? ORDER BY l.notification_id LIMIT ?"
+)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One committed step: how many events, and the position reached."""
+
+    events: int
+    notification_id: int
+    ledger_index: int
+
+
+class Worker:
+    """Applies batches of events; one per thread or process."""
+
+    def __init__(self, app: AppraisalApplication, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.views = views_of(app)
+        self.projector = Projector(app)
+        self.batch_size = batch_size
+
+    def step(self) -> Batch | None:
+        """Apply the next batch in one transaction with its tracking row; None when caught up."""
+        try:
+            with self.views.writing() as tx:
+                tx.cursor.execute(tx.sql.lock_tracking, (TRACKING_NAME,))
+                tracked = tx.one(
+                    "SELECT notification_id FROM {tracking} WHERE application_name = ?",
+                    TRACKING_NAME,
+                )
+                assert tracked is not None, "the tracking row is seeded when the tables are created"
+                rows = tx.all(SELECT_EVENTS, tracked["notification_id"], self.batch_size)
+                for row in rows:
+                    self.projector.apply(tx, row)
+                if rows:
+                    self.views.insert_tracking_in(tx, rows[-1]["notification_id"])
+        except BaseException:
+            self.projector.forget()
+            raise
+        if not rows:
+            return None
+        return Batch(len(rows), rows[-1]["notification_id"], rows[-1]["leaf_index"])
+
+    def catch_up(self, on_batch: Callable[[Batch], object] | None = None) -> int:
+        """Apply everything up to the head as it stands now; return how many events."""
+        head = self.views.position().head_notification_id
+        applied = 0
+        while head is not None:
+            batch = self.step()
+            if batch is None:
+                break
+            applied += batch.events
+            if on_batch is not None:
+                on_batch(batch)
+            if batch.notification_id >= head:
+                break
+        return applied
+
+    def run(self, stop: threading.Event, poll_interval: float) -> None:
+        """Keep the views current until `stop` is set."""
+        with self.views.listening(stop) as wait:
+            while not stop.is_set():
+                applied = self.catch_up()
+                if applied:
+                    log.info("projected %d event(s)", applied)
+                wait(poll_interval)
+
+
+def catch_up(
+    system: System,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_batch: Callable[[Batch], object] | None = None,
+) -> int:
+    """Bring the views up to the current head synchronously (demo, tests, `run --once`)."""
+    return Worker(system.app, batch_size).catch_up(on_batch)
+
+
+def rebuild(
+    system: System,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_batch: Callable[[Batch], object] | None = None,
+) -> int:
+    """Drop every view table, recreate it and replay the whole store from zero."""
+    views_of(system.app).reset()
+    return catch_up(system, batch_size=batch_size, on_batch=on_batch)
+
+
+def run_forever(
+    system: System,
+    stop: threading.Event,
+    *,
+    poll_interval: float = DEFAULT_POLL_INTERVAL,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> None:
+    """The long-running worker of `appraisal projections run`."""
+    Worker(system.app, batch_size).run(stop, poll_interval)
+
+
+def content_hashes(system: System) -> dict[str, str]:
+    """SHA-256 per view table over its rows in key order: equal hashes, equal views."""
+    return views_of(system.app).content_hashes()
+
+
+class ProjectionThread:
+    """The projection inside the server or demo process, so the embedded default
+    needs one process. A failure (e.g. the database restarting) is logged and
+    retried; a second runner anywhere only waits on the tracking lock."""
+
+    def __init__(
+        self,
+        system: System,
+        *,
+        poll_interval: float = 0.2,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.system = system
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
+
+    def start(self) -> "ProjectionThread":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                run_forever(
+                    self.system,
+                    self._stop,
+                    poll_interval=self.poll_interval,
+                    batch_size=self.batch_size,
+                )
+            except Exception:
+                log.exception("projection worker failed; retrying in %.0f s", RETRY_SECONDS)
+                self._stop.wait(RETRY_SECONDS)

@@ -1,0 +1,307 @@
+"""Audit bundles: export from the live store, verify offline, re-derive a campaign live.
+
+Bundle format `appraisal-audit-bundle/v1`: JSON Lines (UTF-8, one JSON object per
+line, each with a `type`), written and read as a stream:
+
+1. `{"type": "header", "format": "appraisal-audit-bundle/v1", "origin": <log origin>,
+   "log_public_key": <base64url raw Ed25519 key>, "admin_key_id": <genesis admin key
+   id>, "admin_actor_id": <uuid>, "tree_size": N, "created_at": <RFC 3339 UTC>,
+   "campaign": <uuid of the export's scope, or null>}`
+2. `{"type": "checkpoint", "note": <C2SP signed checkpoint note of exactly N entries>}`
+3. N lines `{"type": "entry", "index": i, "stream": <uuid>, "version": v,
+   "topic": <event topic>, "state": <base64 of the stored state bytes>,
+   "proof": [<base64 hash>, …]}` in ledger order, i = 0 … N-1. stream, version,
+   topic and state are exactly the leaf-input fields of DESIGN §6; proof is the
+   RFC 9162 inclusion proof of leaf i in the checkpoint's tree, so each line can be
+   checked on its own and a bad one is named, not just detected. The key
+   registry's events (Actor.*, KeyBinding.*) are ordinary entries.
+4. One `{"type": "results", "campaign_id", "status", "proposal_hash", "approved":
+   {"proposal_hash", "adjustments", "signers"} | null, "results": [{"appraisee_id",
+   "category", "status", "score", "score_exact", "rank", "computed_grade", "grade",
+   "adjustment_reason", "flags"}]}` per campaign in scope: its published results
+   (the latest proposal, with the committee's adjustments applied) as of entry N.
+
+`--campaign` narrows the scope, not the entries: every entry is still exported
+(the root needs every leaf, and the registry's history is needed to judge any
+signature), so the tree, every signature and every transition are still
+checked; only that campaign's proposals are re-derived and its results exported.
+"""
+
+import base64
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from domain import merkle
+from domain.audit import Auditor, AuditReport, Rederived
+from domain.audit_bundle import (
+    BundleHeader,
+    checkpoint_record,
+    entry_record,
+    parse_header,
+    results_record,
+)
+from domain.audit_results import (
+    REPLAY_FIELDS,
+    ResultDifference,
+    published_results,
+    result_differences,
+)
+from domain.campaign import Campaign, compact_results
+from domain.canonical import b64url_encode
+from domain.entries import Entry
+from domain.envelope import format_timestamp, parse_uuid
+from domain.errors import DomainError, NotFound, WrongState
+from domain.registry import ADMIN_ACTOR_ID
+from service.recorders import LedgerCorrupt, LedgerRecorder
+from service.system import System, command_specs
+from service.tallying import EventSource, derive
+
+PAGE = 512
+NODE_BATCH = 400  # node ids per query: two parameters each, well inside every driver's limit
+CAMPAIGN_CREATED = get_topic(Campaign.Created)
+
+Progress = Callable[[int, int], None]
+
+
+def _quiet(done: int, total: int) -> None:
+    """The default progress callback: report nothing."""
+
+
+class AuditError(DomainError):
+    code = "audit-error"
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    tree_size: int
+    root: bytes
+    campaigns: list[str]
+    size_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "bundle": str(self.path),
+            "tree_size": self.tree_size,
+            "root": base64.b64encode(self.root).decode("ascii"),
+            "campaigns": self.campaigns,
+            "bytes": self.size_bytes,
+        }
+
+
+def rederive(source: EventSource, campaign: Campaign) -> Rederived:
+    """The server's own derivation (`service.tallying.derive`), in the form the audit compares."""
+    derivation = derive(source, campaign)
+    outcome = derivation.outcome
+    return Rederived(
+        proposal_hash=derivation.proposal_hash,
+        results=compact_results(outcome.to_dict()),
+        ballots_counted=sum(counts["counted"] for counts in outcome.tally.values()),
+    )
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def export_bundle(
+    system: System, output: Path, campaign_id: str | None = None, progress: Progress = _quiet
+) -> Exported:
+    """Write the bundle for a freshly signed checkpoint, page by page, then move it in place."""
+    app = system.app
+    if campaign_id is not None and not isinstance(
+        app.find(UUID(parse_uuid(campaign_id, "campaign"))), Campaign
+    ):
+        raise NotFound(f"no campaign {campaign_id}")
+    head = system.ledger.checkpoint_now()
+    header = BundleHeader(
+        origin=system.settings.log_origin,
+        log_public_key=b64url_encode(system.ledger.log_public_key),
+        admin_key_id=next(iter(app.repository.get(ADMIN_ACTOR_ID).keys)),
+        admin_actor_id=str(ADMIN_ACTOR_ID),
+        tree_size=head.size,
+        created_at=format_timestamp(datetime.now(UTC)),
+        campaign_id=campaign_id,
+    )
+    partial = output.with_name(output.name + ".partial")
+    try:
+        out = partial.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot write {output}: {exc.strerror}") from None
+    try:
+        with out:
+            _write(out, header.to_json())
+            _write(out, checkpoint_record(head.note))
+            campaigns = []
+            for entry in _entries(app.ledger, head.size, progress):
+                if entry["topic"] == CAMPAIGN_CREATED:
+                    campaigns.append(entry["stream"])
+                _write(out, entry)
+            scope = [c for c in campaigns if campaign_id in (None, c)]
+            if campaign_id is not None and not scope:
+                raise NotFound(f"campaign {campaign_id} was created after the exported tree head")
+            for cid in scope:
+                _write(out, results_record(_published_as_of(system, UUID(cid), head.size)))
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+    return Exported(output, head.size, head.root, scope, output.stat().st_size)
+
+
+def _write(out: IO[str], record: dict[str, Any]) -> None:
+    out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def _entries(recorder: LedgerRecorder, size: int, progress: Progress) -> Iterator[dict[str, Any]]:
+    """Entry records of [0, size) with their inclusion proofs, one page in memory at a time."""
+    for start in range(0, size, PAGE):
+        stop = min(start + PAGE, size)
+        rows = recorder.ledger_entries(start, stop)
+        proofs = _proofs(recorder, start, stop, size)
+        for expected, row in enumerate(rows, start=start):
+            if row["index"] != expected or row["state"] is None:
+                raise AuditError(
+                    f"ledger entry {expected} is missing from the store: "
+                    "run `appraisal ledger verify`"
+                )
+            entry = Entry(row["stream"], row["version"], row["topic"], row["state"])
+            yield entry_record(expected, entry, proofs[expected - start])
+        if len(rows) != stop - start:
+            raise AuditError(f"ledger entries {start}…{stop - 1} are incomplete in the store")
+        progress(stop, size)
+
+
+def _proofs(recorder: LedgerRecorder, start: int, stop: int, size: int) -> list[list[bytes]]:
+    """Inclusion proofs of leaves [start, stop) in the tree of `size`, from stored nodes."""
+    plans = [merkle.inclusion_plan(index, size) for index in range(start, stop)]
+    wanted = sorted(set().union(*(merkle.plan_nodes(plan) for plan in plans)))
+    nodes: dict[merkle.NodeId, bytes] = {}
+    try:
+        for first in range(0, len(wanted), NODE_BATCH):
+            nodes.update(recorder.ledger_nodes(wanted[first : first + NODE_BATCH]))
+    except LedgerCorrupt as exc:
+        raise AuditError(f"{exc}: run `appraisal ledger verify`") from None
+    return [merkle.resolve(plan, nodes) for plan in plans]
+
+
+def _published_as_of(system: System, campaign_id: UUID, size: int) -> dict[str, Any]:
+    """The campaign's published results as its events within the first `size` entries left it."""
+    app = system.app
+    versions = [v for (_, v), index in app.positions_of([campaign_id]).items() if index < size]
+    return published_results(app.repository.get(campaign_id, version=max(versions)))
+
+
+# --- verify -------------------------------------------------------------------------------
+
+
+def verify_bundle(
+    path: Path,
+    log_public_key: bytes,
+    campaign_id: str | None = None,
+    progress: Progress = _quiet,
+) -> AuditReport:
+    """Stream the bundle through the pure auditor; needs no database."""
+    if campaign_id is not None:
+        parse_uuid(campaign_id, "campaign")
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        header = parse_header(handle.readline())
+        scope = campaign_id or header.campaign_id
+        auditor = Auditor(
+            header,
+            log_public_key,
+            command_specs(),
+            rederive,
+            None if scope is None else [scope],
+        )
+        line = 1
+        for line, text in enumerate(handle, start=2):
+            auditor.feed(line, text)
+            if auditor.finding is not None:
+                break
+            if line % PAGE == 0:
+                progress(auditor.entries, header.tree_size)
+        progress(auditor.entries, header.tree_size)
+        return auditor.finish(line + 1)
+
+
+# --- replay against the live store --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replayed:
+    campaign_id: str
+    status: str
+    stored_hash: str
+    computed_hash: str
+    stored: list[dict[str, Any]]
+    computed: list[dict[str, Any]]
+    final_grades: dict[str, str | None]
+    differences: list[ResultDifference]
+
+    @property
+    def identical(self) -> bool:
+        return not self.differences and self.stored_hash == self.computed_hash
+
+    def to_json(self) -> dict[str, Any]:
+        computed = {r["appraisee_id"]: r for r in self.computed}
+        return {
+            "campaign_id": self.campaign_id,
+            "status": self.status,
+            "identical": self.identical,
+            "stored_proposal_hash": self.stored_hash,
+            "computed_proposal_hash": self.computed_hash,
+            "appraisees": [
+                {
+                    "appraisee_id": r["appraisee_id"],
+                    "stored": {f: r.get(f) for f in REPLAY_FIELDS},
+                    "computed": {
+                        f: computed.get(r["appraisee_id"], {}).get(f) for f in REPLAY_FIELDS
+                    },
+                    "approved_grade": self.final_grades.get(r["appraisee_id"]),
+                }
+                for r in self.stored
+            ],
+            "differences": [
+                {
+                    "appraisee_id": d.appraisee_id,
+                    "field": d.field,
+                    "stored": d.left,
+                    "computed": d.right,
+                }
+                for d in self.differences
+            ],
+        }
+
+
+def replay_campaign(system: System, campaign_id: str) -> Replayed:
+    """Re-derive a campaign's grades from the live store and diff them against its proposal."""
+    campaign = system.app.find(UUID(parse_uuid(campaign_id, "campaign")))
+    if not isinstance(campaign, Campaign):
+        raise NotFound(f"no campaign {campaign_id}")
+    if campaign.proposal is None:
+        raise WrongState(
+            f"campaign {campaign_id} has no current proposal to compare (it is {campaign.status})"
+        )
+    derived = rederive(system.app, campaign)
+    stored = campaign.proposal["results"]
+    return Replayed(
+        campaign_id=campaign_id,
+        status=campaign.status,
+        stored_hash=campaign.proposal["hash"],
+        computed_hash=derived.proposal_hash,
+        stored=stored,
+        computed=derived.results,
+        final_grades=campaign.final_grades(),
+        differences=result_differences(stored, derived.results, REPLAY_FIELDS),
+    )

@@ -1,0 +1,148 @@
+"""Ledger reads over HTTP verify against the signed checkpoint, without trusting the server."""
+
+import time
+
+import pytest
+from flask.testing import FlaskClient
+
+from api import create_app
+from api.config import ApiOptions
+from domain import checkpoint, merkle
+from domain.canonical import b64url_decode
+from domain.entries import Entry
+from service.recorders import LedgerCorrupt
+from tests.e2e.conftest import assert_problem, b64decode, runtime, submit
+from tests.support import Harness, Signer
+
+
+def populate(harness: Harness, people: int = 3) -> None:
+    for _ in range(people):
+        harness.register("cadre")
+
+
+def signed_head(harness: Harness, client: FlaskClient) -> checkpoint.Checkpoint:
+    response = client.get("/api/v1/ledger/checkpoint")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    log_key = b64url_decode(harness.init_result["log_public_key"])
+    origin = harness.system.settings.log_origin
+    return checkpoint.verify_checkpoint(response.get_data(as_text=True), origin, log_key)
+
+
+def test_inclusion_of_every_leaf_verifies_against_the_checkpoint(
+    harness: Harness, client: FlaskClient
+) -> None:
+    populate(harness)
+    harness.system.ledger.checkpoint_now()
+    head = signed_head(harness, client)
+    assert head.size == harness.size
+    entries = client.get(f"/api/v1/ledger/entries?start=0&limit={head.size}").get_json()
+    for entry in entries["entries"]:
+        index = entry["index"]
+        response = client.get(
+            f"/api/v1/ledger/proofs/inclusion?index={index}&tree_size={head.size}"
+        )
+        assert response.status_code == 200
+        proof = response.get_json()
+        leaf = b64decode(proof["leaf_hash"])
+        fields = {k: entry[k] for k in ("stream", "version", "topic", "state")}
+        assert leaf == merkle.leaf_hash(Entry.from_json(fields).leaf_input())
+        assert b64decode(entry["leaf_hash"]) == leaf
+        path = [b64decode(node) for node in proof["proof"]]
+        merkle.verify_inclusion(leaf, index, head.size, path, head.root)
+
+
+def test_consistency_between_checkpoints_verifies(harness: Harness, client: FlaskClient) -> None:
+    old = signed_head(harness, client)
+    populate(harness, 2)
+    harness.system.ledger.checkpoint_now()
+    new = signed_head(harness, client)
+    assert new.size > old.size
+    response = client.get(f"/api/v1/ledger/proofs/consistency?from={old.size}&to={new.size}")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["from"], body["to"]) == (old.size, new.size)
+    proof = [b64decode(node) for node in body["proof"]]
+    merkle.verify_consistency(old.size, new.size, old.root, new.root, proof)
+
+
+def test_a_checkpoint_is_signed_when_there_is_none(harness: Harness, client: FlaskClient) -> None:
+    store = harness.system.app.ledger
+    assert store.latest_checkpoint() is not None  # `init` signs the first one
+    head = signed_head(harness, client)
+    assert head.size == store.latest_checkpoint().size
+
+
+def test_the_checkpointer_covers_new_events_within_a_second(harness: Harness) -> None:
+    app = create_app(system=harness.system, options=ApiOptions(checkpointer=True))
+    client = app.test_client()
+    try:
+        assert client.get("/readyz").status_code == 200  # starts the checkpointer
+        person = Signer()
+        accepted = submit(
+            client,
+            harness.admin.envelope(
+                "actor.register",
+                actor_id=person.actor_id,
+                name="New",
+                roles=["cadre"],
+                public_key=person.public_key,
+            ),
+        ).get_json()
+        written = time.monotonic()
+        while signed_head(harness, client).size <= accepted["position"]:
+            assert time.monotonic() - written < 1.0, "no checkpoint covered the write within 1 s"
+            time.sleep(0.05)
+    finally:
+        runtime(app).close()
+
+
+def test_entries_page_through_the_ledger(harness: Harness, client: FlaskClient) -> None:
+    populate(harness)
+    size = harness.size
+    seen, start = [], 0
+    while start is not None:
+        page = client.get(f"/api/v1/ledger/entries?start={start}&limit=4").get_json()
+        seen.extend(entry["index"] for entry in page["entries"])
+        start = page["next"]
+    assert seen == list(range(size))
+    first = client.get("/api/v1/ledger/entries").get_json()["entries"][0]
+    assert set(first) == {"index", "stream", "version", "topic", "state", "leaf_hash"}
+
+
+def test_limits_and_ranges_are_problems(harness: Harness, client: FlaskClient) -> None:
+    size = harness.size
+    body = assert_problem(client.get("/api/v1/ledger/entries?limit=1001"), 422, "validation-failed")
+    assert "limit" in body["errors"]["query"]
+    assert_problem(
+        client.get(f"/api/v1/ledger/proofs/inclusion?index={size}&tree_size={size}"),
+        404,
+        "proof-unavailable",
+    )
+    assert_problem(
+        client.get(f"/api/v1/ledger/proofs/inclusion?index=0&tree_size={size + 1}"),
+        404,
+        "proof-unavailable",
+    )
+    assert_problem(
+        client.get(f"/api/v1/ledger/proofs/consistency?from={size + 1}&to={size}"),
+        404,
+        "proof-unavailable",
+    )
+    assert_problem(client.get("/api/v1/ledger/proofs/inclusion?index=x"), 422, "validation-failed")
+
+
+def test_ledger_reads_need_no_login(client: FlaskClient) -> None:
+    for path in ("/api/v1/ledger/checkpoint", "/api/v1/ledger/entries"):
+        assert client.get(path).status_code == 200
+
+
+def test_a_corrupt_ledger_is_a_500_problem(
+    harness: Harness, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def corrupt(index: int, size: int) -> list[bytes]:
+        raise LedgerCorrupt("ledger node (0, 0) is missing", position=0)
+
+    monkeypatch.setattr(harness.system.ledger, "inclusion_proof", corrupt)
+    response = client.get("/api/v1/ledger/proofs/inclusion?index=0&tree_size=1")
+    assert_problem(response, 500, "ledger-corrupt")

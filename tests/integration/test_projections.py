@@ -1,0 +1,335 @@
+"""The read side on both stores: the views follow a campaign driven by signed
+commands, agree with the domain's own derivation, rebuild to identical bytes,
+never answer from behind a client's own write, and hide small groups."""
+
+import base64
+import copy
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+
+import projections
+from domain.errors import NotFound
+from projections import queries
+from service.tallying import derive
+from tests.integration import test_lifecycle
+from tests.integration.test_lifecycle import Campaign, new_id
+from tests.support import Harness, Signer
+
+INSPECTOR = frozenset({"inspector"})
+AUDITOR = frozenset({"auditor"})
+CADRE = frozenset({"cadre"})
+
+
+def expected_results(harness: Harness, campaign_id: str) -> list[dict[str, Any]]:
+    """DESIGN §3.1 results straight from the domain: derive() plus the approval's adjustments."""
+    campaign = harness.system.app.find(uuid.UUID(campaign_id))
+    derivation = derive(harness.system.app, campaign)
+    assert derivation.proposal_hash == campaign.proposal["hash"]
+    approved = campaign.approved or {"adjustments": []}
+    adjustments = {a["appraisee_id"]: a for a in approved["adjustments"]}
+    expected = []
+    for r in derivation.outcome.to_dict()["results"]:
+        item = {
+            **{k: r[k] for k in ("appraisee_id", "category", "status", "score", "score_exact")},
+            **{k: r[k] for k in ("rank", "grade", "flags")},
+            "groups": {
+                code: {k: g[k] for k in ("ballots", "score", "score_exact")}
+                for code, g in r["groups"].items()
+            },
+        }
+        adjustment = adjustments.get(r["appraisee_id"])
+        if adjustment is not None:
+            item["computed_grade"] = r["grade"]
+            item["grade"] = adjustment["grade"]
+            item["adjustment"] = {"grade": adjustment["grade"], "reason": adjustment["reason"]}
+        expected.append(item)
+    return expected
+
+
+def sync(c: Campaign) -> None:
+    """Small batches on purpose: batch boundaries must not change what is written."""
+    projections.catch_up(c.h.system, batch_size=5)
+
+
+def approve_with_adjustment(c: Campaign) -> str:
+    """Close, propose and approve, moving the last appraisee to another grade."""
+    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
+    proposal = c.send(c.organizer, "results.propose").result
+    computed = c.h.system.app.find(uuid.UUID(c.id)).proposal["results"]
+    last = next(r for r in computed if r["appraisee_id"] == c.appraisees[3])
+    grade = "excellent" if last["grade"] != "excellent" else "competent"
+    c.send(
+        c.committee,
+        "results.approve",
+        proposal_hash=proposal["proposal_hash"],
+        adjustments=[
+            {"appraisee_id": c.appraisees[3], "grade": grade, "reason": "经党委会研究调整"}
+        ],
+    )
+    return grade
+
+
+@pytest.fixture
+def campaign(harness: Harness) -> Campaign:
+    c = Campaign(harness)
+    c.set_up()
+    c.open()
+    return c
+
+
+def test_results_equal_the_domain_derivation_with_adjustments(campaign: Campaign) -> None:
+    c = campaign
+    c.vote()
+    sync(c)
+    grade = approve_with_adjustment(c)
+    sync(c)
+
+    system = c.h.system
+    shown = queries.results(system, c.id, roles=INSPECTOR)
+    assert shown["status"] == "approved"
+    assert shown["results"] == expected_results(c.h, c.id)
+    adjusted = next(r for r in shown["results"] if r["appraisee_id"] == c.appraisees[3])
+    assert adjusted["grade"] == grade and adjusted["adjustment"]["grade"] == grade
+    assert adjusted["computed_grade"] != grade
+    assert (
+        queries.results(system, c.id, roles=INSPECTOR, limit=2, offset=1)["results"]
+        == (shown["results"][1:3])
+    )
+
+
+def test_ballots_receipts_reconciliation_and_explanation(campaign: Campaign) -> None:
+    c = campaign
+    c.vote()
+    closed = c.send(c.organizer, "balloting.close", meeting_id=c.meeting).result
+    sync(c)
+    system, ledger = c.h.system, c.h.system.ledger
+
+    listed = queries.ballots(system, c.id, roles=INSPECTOR, limit=None)
+    assert listed["total"] == len(c.ballots)
+    by_id = {b["ballot_id"]: b for b in listed["items"]}
+    for ballot in c.ballots:
+        shown = queries.ballot_by_receipt(system, ballot.ballot_id, roles=CADRE)
+        index = system.app.ledger.position_of(uuid.UUID(ballot.ballot_id), 1)
+        assert shown["ledger_index"] == index
+        assert shown["leaf_hash"] == base64.b64encode(ledger.leaf_hash(index)).decode()
+        assert "signer" not in shown
+        anonymous = ballot.group in ("resident_rep", "unit_rep")
+        assert ("signer" in by_id[ballot.ballot_id]) is not anonymous
+    assert {b["status"] for b in listed["items"]} == {"valid", "invalid"}
+    invalid = queries.ballots(system, c.id, roles=CADRE, status="invalid")["items"]
+    assert [b["reason"] for b in invalid] == ["excess_choice_share:excellent"]
+
+    [meeting] = queries.reconciliation(system, c.id)["items"]
+    assert meeting["status"] == "closed"
+    assert meeting["recorded"] == closed["reconciliation"]
+    assert meeting["checkpoint"] == closed["checkpoint"]
+    for code, counts in meeting["groups"].items():
+        recorded = closed["reconciliation"][code]
+        assert counts == {k: recorded[k] for k in counts}
+
+    proposal = c.send(c.organizer, "results.propose").result
+    sync(c)
+    appraisee = c.appraisees[0]
+    derived = derive(system.app, system.app.find(uuid.UUID(c.id))).outcome.result(appraisee)
+    told = queries.explanation(system, c.id, appraisee, roles=AUDITOR)
+    assert told["consistent"] and told["proposal_hash"] == proposal["proposal_hash"]
+    assert told["grade"]["proof"]["event"] == "Campaign.ResultsProposed"
+    shown = queries.results(system, c.id, roles=AUDITOR)["results"]
+    [own] = [r for r in shown if r["appraisee_id"] == appraisee]
+    assert told["score"]["score_exact"] == own["score_exact"]
+    for code, group in told["groups"].items():
+        used = [row["ballot_id"] for row in group["rows_used"]]
+        assert used == [row.ballot_id for row in derived.groups[code].rows_used]
+        for row in group["rows_used"] + group["rows_excluded"]:
+            assert row["ledger_index"] == by_id[row["ballot_id"]]["ledger_index"]
+            assert row["leaf_hash"] == by_id[row["ballot_id"]]["leaf_hash"]
+            assert row["envelope"]["command"]["ballot_id"] == row["ballot_id"]
+            assert ("signer" in row) is (code not in ("resident_rep", "unit_rep"))
+    cadre_view = queries.explanation(system, c.id, appraisee, roles=CADRE)
+    rows = [r for g in cadre_view["groups"].values() for r in g.get("rows_used", [])]
+    assert rows and all("envelope" not in r and "signer" not in r for r in rows)
+    with pytest.raises(NotFound):
+        queries.explanation(system, c.id, new_id(), roles=CADRE)
+
+
+def test_upheld_dispute_voids_a_ballot_and_withdraws_the_results(campaign: Campaign) -> None:
+    c = campaign
+    c.vote()
+    approve_with_adjustment(c)
+    dispute = new_id()
+    c.send(
+        c.cadres[3],
+        "dispute.lodge",
+        dispute_id=dispute,
+        appraisee_id=c.appraisees[3],
+        grounds="居民代表票存在代填",
+    )
+    voided = next(b.ballot_id for b in c.ballots if b.group == "resident_rep")
+    resolved = c.send(
+        c.inspector,
+        "dispute.resolve",
+        dispute_id=dispute,
+        decision="upheld",
+        reason="经核实该票为代填，予以作废",
+        void_ballots=[voided],
+    )
+    system = c.h.system
+
+    with pytest.raises(queries.ProjectionBehind):
+        queries.results(system, c.id, roles=CADRE, min_position=resolved.position, timeout=0.1)
+    sync(c)
+    withdrawn = queries.results(system, c.id, roles=CADRE, min_position=resolved.position)
+    assert withdrawn["status"] == "reopened" and withdrawn["results"] == []
+    ballot = queries.ballot_by_receipt(system, voided, roles=CADRE)
+    assert ballot["status"] == "voided" and ballot["reason"] == "经核实该票为代填，予以作废"
+    assert ballot["voided"]["dispute_id"] == dispute
+    [meeting] = queries.reconciliation(system, c.id)["items"]
+    residents, recorded = meeting["groups"]["resident_rep"], meeting["recorded"]["resident_rep"]
+    assert residents["voided"] == recorded["voided"] + 1
+    assert residents["counted"] == recorded["counted"] - 1
+    [shown] = queries.disputes(system, c.id, roles=INSPECTOR)["items"]
+    assert shown["status"] == "upheld" and shown["voided_ballots"] == [voided]
+    assert shown["lodged_by"] == c.cadres[3].actor_id
+    assert "lodged_by" not in queries.disputes(system, c.id, roles=CADRE)["items"][0]
+
+    second = c.send(c.organizer, "results.propose").result
+    c.send(c.committee, "results.approve", proposal_hash=second["proposal_hash"], adjustments=[])
+    sync(c)
+    again = queries.results(system, c.id, roles=INSPECTOR)
+    assert again["status"] == "approved"
+    assert again["results"] == expected_results(c.h, c.id)
+
+
+def test_rebuild_from_zero_is_byte_identical(campaign: Campaign) -> None:
+    c = campaign
+    c.send(
+        c.cadres[0],
+        "report.submit",
+        appraisee_id=c.appraisees[0],
+        parts=[{"code": "annual", "text": "一年来，我坚持学习，认真履职。"}],
+    )
+    c.send(c.organizer, "report.return", appraisee_id=c.appraisees[0], comments="请补充")
+    sync(c)
+    c.vote()
+    sync(c)
+    approve_with_adjustment(c)
+    sync(c)
+    system = c.h.system
+    incremental = projections.content_hashes(system)
+    assert projections.rebuild(system) == c.h.size
+    first = projections.content_hashes(system)
+    projections.rebuild(system, batch_size=1000)
+    assert projections.content_hashes(system) == first == incremental
+    assert queries.projection_lag(system)["behind"] == 0
+    [report] = queries.reports(system, c.id)["items"]
+    assert report["status"] == "returned" and report["comments"] == ["请补充"]
+
+
+def register(harness: Harness, role: str) -> tuple[Signer, int]:
+    """A new actor, and the ledger position its registration returned."""
+    person = Signer()
+    accepted = harness.submit(
+        harness.admin.envelope(
+            "actor.register",
+            actor_id=person.actor_id,
+            name=role,
+            roles=[role],
+            public_key=person.public_key,
+        )
+    )
+    return person, accepted.position
+
+
+def test_read_your_writes_waits_for_the_position_or_refuses(harness: Harness) -> None:
+    system = harness.system
+    projections.catch_up(system)
+    _, position = register(harness, "cadre")
+    with pytest.raises(queries.ProjectionBehind) as behind:
+        queries.actors(system, min_position=position, timeout=0.2)
+    assert behind.value.code == "projection-behind"
+    with pytest.raises(queries.ProjectionBehind):
+        queries.campaigns(system, min_position=harness.size + 10, timeout=0.05)
+
+    runner = projections.ProjectionThread(system, poll_interval=0.05).start()
+    try:
+        organizer, position = register(harness, "organizer")
+        found = queries.actors(system, role="organizer", min_position=position, timeout=5)
+    finally:
+        runner.stop()
+    assert [a["actor_id"] for a in found["items"]] == [organizer.actor_id]
+
+
+def test_anonymity_floor_hides_small_groups_except_from_inspectors(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = copy.deepcopy(test_lifecycle.RULES)
+    unit_rep = next(g for g in rules["groups"] if g["code"] == "unit_rep")
+    unit_rep["anonymity_floor"] = 4  # three unit representatives vote: too few to show
+    monkeypatch.setattr(test_lifecycle, "RULES", rules)
+    c = Campaign(harness)
+    c.set_up()
+    c.open()
+    c.vote()
+    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
+    c.send(c.organizer, "results.propose")
+    sync(c)
+    system, appraisee = harness.system, c.appraisees[1]
+
+    for_cadre = queries.results(system, c.id, roles=CADRE)["results"]
+    assert all(r["groups"]["unit_rep"] == {"hidden": True} for r in for_cadre)
+    assert all(r["groups"]["resident_rep"]["ballots"] >= 5 for r in for_cadre)
+    for_inspector = queries.results(system, c.id, roles=INSPECTOR)["results"]
+    assert all(r["groups"]["unit_rep"]["ballots"] == 3 for r in for_inspector)
+    assert queries.explanation(system, c.id, appraisee, roles=CADRE)["groups"]["unit_rep"] == {
+        "hidden": True
+    }
+    told = queries.explanation(system, c.id, appraisee, roles=INSPECTOR)["groups"]["unit_rep"]
+    assert len(told["rows_used"]) == 3
+
+
+def test_overdue_rectification_items_and_revoked_keys(harness: Harness) -> None:
+    c = Campaign(harness)
+    c.set_up()
+    plan = new_id()
+    c.h.submit(
+        c.organizer.envelope(
+            "rectification.create",
+            plan_id=plan,
+            campaign_id=c.id,
+            appraisee_id=c.appraisees[3],
+            items=[
+                {"item_id": "1", "description": "走访居民不少于100户", "deadline": "2026-03-31"},
+                {"item_id": "2", "description": "整改台账", "deadline": "2026-06-30"},
+            ],
+        )
+    )
+    replacement = Signer()
+    c.h.submit(
+        c.cadres[3].envelope(
+            "actor.rotate_key",
+            actor_id=c.cadres[3].actor_id,
+            old_key_id=c.cadres[3].key_id,
+            public_key=replacement.public_key,
+        )
+    )
+    sync(c)
+    system = harness.system
+
+    april = queries.rectifications(system, today=date(2026, 4, 1), campaign_id=c.id)
+    [shown] = april["items"]
+    assert shown["overdue"] == ["1"] and april["overdue_items"] == 1
+    assert [i["overdue"] for i in shown["items"]] == [True, False]
+    july = queries.rectifications(system, today=date(2026, 7, 1), overdue_only=True)
+    assert july["overdue_items"] == 2 and [p["plan_id"] for p in july["items"]] == [plan]
+    march = queries.rectifications(system, today=date(2026, 3, 1), overdue_only=True)
+    assert march["items"] == [] and march["overdue_items"] == 0
+
+    cadres = queries.actors(system, role="cadre")["items"]
+    rotated = next(a for a in cadres if a["actor_id"] == c.cadres[3].actor_id)
+    assert [(k["key_id"], k["revoked"]) for k in rotated["keys"]] == [
+        (c.cadres[3].key_id, True),
+        (replacement.key_id, False),
+    ]
