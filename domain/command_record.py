@@ -13,9 +13,16 @@ from eventsourcing.domain import Aggregate, event
 class CommandRecord(Aggregate):
     @event("Accepted")
     def __init__(
-        self, id: UUID, command_type: str, signer: str, digest: str, result: dict[str, Any]
+        self,
+        id: UUID,
+        command_type: str,
+        signer: str,
+        digest: str,
+        result: dict[str, Any],
+        receipt_for: str | None,
     ) -> None:
         self.command_type = command_type
         self.signer = signer
         self.digest = digest
         self.result = result
+        self.receipt_for = receipt_for  # the stream whose first event the receipt proves

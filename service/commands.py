@@ -124,6 +124,7 @@ class CommandBus:
             signer=envelope.signer,
             digest=envelope.digest(),
             result=outcome.result,
+            receipt_for=None if outcome.receipt_for is None else str(outcome.receipt_for),
         )
         try:
             leaves = self.app.record(*outcome.aggregates, record)
@@ -149,7 +150,14 @@ class CommandBus:
                 f"command id {envelope.command_id} was already used for a different command"
             )
         position = self.app.ledger.position_of(record.id, 1)
-        return Accepted(record.id.__str__(), record.command_type, position, record.result, True)
+        result = dict(record.result)
+        if record.receipt_for is not None:
+            index = self.app.ledger.position_of(UUID(record.receipt_for), 1)
+            leaf = self.app.ledger.ledger_nodes([(0, index)])[(0, index)]
+            result["receipt"] = _receipt(
+                [LeafRecord(index, leaf, UUID(record.receipt_for), 1)], UUID(record.receipt_for)
+            )
+        return Accepted(str(record.id), record.command_type, position, result, True)
 
     def _signer(self, envelope: Envelope) -> Signer:
         binding = self.app.find(key_binding_id(envelope.signer))

@@ -2,6 +2,7 @@
 named, anonymous and paper ballots, proposal, k-of-n approval, publication, a dispute
 upheld and the re-approval, finalisation, feedback and rectification."""
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from domain import errors, scoring
+from domain import errors, merkle, scoring
 from domain.balloting import parse_rows
 from domain.ballots import Ballot
 from domain.campaign import compact_results
@@ -443,3 +444,29 @@ def test_incompetent_two_years_running_is_flagged_for_disposal(harness: Harness)
     assert later[second.appraisees[3]]["grade"] == "incompetent"
     assert "disposal_review" in later[second.appraisees[3]]["flags"]
     assert all("disposal_review" not in later[a]["flags"] for a in second.appraisees[:3])
+
+
+def test_ballot_receipt_is_proved_and_replayed(campaign: Campaign) -> None:
+    c = campaign
+    envelope = c.leaders[0].envelope(
+        "ballot.cast",
+        campaign_id=c.id,
+        meeting_id=c.meeting,
+        ballot_id=new_id(),
+        group="leading_group",
+        rows=[{"appraisee_id": a, "scores": dict.fromkeys(DIMENSIONS, 80)} for a in c.appraisees],
+    )
+    first = c.h.submit(envelope)
+    receipt = first.result["receipt"]
+    ledger = c.h.system.ledger
+    size = ledger.size()
+    leaf = base64.b64decode(receipt["leaf_hash"])
+    merkle.verify_inclusion(
+        leaf,
+        receipt["ledger_index"],
+        size,
+        ledger.inclusion_proof(receipt["ledger_index"], size),
+        ledger.root(size),
+    )
+    again = c.h.submit(envelope)
+    assert again.replayed and again.to_json() == first.to_json()
