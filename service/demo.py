@@ -29,6 +29,7 @@ from service.system import System, initialise
 SEED = 2021
 FOUR = ("excellent", "competent", "basic", "incompetent")  # seed 002 choices, best first
 THREE = ("excellent", "competent", "incompetent")  # seed 000 choices, best first
+SURNAMES = "陈李张王刘杨黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅"
 
 
 def load_rules(name: str) -> dict[str, Any]:
@@ -232,7 +233,6 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
         period={"start": "2022-01-07", "end": "2022-01-17"},
     )
     roster, cadres, merit, meetings, liaisons = [], {}, {}, [], {}
-    surnames = "陈李张王刘杨黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅"
     for unit, (_, liaison) in DAZEHU_UNITS.items():
         members = []
         for category, position in (
@@ -241,7 +241,7 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
             ("cadre", "村(社区)委员"),
             ("unit", "村(社区)"),
         ):
-            name = unit if category == "unit" else rng.choice(surnames) + rng.choice("建华明红军平")
+            name = unit if category == "unit" else rng.choice(SURNAMES) + rng.choice("建华明红军平")
             appraisee = new_id()
             entry = {
                 "appraisee_id": appraisee,
@@ -554,7 +554,7 @@ def city_campaign(d: Driver) -> dict[str, Any]:
             "社区居委会副主任",
         ):
             appraisee = new_id()
-            person = d.register(f"{community}{position}", "cadre")
+            person = d.register(rng.choice(SURNAMES) + rng.choice("志国海燕文丽"), "cadre")
             cadres[appraisee] = person
             roster.append(
                 {
@@ -562,7 +562,7 @@ def city_campaign(d: Driver) -> dict[str, Any]:
                     "name": person.name,
                     "position": position,
                     "unit": community,
-                    "category": "community_cadre",
+                    "category": "cadre",
                     "actor_id": person.actor_id,
                 }
             )

@@ -13,17 +13,7 @@ from service.demo import run_demo
 from service.settings import Settings
 from service.system import System
 
-COLUMNS = (
-    "单位",
-    "姓名/对象",
-    "类别",
-    "综合得分",
-    "精确值",
-    "排名",
-    "测算等次",
-    "确定等次",
-    "标记",
-)
+COLUMNS = ("单位", "姓名", "类别", "得分", "精确值", "名次", "测算", "确定", "标记")
 
 
 def campaign_results(system: System, campaign_id: str) -> dict[str, Any]:
@@ -62,15 +52,18 @@ def campaign_results(system: System, campaign_id: str) -> dict[str, Any]:
 
 
 def results_table(results: dict[str, Any]) -> Table:
+    """Narrow enough for an 80-column terminal; adjustment reasons go in the caption."""
     labels = results["labels"]
-    table = Table(title=f"{results['title']} — {results['status']}")
+    table = Table(title=f"{results['title']} — {results['status']}", caption_justify="left")
     for column in COLUMNS:
         table.add_column(column, overflow="fold")
+    notes = []
     for row in results["results"]:
         computed = labels.get(row["computed_grade"], "—")
         final = labels.get(row["grade"], "—")
         if row["adjustment_reason"]:
-            final = f"{final}（调整：{row['adjustment_reason']}）"
+            notes.append(f"* {row['name']}：{computed} → {final}，{row['adjustment_reason']}")
+            final += "*"
         table.add_row(
             row["unit"],
             row["name"],
@@ -80,8 +73,10 @@ def results_table(results: dict[str, Any]) -> Table:
             str(row["rank"] or "—"),
             computed,
             final,
-            ", ".join(row["flags"]),
+            "\n".join(row["flags"]),
         )
+    if notes:
+        table.caption = "\n".join(["党委（委员会）调整 committee adjustments:", *notes])
     return table
 
 
@@ -90,6 +85,8 @@ def results_table(results: dict[str, Any]) -> Table:
 def demo(as_json: bool) -> None:
     """Run two complete sample campaigns on the configured store (SQLite by default)."""
     console = Console(stderr=as_json)
+    if not console.is_terminal:
+        console.width = max(console.width, 120)  # logs and pipes are not 80 columns wide
     settings = Settings.from_env()
     summary = run_demo(settings, console.print)
     system = System.open(settings)
