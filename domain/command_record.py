@@ -19,7 +19,7 @@ class CommandRecord(Aggregate):
         signer: str,
         digest: str,
         result: dict[str, Any],
-        receipt_for: str | None,
+        receipt_for: str | None = None,
     ) -> None:
         self.command_type = command_type
         self.signer = signer

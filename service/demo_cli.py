@@ -1,6 +1,7 @@
 """`appraisal demo`: run the sample campaigns, print their results and the audit verdict."""
 
 import json
+import sys
 import uuid
 from typing import Any
 
@@ -9,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.campaign import Campaign
+from service.audit import export_bundle, verify_bundle
 from service.demo import run_demo
 from service.settings import Settings
 from service.system import System
@@ -83,7 +85,8 @@ def results_table(results: dict[str, Any]) -> Table:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
 def demo(as_json: bool) -> None:
-    """Run two complete sample campaigns on the configured store (SQLite by default)."""
+    """Run two complete sample campaigns on the configured store (SQLite by default),
+    then export an audit bundle and verify it as an auditor would."""
     console = Console(stderr=as_json)
     if not console.is_terminal:
         console.width = max(console.width, 120)  # logs and pipes are not 80 columns wide
@@ -92,18 +95,33 @@ def demo(as_json: bool) -> None:
     system = System.open(settings)
     try:
         results = [campaign_results(system, c["campaign_id"]) for c in summary["campaigns"]]
-        size = system.ledger.size()
+        bundle = export_bundle(system, settings.data_dir / "audit-bundle.jsonl")
+        log_key = system.ledger.log_public_key
     finally:
         system.close()
+    # The auditor's side: nothing but the exported file and the log's public key.
+    report = verify_bundle(bundle.path, log_key)
     if as_json:
-        click.echo(
-            json.dumps(
-                {"campaigns": results, "commands": summary["commands"], "ledger_size": size},
-                ensure_ascii=False,
-                indent=2,
-            )
+        document = {
+            "campaigns": results,
+            "commands": summary["commands"],
+            "bundle": bundle.to_json(),
+            "audit": report.to_json(),
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        for campaign in results:
+            console.print(results_table(campaign))
+        console.print(
+            f"{summary['commands']} signed commands; audit bundle {bundle.path} "
+            f"({bundle.tree_size} entries)"
         )
-        return
-    for campaign in results:
-        console.print(results_table(campaign))
-    console.print(f"{summary['commands']} signed commands, ledger size {size}")
+        console.print(
+            f"audit: verified ({report.entries} entries, {report.envelopes} signed envelopes, "
+            f"{report.ballots_counted} ballots re-counted, {len(report.campaigns)} campaigns "
+            "re-derived)"
+            if report.ok
+            else f"audit: FAILED — {report.finding}"
+        )
+    if not report.ok:
+        sys.exit(1)

@@ -15,11 +15,13 @@ def test_demo_runs_both_campaigns_to_finalisation(store_settings: Settings) -> N
     }
     result = CliRunner().invoke(main, ["demo", "--json"], env=env)
     assert result.exit_code == 0, result.output
-    campaigns = json.loads(result.stdout)["campaigns"]
+    output = json.loads(result.stdout)
+    assert output["audit"]["ok"] and output["audit"]["tree_size"] == output["bundle"]["tree_size"]
+    campaigns = output["campaigns"]
     assert [c["status"] for c in campaigns] == ["finalized", "finalized"]
     flags = {flag for c in campaigns for row in c["results"] for flag in row["flags"]}
     assert "linked_rule:party_building_not_good" in flags
     adjusted = [row for c in campaigns for row in c["results"] if row["adjustment_reason"]]
     assert len(adjusted) == 2 and all(r["grade"] != r["computed_grade"] for r in adjusted)
-    human = CliRunner().invoke(main, ["ledger", "verify"], env=env)
-    assert human.exit_code == 0 and "verified" in human.output
+    ledger = CliRunner().invoke(main, ["ledger", "verify"], env=env)
+    assert ledger.exit_code == 0 and "verified" in ledger.output
