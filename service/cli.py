@@ -242,3 +242,7 @@ main.add_command(audit)
 from service.projections_cli import projections  # noqa: E402
 
 main.add_command(projections)
+
+from service.export_cli import export  # noqa: E402
+
+main.add_command(export)
