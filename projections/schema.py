@@ -143,6 +143,7 @@ class ViewSQL:
             leaves=ledger.leaves,
             nodes=ledger.nodes,
             events=ledger.events,
+            event_id=ledger.event_id,
             checkpoints=ledger.checkpoints,
         )
         self.lock_tracking = self.q(lock_tracking)

@@ -35,8 +35,7 @@ SELECT_EVENTS = (
     "SELECT l.leaf_index, l.notification_id, e.originator_id, e.originator_version, "
     "e.topic, e.state, n.hash AS leaf_hash "
     "FROM {leaves} l "
-    "JOIN {events} e ON e.originator_id = l.originator_id "
-    "AND e.originator_version = l.originator_version "
+    "JOIN {events} e ON e.{event_id} = l.notification_id "
     "JOIN {nodes} n ON n.level = 0 AND n.node_index = l.leaf_index "
     "WHERE l.notification_id > ? ORDER BY l.notification_id LIMIT ?"
 )

@@ -62,7 +62,7 @@ def verify_ledger(
                 return report
             if row["state"] is None:
                 report.findings.append(
-                    Finding(position, f"stored event {row['stream']}@{row['version']} is missing")
+                    Finding(position, f"stored event #{row['notification_id']} is missing")
                 )
                 return report
             if row["notification_id"] <= previous_notification:

@@ -46,12 +46,15 @@ class StoredCheckpoint:
 class LedgerSQL:
     """The ledger's SQL, written once with a placeholder for each driver."""
 
-    def __init__(self, mark: str, leaves: str, nodes: str, checkpoints: str, events: str) -> None:
+    def __init__(
+        self, mark: str, leaves: str, nodes: str, checkpoints: str, events: str, event_id: str
+    ) -> None:
         self.mark = mark
         self.leaves = leaves
         self.nodes = nodes
         self.checkpoints = checkpoints
         self.events = events
+        self.event_id = event_id  # the events table's notification id column
 
     def _m(self, n: int) -> str:
         return ", ".join([self.mark] * n)
@@ -62,11 +65,7 @@ class LedgerSQL:
 
     @property
     def insert_leaf(self) -> str:
-        return (
-            f"INSERT INTO {self.leaves} "
-            f"(leaf_index, notification_id, originator_id, originator_version) "
-            f"VALUES ({self._m(4)})"
-        )
+        return f"INSERT INTO {self.leaves} (leaf_index, notification_id) VALUES ({self._m(2)})"
 
     @property
     def insert_node(self) -> str:
@@ -79,11 +78,10 @@ class LedgerSQL:
     @property
     def select_entries(self) -> str:
         return (
-            f"SELECT l.leaf_index, l.notification_id, l.originator_id AS stream, "
-            f"l.originator_version AS version, e.topic, e.state, n.hash AS leaf_hash "
+            f"SELECT l.leaf_index, l.notification_id, e.originator_id AS stream, "
+            f"e.originator_version AS version, e.topic, e.state, n.hash AS leaf_hash "
             f"FROM {self.leaves} l "
-            f"LEFT JOIN {self.events} e ON e.originator_id = l.originator_id "
-            f"AND e.originator_version = l.originator_version "
+            f"LEFT JOIN {self.events} e ON e.{self.event_id} = l.notification_id "
             f"LEFT JOIN {self.nodes} n ON n.level = 0 AND n.node_index = l.leaf_index "
             f"WHERE l.leaf_index >= {self.mark} AND l.leaf_index < {self.mark} "
             f"ORDER BY l.leaf_index"
@@ -94,7 +92,7 @@ class LedgerSQL:
         return (
             f"SELECT e.originator_id AS stream, e.originator_version AS version "
             f"FROM {self.events} e LEFT JOIN {self.leaves} l "
-            f"ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
+            f"ON l.notification_id = e.{self.event_id} "
             f"WHERE l.leaf_index IS NULL LIMIT 1"
         )
 
@@ -107,15 +105,17 @@ class LedgerSQL:
 
     def select_positions(self, count: int) -> str:
         return (
-            f"SELECT originator_id, originator_version, leaf_index FROM {self.leaves} "
-            f"WHERE originator_id IN ({self._m(count)})"
+            f"SELECT e.originator_id, e.originator_version, l.leaf_index "
+            f"FROM {self.events} e JOIN {self.leaves} l ON l.notification_id = e.{self.event_id} "
+            f"WHERE e.originator_id IN ({self._m(count)})"
         )
 
     @property
     def select_position(self) -> str:
         return (
-            f"SELECT leaf_index FROM {self.leaves} "
-            f"WHERE originator_id = {self.mark} AND originator_version = {self.mark}"
+            f"SELECT l.leaf_index FROM {self.events} e "
+            f"JOIN {self.leaves} l ON l.notification_id = e.{self.event_id} "
+            f"WHERE e.originator_id = {self.mark} AND e.originator_version = {self.mark}"
         )
 
     @property
@@ -188,9 +188,7 @@ class LedgerRecorder:
             siblings = [known[node] for node in merkle.append_siblings(index)]
             completed = [((0, index), leaf), *merkle.append(index, leaf, siblings)]
             known.update(completed)
-            leaf_rows.append(
-                (index, notification_id, self._stream_param(stream), event.originator_version)
-            )
+            leaf_rows.append((index, notification_id))
             node_rows.extend((level, i, h) for (level, i), h in completed)
             if sink is not None:
                 sink.append(LeafRecord(index, leaf, stream, event.originator_version))
@@ -227,7 +225,7 @@ class LedgerRecorder:
             {
                 "index": row["leaf_index"],
                 "notification_id": row["notification_id"],
-                "stream": self._stream_value(row["stream"]),
+                "stream": None if row["stream"] is None else self._stream_value(row["stream"]),
                 "version": row["version"],
                 "topic": row["topic"],
                 "state": None if row["state"] is None else bytes(row["state"]),
@@ -333,15 +331,14 @@ class LedgerSQLiteRecorder(LedgerRecorder, SQLiteApplicationRecorder):
     def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name)
         self.sql = LedgerSQL(
-            "?", "ledger_leaves", "ledger_nodes", "ledger_checkpoints", events_table_name
+            "?", "ledger_leaves", "ledger_nodes", "ledger_checkpoints", events_table_name, "rowid"
         )
 
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
             "CREATE TABLE IF NOT EXISTS ledger_leaves (leaf_index INTEGER PRIMARY KEY, "
-            "notification_id INTEGER NOT NULL UNIQUE, originator_id TEXT NOT NULL, "
-            "originator_version INTEGER NOT NULL, UNIQUE (originator_id, originator_version))",
+            "notification_id INTEGER NOT NULL UNIQUE)",
             "CREATE TABLE IF NOT EXISTS ledger_nodes (level INTEGER NOT NULL, "
             "node_index INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, node_index)) "
             "WITHOUT ROWID",
@@ -385,6 +382,7 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
             qualified("ledger_nodes"),
             qualified("ledger_checkpoints"),
             qualified(events_table_name),
+            "notification_id",
         )
         self.sql_create_statements.extend(
             SQL(
@@ -394,8 +392,7 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
             )
             for statement in (
                 "CREATE TABLE IF NOT EXISTS {leaves} (leaf_index bigint PRIMARY KEY, "
-                "notification_id bigint NOT NULL UNIQUE, originator_id uuid NOT NULL, "
-                "originator_version bigint NOT NULL, UNIQUE (originator_id, originator_version))",
+                "notification_id bigint NOT NULL UNIQUE)",
                 "CREATE TABLE IF NOT EXISTS {nodes} (level smallint NOT NULL, "
                 "node_index bigint NOT NULL, hash bytea NOT NULL, PRIMARY KEY (level, node_index))",
                 "CREATE TABLE IF NOT EXISTS {checkpoints} (tree_size bigint PRIMARY KEY, "

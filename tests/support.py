@@ -103,6 +103,7 @@ class RawStore:
                 for name in ("ledger_leaves", "ledger_nodes", "ledger_checkpoints")
             }
             self.tables["events"] = f'"{schema}".appraisal_events'
+            self.tables["event_id"] = "notification_id"
             self._conn = psycopg.connect(settings.database_url.split("?")[0], autocommit=True)
             self._mark = "%s"
         else:
@@ -112,6 +113,7 @@ class RawStore:
                 name: name for name in ("ledger_leaves", "ledger_nodes", "ledger_checkpoints")
             }
             self.tables["events"] = "stored_events"
+            self.tables["event_id"] = "rowid"
             self._conn = sqlite3.connect(env["SQLITE_DBNAME"], isolation_level=None)
             self._mark = "?"
 
@@ -122,7 +124,8 @@ class RawStore:
 
     def event_at(self, position: int) -> tuple[Any, int]:
         [(stream, version)] = self.execute(
-            "SELECT originator_id, originator_version FROM {ledger_leaves} WHERE leaf_index = ?",
+            "SELECT e.originator_id, e.originator_version FROM {events} e "
+            "JOIN {ledger_leaves} l ON l.notification_id = e.{event_id} WHERE l.leaf_index = ?",
             position,
         )
         return stream, version

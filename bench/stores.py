@@ -1,0 +1,88 @@
+"""Throwaway stores for workloads: a fresh PostgreSQL database or SQLite file each time.
+
+Why fresh: a workload must never measure another run's leftovers, and must leave none.
+"""
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from psycopg import sql
+
+from domain.keys import encode_public_key, raw_public_key
+from service.settings import Settings
+from service.system import System, initialise
+
+ADMIN_URL = os.environ.get(
+    "APPRAISAL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new database `bench_<random>`, dropped afterwards even when the workload fails."""
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def postgres_schema(database_url: str, schema: str) -> str:
+    """A store URL for a new schema, so one database can hold several stores side by side."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    return f"{database_url}?schema={schema}"
+
+
+def postgres_settle(database_url: str) -> None:
+    """Fresh planner statistics and a checkpoint after a bulk load, as a production
+    database would have by the time it is large, so measurements start from steady state."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        conn.execute("CHECKPOINT")
+
+
+def sqlite_settle(path: Path) -> None:
+    """SQLite's counterpart of `postgres_settle`: statistics, and an emptied write-ahead log."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("ANALYZE")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+@contextmanager
+def opened(data_dir: Path, database_url: str) -> Iterator[System]:
+    """An initialised system on the given store, closed afterwards."""
+    settings = Settings.from_env(
+        {"APPRAISAL_DATA_DIR": str(data_dir), "APPRAISAL_DATABASE_URL": database_url}
+    )
+    admin = encode_public_key(raw_public_key(Ed25519PrivateKey.generate()))
+    initialise(settings, admin)
+    system = System.open(settings)
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+def postgres_version() -> str:
+    """The server's `SELECT version()`, for the machine line of the report."""
+    try:
+        with psycopg.connect(ADMIN_URL, connect_timeout=10) as conn:
+            row = conn.execute("SELECT version()").fetchone()
+    except psycopg.OperationalError as exc:
+        return f"unreachable at {ADMIN_URL}: {exc}".strip()
+    return str(row[0]) if row else "unknown"
