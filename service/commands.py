@@ -5,7 +5,7 @@ record (the idempotency key) and their ledger leaves go in one transaction.
 """
 
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.command_record import CommandRecord
 from domain.envelope import Envelope, check_fresh, parse_envelope
-from domain.errors import Conflict, DuplicateCommand, MalformedCommand, UnknownKey
+from domain.errors import Conflict, DomainError, DuplicateCommand, MalformedCommand, UnknownKey
 from domain.keys import decode_public_key
 from domain.registry import Actor, KeyBinding, authorize, key_binding_id
 from service.application import AppraisalApplication
@@ -103,6 +103,60 @@ class CommandBus:
         self.clock = clock
 
     def handle(self, document: Any) -> Accepted:
+        prepared = self._prepare(document)
+        if isinstance(prepared, Accepted):
+            return prepared
+        try:
+            leaves = self.app.record(*prepared.aggregates)
+        except IntegrityError as exc:
+            return self._after_conflict(prepared, exc)
+        return prepared.accepted(leaves)
+
+    def handle_batch(self, documents: Sequence[Any]) -> list[Accepted | DomainError]:
+        """Many commands (a teller's stack of paper ballots), each verified and recorded
+        on its own — its own events, leaves and command record — but written in one
+        transaction. A refused command is reported in its slot and writes nothing; one
+        that touches a record an earlier command of the batch changed is refused too,
+        since it was decided on the record's stored state."""
+        answers: list[Accepted | DomainError | _Prepared] = []
+        touched: set[UUID] = set()
+        for document in documents:
+            try:
+                prepared = self._prepare(document)
+                if isinstance(prepared, _Prepared):
+                    ids = {a.id for a in prepared.aggregates}
+                    if ids & touched:
+                        raise Conflict("an earlier command in this batch changed the same record")
+                    touched |= ids
+                answers.append(prepared)
+            except DomainError as error:
+                answers.append(error)
+        pending = [a for a in answers if isinstance(a, _Prepared)]
+        if not pending:
+            return [a for a in answers if not isinstance(a, _Prepared)]
+        try:
+            leaves = self.app.record(*(agg for p in pending for agg in p.aggregates))
+        except IntegrityError:
+            # A concurrent writer got in between: fall back to one transaction each.
+            return [self._one(a) if isinstance(a, _Prepared) else a for a in answers]
+        by_stream: dict[UUID, list[LeafRecord]] = {}
+        for leaf in leaves:
+            by_stream.setdefault(leaf.stream, []).append(leaf)
+        return [
+            a.accepted([leaf for agg in a.aggregates for leaf in by_stream[agg.id]])
+            if isinstance(a, _Prepared)
+            else a
+            for a in answers
+        ]
+
+    def _one(self, prepared: "_Prepared") -> Accepted | DomainError:
+        try:
+            return self.handle(prepared.envelope.to_json())
+        except DomainError as error:
+            return error
+
+    def _prepare(self, document: Any) -> "Accepted | _Prepared":
+        """Every check and the handler's decision, with nothing written yet."""
         envelope = parse_envelope(document)
         spec = self.specs.get(envelope.command_type)
         if spec is None:
@@ -126,19 +180,15 @@ class CommandBus:
             result=outcome.result,
             receipt_for=None if outcome.receipt_for is None else str(outcome.receipt_for),
         )
-        try:
-            leaves = self.app.record(*outcome.aggregates, record)
-        except IntegrityError as exc:
-            replay = self._replayed(envelope)
-            if replay is not None:
-                return replay
-            raise Conflict(
-                "the command conflicts with a concurrent change; nothing was written"
-            ) from exc
-        result = dict(outcome.result)
-        if outcome.receipt_for is not None:
-            result["receipt"] = _receipt(leaves, outcome.receipt_for)
-        return Accepted(envelope.command_id, envelope.command_type, leaves[-1].index, result)
+        return _Prepared(envelope, outcome, [*outcome.aggregates, record])
+
+    def _after_conflict(self, prepared: "_Prepared", exc: IntegrityError) -> Accepted:
+        replay = self._replayed(prepared.envelope)
+        if replay is not None:
+            return replay
+        raise Conflict(
+            "the command conflicts with a concurrent change; nothing was written"
+        ) from exc
 
     def _replayed(self, envelope: Envelope) -> Accepted | None:
         """The original answer to a command id seen before, or 409 if the envelope differs."""
@@ -174,6 +224,23 @@ class CommandBus:
         credential = self.app.repository.get(UUID(binding.holder_id))
         envelope.verify(decode_public_key(credential.public_key))
         return Signer(envelope.signer, binding.holder, binding.holder_id)
+
+
+@dataclass
+class _Prepared:
+    """A command that passed every check, with the aggregates it will write."""
+
+    envelope: Envelope
+    outcome: Outcome
+    aggregates: list[Aggregate]
+
+    def accepted(self, leaves: list[LeafRecord]) -> Accepted:
+        """The answer once written; `leaves` are this command's own, in write order."""
+        result = dict(self.outcome.result)
+        if self.outcome.receipt_for is not None:
+            result["receipt"] = _receipt(leaves, self.outcome.receipt_for)
+        last = max(leaf.index for leaf in leaves)
+        return Accepted(self.envelope.command_id, self.envelope.command_type, last, result)
 
 
 def _receipt(leaves: list[LeafRecord], stream: UUID) -> dict[str, Any]:
