@@ -1,4 +1,5 @@
-"""The HTTP edge: signed commands, sessions, ledger reads, documented by OpenAPI.
+"""The HTTP edge: signed commands, sessions, reads from the projections, ledger
+proofs, all documented by OpenAPI. Who may read what: `api.reads`.
 
 `gunicorn 'api:create_app()'` serves it; see `service.serve` for the CLI.
 """

@@ -1,39 +1,57 @@
 """Documentation of each command type's fields, for the OpenAPI description.
 
 The command specs registry (`service.system.command_specs()`) says which types
-exist but not their fields, so the fields are described here, keyed by type.
-Only registered types are documented; a registered type without a schema here
-still appears, as a generic object, so new types are never invisible.
-Registry commands list every field they accept. Campaign-side commands list the
-contract's fields (DESIGN §3.1) and the optional ones known when this was
-written; they are left open because their handlers still grow optional fields.
-Either way the handler is the authority: a field it does not define is refused
-with a `malformed-command` problem.
+exist but not their fields, so the fields are described here, keyed by type, one
+closed schema per type, read off its handler in `service/*_commands.py`: every
+field it accepts, which are required, and the bounds it checks. A client can
+build any command from the served document alone.
+
+The schemas document; they do not validate. The envelope's `command` is handed
+to the command bus as sent, and the handler is the one authority: a field it
+does not define is refused with `malformed-command`, a broken rule with
+`rule-violation`, whatever these schemas say. A registered type missing here
+still appears (as a generic object), and `tests/e2e/test_openapi.py` fails.
 """
 
 from collections.abc import Iterable
 from typing import Any
 
-from marshmallow import INCLUDE, RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from domain.envelope import TIMESTAMP_PATTERN
 from domain.keys import KEY_ID_PATTERN
 from domain.registry import ROLES
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+SHA256_HEX_PATTERN = r"^[0-9a-f]{64}$"
+# A ballot row carries exactly one of these (domain.balloting.parse_rows).
+ROW_FORMS = ("scores", "choice", "indicators", "abstain")
 
 
 def _uuid(description: str | None = None, **kwargs: Any) -> fields.String:
-    metadata = (
-        {"format": "uuid"}
-        if description is None
-        else {"format": "uuid", "description": description}
-    )
+    metadata = {"format": "uuid"} | ({} if description is None else {"description": description})
     return fields.String(validate=validate.Regexp(UUID_PATTERN), metadata=metadata, **kwargs)
 
 
-def _text(**kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=200), **kwargs)
+def _uuids(description: str | None = None, **kwargs: Any) -> fields.List:
+    """A list of distinct ids (`domain.fields.uuid_list`)."""
+    metadata = {"uniqueItems": True} | ({} if description is None else {"description": description})
+    return fields.List(_uuid(), metadata=metadata, **kwargs)
+
+
+def _text(max_length: int = 200, **kwargs: Any) -> fields.String:
+    """A non-empty string of at most `max_length` characters (`domain.fields.text`)."""
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+def _items(
+    member: type[Schema], *, min_items: int = 0, max_items: int | None = None, **kwargs: Any
+) -> fields.List:
+    return fields.List(
+        fields.Nested(member), validate=validate.Length(min=min_items, max=max_items), **kwargs
+    )
 
 
 def _public_key(**kwargs: Any) -> fields.String:
@@ -56,63 +74,112 @@ def _roles() -> fields.List:
     )
 
 
-def _nested(schema_name: str, /, **members: fields.Field) -> type[Schema]:
+def _date(**kwargs: Any) -> fields.String:
+    return fields.String(
+        validate=validate.Regexp(DATE_PATTERN), metadata={"format": "date"}, **kwargs
+    )
+
+
+def _object(schema_name: str, /, **members: fields.Field) -> type[Schema]:
+    """A closed nested object (unknown members are refused by the handler)."""
     return Schema.from_dict(members, name=schema_name)
 
 
-def _command(
-    type_name: str, schema_name: str, /, *, closed: bool = True, **members: fields.Field
-) -> type[Schema]:
+def _command(type_name: str, schema_name: str, /, **members: fields.Field) -> type[Schema]:
     """A command type: the common fields every command has, then its own."""
-
-    class Meta:
-        unknown = RAISE if closed else INCLUDE
-
     common = {
         "type": fields.String(required=True, validate=validate.OneOf([type_name])),
         "id": _uuid("Idempotency key", required=True),
         "issued_at": fields.String(
             required=True,
             validate=validate.Regexp(TIMESTAMP_PATTERN.pattern),
-            metadata={"format": "date-time"},
+            metadata={"format": "date-time", "description": "Within ±10 minutes of the server"},
         ),
     }
-    return type(schema_name, (Schema,), {"Meta": Meta, **common, **members})
+    return type(schema_name, (Schema,), {**common, **members})
 
 
-Appraisee = _nested(
+def _campaign_command(type_name: str, schema_name: str, /, **members: fields.Field) -> type[Schema]:
+    return _command(type_name, schema_name, campaign_id=_uuid(required=True), **members)
+
+
+def _appraisee_command(
+    type_name: str, schema_name: str, /, **members: fields.Field
+) -> type[Schema]:
+    return _campaign_command(type_name, schema_name, appraisee_id=_uuid(required=True), **members)
+
+
+Period = _object("Period", start=_date(required=True), end=_date(required=True))
+Appraisee = _object(
     "Appraisee",
     appraisee_id=_uuid(required=True),
     name=_text(required=True),
     position=_text(required=True),
     unit=_text(required=True),
-    category=_text(required=True),
-    actor_id=_uuid("The appraisee's own actor, if they have one"),
+    category=_text(required=True, metadata={"description": "One of the rules' categories"}),
+    actor_id=_uuid("The appraisee's own actor (to submit reports, acknowledge, self-rate)"),
     person_id=_text(metadata={"description": "Links one person across campaigns"}),
 )
-CredentialGroup = _nested(
+Member = _object("WorkGroupMember", name=_text(required=True), role=_text(), actor_id=_text())
+WorkGroup = _object(
+    "WorkGroup",
+    unit=_text(required=True),
+    members=_items(Member, required=True),
+    first_responsible=_text(),
+    liaison=_text(),
+)
+ReportPart = _object("ReportPart", code=_text(required=True), text=_text(100_000, required=True))
+CredentialGroup = _object(
     "CredentialGroup",
-    group=_text(required=True),
-    public_keys=fields.List(_public_key(), required=True),
+    group=_text(required=True, metadata={"description": "An anonymous group"}),
+    public_keys=fields.List(_public_key(), required=True, metadata={"uniqueItems": True}),
 )
-EvaluatorGroup = _nested(
+PaperGroup = _object(
+    "PaperGroup",
+    group=_text(required=True),
+    serials=fields.List(_text(), required=True, metadata={"uniqueItems": True}),
+)
+EvaluatorGroup = _object(
     "EvaluatorGroup",
-    group=_text(required=True),
-    actor_ids=fields.List(_uuid(), required=True),
+    group=_text(required=True, metadata={"description": "A named group"}),
+    actor_ids=_uuids(required=True),
 )
-BallotRow = _nested(
+BallotRow = _object(
     "BallotRow",
     appraisee_id=_uuid(required=True),
-    scores=fields.Dict(keys=fields.String(), values=fields.Integer()),
-    choice=fields.String(),
-    abstain=fields.Boolean(),
+    scores=fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "dimension_scores groups: dimension code → 0…scale"},
+    ),
+    choice=fields.String(metadata={"description": "grade_choice groups: a choice code"}),
+    indicators=fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(
+            metadata={
+                "oneOf": [
+                    {"type": "integer"},
+                    {"type": "string", "pattern": DECIMAL_PATTERN},
+                ]
+            }
+        ),
+        metadata={"description": "indicator_scores groups: indicator code → points"},
+    ),
+    abstain=fields.Boolean(validate=validate.Equal(True)),
 )
-Adjustment = _nested(
+Adjustment = _object(
     "Adjustment",
     appraisee_id=_uuid(required=True),
-    grade=fields.String(required=True),
-    reason=fields.String(required=True, validate=validate.Length(min=1)),
+    grade=_text(2000, required=True),
+    reason=_text(2000, required=True, metadata={"description": "Written reason (required)"}),
 )
+PlanItem = _object(
+    "PlanItem",
+    item_id=_text(64, required=True),
+    description=_text(5000, required=True),
+    deadline=_date(required=True),
+)
+RULES = {"description": "Rules document (DESIGN §5)"}
 
 COMMAND_SCHEMAS: dict[str, type[Schema]] = {
     "actor.register": _command(
@@ -151,76 +218,148 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
         actor_id=_uuid(required=True),
         roles=_roles(),
     ),
-    "campaign.create": _command(
+    "campaign.create": _campaign_command(
         "campaign.create",
         "CampaignCreateCommand",
-        closed=False,
-        campaign_id=_uuid(required=True),
         title=_text(required=True),
-        year=fields.Integer(required=True),
-        rules=fields.Dict(required=True, metadata={"description": "Rules document (DESIGN §5)"}),
-        jurisdiction=fields.String(),
-        period=fields.Dict(),
+        year=fields.Integer(required=True, validate=validate.Range(min=2000, max=2100)),
+        rules=fields.Dict(required=True, metadata=RULES),
+        jurisdiction=_text(),
+        period=fields.Nested(Period),
     ),
-    "campaign.add_appraisees": _command(
+    "campaign.amend": _campaign_command(
+        "campaign.amend",
+        "CampaignAmendCommand",
+        title=_text(),
+        rules=fields.Dict(metadata=RULES),
+        jurisdiction=_text(),
+        period=fields.Nested(Period),
+    ),
+    "campaign.add_appraisees": _campaign_command(
         "campaign.add_appraisees",
         "CampaignAddAppraiseesCommand",
-        closed=False,
-        campaign_id=_uuid(required=True),
-        appraisees=fields.List(fields.Nested(Appraisee), required=True),
+        appraisees=_items(Appraisee, min_items=1, required=True),
     ),
-    "campaign.publish": _command(
-        "campaign.publish", "CampaignPublishCommand", closed=False, campaign_id=_uuid(required=True)
+    "campaign.set_work_groups": _campaign_command(
+        "campaign.set_work_groups",
+        "CampaignSetWorkGroupsCommand",
+        leading_group=_items(Member, required=True),
+        work_groups=_items(WorkGroup, required=True),
     ),
-    "balloting.open": _command(
+    "campaign.publish": _campaign_command("campaign.publish", "CampaignPublishCommand"),
+    "assessment.record": _appraisee_command(
+        "assessment.record",
+        "AssessmentRecordCommand",
+        assessment=_text(required=True, metadata={"description": "An assessment of the rules"}),
+        value=_text(required=True, metadata={"description": "One of that assessment's values"}),
+    ),
+    "report.submit": _appraisee_command(
+        "report.submit",
+        "ReportSubmitCommand",
+        parts=_items(ReportPart, min_items=1, max_items=10, required=True),
+    ),
+    "report.accept": _appraisee_command(
+        "report.accept", "ReportAcceptCommand", comments=_text(10_000)
+    ),
+    "report.return": _appraisee_command(
+        "report.return",
+        "ReportReturnCommand",
+        comments=_text(10_000, metadata={"description": "Required in effect: why it is returned"}),
+    ),
+    "balloting.open": _campaign_command(
         "balloting.open",
         "BallotingOpenCommand",
-        closed=False,
-        campaign_id=_uuid(required=True),
         meeting_id=_uuid(required=True),
-        credentials=fields.List(fields.Nested(CredentialGroup)),
-        evaluators=fields.List(fields.Nested(EvaluatorGroup)),
-        appraisee_ids=fields.List(_uuid()),
+        credentials=_items(
+            CredentialGroup,
+            metadata={"description": "One-time credentials of anonymous groups (public keys)"},
+        ),
+        evaluators=_items(EvaluatorGroup, metadata={"description": "Named groups' evaluators"}),
+        paper=_items(PaperGroup, metadata={"description": "Paper slips a teller types in"}),
+        appraisee_ids=_uuids("Who is rated at this meeting (default: the whole roster)"),
+        attendance=fields.Dict(metadata={"description": "Attendance as recorded, kept verbatim"}),
     ),
-    "ballot.cast": _command(
+    "ballot.cast": _campaign_command(
         "ballot.cast",
         "BallotCastCommand",
-        closed=False,
-        campaign_id=_uuid(required=True),
         meeting_id=_uuid(required=True),
         ballot_id=_uuid(required=True),
         group=_text(required=True),
-        rows=fields.List(fields.Nested(BallotRow), required=True),
-        paper_serial=fields.String(metadata={"description": "Paper ballots typed in by a teller"}),
+        rows=_items(BallotRow, min_items=1, required=True),
+        paper_serial=_text(metadata={"description": "Paper ballots typed in by a teller"}),
     ),
-    "balloting.close": _command(
-        "balloting.close",
-        "BallotingCloseCommand",
-        closed=False,
-        campaign_id=_uuid(required=True),
-        meeting_id=_uuid(required=True),
+    "balloting.close": _campaign_command(
+        "balloting.close", "BallotingCloseCommand", meeting_id=_uuid(required=True)
     ),
-    "results.propose": _command(
-        "results.propose", "ResultsProposeCommand", closed=False, campaign_id=_uuid(required=True)
-    ),
-    "results.approve": _command(
+    "results.propose": _campaign_command("results.propose", "ResultsProposeCommand"),
+    "results.approve": _campaign_command(
         "results.approve",
         "ResultsApproveCommand",
-        closed=False,
-        campaign_id=_uuid(required=True),
-        proposal_hash=fields.String(required=True),
-        adjustments=fields.List(fields.Nested(Adjustment), required=True),
+        proposal_hash=fields.String(
+            required=True,
+            validate=validate.Regexp(SHA256_HEX_PATTERN),
+            metadata={"description": "The current proposal's hash (from results.propose)"},
+        ),
+        adjustments=_items(Adjustment, required=True),
     ),
-    "results.publish": _command(
+    "results.publish": _campaign_command(
         "results.publish",
         "ResultsPublishCommand",
-        closed=False,
-        campaign_id=_uuid(required=True),
-        window_days=fields.Integer(required=True),
+        window_days=fields.Integer(required=True, validate=validate.Range(min=0, max=60)),
+    ),
+    "results.finalize": _campaign_command("results.finalize", "ResultsFinalizeCommand"),
+    "dispute.lodge": _appraisee_command(
+        "dispute.lodge",
+        "DisputeLodgeCommand",
+        dispute_id=_uuid(required=True),
+        grounds=_text(10_000, required=True),
+    ),
+    "dispute.resolve": _campaign_command(
+        "dispute.resolve",
+        "DisputeResolveCommand",
+        dispute_id=_uuid(required=True),
+        decision=fields.String(required=True, validate=validate.OneOf(["upheld", "dismissed"])),
+        reason=_text(10_000, required=True),
+        void_ballots=_uuids("Ballots the upheld dispute voids"),
+    ),
+    "feedback.acknowledge": _appraisee_command(
+        "feedback.acknowledge", "FeedbackAcknowledgeCommand"
+    ),
+    "rectification.create": _appraisee_command(
+        "rectification.create",
+        "RectificationCreateCommand",
+        plan_id=_uuid(required=True),
+        items=_items(PlanItem, min_items=1, max_items=200, required=True),
+    ),
+    "rectification.progress": _command(
+        "rectification.progress",
+        "RectificationProgressCommand",
+        plan_id=_uuid(required=True),
+        item_id=_text(required=True),
+        note=_text(5000, required=True),
+        done=fields.Boolean(required=True),
+    ),
+    "rectification.check": _command(
+        "rectification.check",
+        "RectificationCheckCommand",
+        plan_id=_uuid(required=True),
+        item_id=_text(required=True),
+        passed=fields.Boolean(required=True),
+        note=_text(5000, required=True),
+    ),
+    "rectification.close": _command(
+        "rectification.close", "RectificationCloseCommand", plan_id=_uuid(required=True)
     ),
 }
 
 OTHER_COMMAND = "OtherCommand"
+
+
+def _one_form_per_row(spec: Any) -> None:
+    """JSON Schema for what marshmallow cannot say: a row holds exactly one form."""
+    row = spec.components.schemas.get(BallotRow.__name__)
+    if row is not None:
+        row["oneOf"] = [{"required": [form]} for form in ROW_FORMS]
 
 
 def command_one_of(spec: Any, command_types: Iterable[str]) -> dict[str, Any]:
@@ -238,6 +377,7 @@ def command_one_of(spec: Any, command_types: Iterable[str]) -> dict[str, Any]:
             continue
         spec.components.schema(schema.__name__, schema=schema)
         refs[type_name] = f"#/components/schemas/{schema.__name__}"
+    _one_form_per_row(spec)
     if others:
         spec.components.schema(
             OTHER_COMMAND,

@@ -35,3 +35,10 @@ class NotReady(DomainError):
 
 class StoreUnavailable(DomainError):
     code = "store-unavailable"
+
+
+class PositionAhead(DomainError):
+    """A `min_position` past the end of the ledger: no command was accepted there, so
+    waiting for the read models to reach it would be waiting for nothing."""
+
+    code = "position-ahead"

@@ -23,6 +23,7 @@ from api.errors import (
     InvalidJSON,
     InvalidToken,
     NotReady,
+    PositionAhead,
     StoreUnavailable,
     Unauthenticated,
 )
@@ -42,6 +43,7 @@ from domain.errors import (
     WrongRole,
     WrongState,
 )
+from projections import ProjectionBehind
 from service.ledger import ProofUnavailable
 from service.recorders import LedgerCorrupt
 from service.system import NotInitialised
@@ -70,14 +72,20 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     StaleCommand: 422,
     RulesInvalid: 422,
     RuleViolation: 422,
+    PositionAhead: 422,
     NotInitialised: 503,
     NotReady: 503,
     StoreUnavailable: 503,
+    # The read models have not reached the asked-for `min_position` in time.
+    ProjectionBehind: 503,
     # Any refusal not listed above (a new domain error) is a semantic one.
     DomainError: 422,
 }
 
 BEARER_ERRORS = (Unauthenticated, InvalidToken)
+# Seconds a client should wait before retrying a 503; the views catch up within a second.
+RETRY_AFTER: dict[type[DomainError], int] = {ProjectionBehind: 1}
+DEFAULT_RETRY_AFTER = 5
 
 HTTP_CODES: dict[int, str] = {
     400: "bad-request",
@@ -143,7 +151,7 @@ def domain_problem(error: DomainError) -> Response:
         scheme = "Bearer" if isinstance(error, BEARER_ERRORS) else "Signature"
         headers["WWW-Authenticate"] = f"{scheme} {REALM}"
     if status == 503:
-        headers["Retry-After"] = "5"
+        headers["Retry-After"] = str(RETRY_AFTER.get(type(error), DEFAULT_RETRY_AFTER))
     return problem(status, error.code, error.message, headers=headers, **error.details)
 
 

@@ -1,9 +1,11 @@
-"""Per-process state behind the app: the System, sessions, metrics, the checkpointer.
+"""Per-process state behind the app: the System, sessions, metrics, background threads.
 
 Gunicorn forks workers from a master that never loads the app (no preload), and
 even so nothing here touches the store until the first request needs it: the
 System (database pools, threads) is built lazily in the process that serves,
-never inherited across a fork.
+never inherited across a fork. The background threads — the checkpointer and,
+where configured (`ApiOptions.projections_in_process`), one projection thread —
+start with the System and stop in `close`, so tests that build many apps leak none.
 """
 
 import threading
@@ -13,9 +15,31 @@ from flask import current_app
 from api.config import ApiOptions
 from api.metrics import Metrics
 from api.sessions import Sessions, load_secret
+from projections import ProjectionThread
 from service.ledger import Checkpointer
 from service.settings import Settings
 from service.system import System
+
+
+class LagGate:
+    """Readiness by projection lag: not ready once the views have been more than
+    `max_events` behind for at least `max_seconds`. A short burst of writes (a
+    meeting's ballots) is not an outage; a stalled projection is."""
+
+    def __init__(self, max_events: int, max_seconds: float) -> None:
+        self.max_events = max_events
+        self.max_seconds = max_seconds
+        self._behind_since: float | None = None
+        self._lock = threading.Lock()
+
+    def ready(self, behind: int, now: float) -> bool:
+        with self._lock:
+            if behind <= self.max_events:
+                self._behind_since = None
+                return True
+            if self._behind_since is None:
+                self._behind_since = now
+            return now - self._behind_since < self.max_seconds
 
 
 class Runtime:
@@ -23,10 +47,13 @@ class Runtime:
         self.settings = settings
         self.options = options
         self.metrics = Metrics()
+        self.lag_gate = LagGate(options.ready_max_lag_events, options.ready_max_lag_seconds)
+        self.projects_in_process = options.projections_in_process(settings)
         self._system = system
         self._owns_system = system is None
         self._sessions: Sessions | None = None
         self._checkpointer: Checkpointer | None = None
+        self._projections: ProjectionThread | None = None
         self._started = False
         self._lock = threading.Lock()
 
@@ -35,16 +62,23 @@ class Runtime:
         if not self._started:
             with self._lock:
                 if not self._started:
-                    if self._system is None:
-                        self._system = System.open(self.settings)
-                    if self.options.checkpointer:
-                        self._checkpointer = Checkpointer(
-                            self._system.ledger, self.settings.checkpoint_interval
-                        )
-                        self._checkpointer.start()
-                    self._started = True
+                    self._start()
         assert self._system is not None
         return self._system
+
+    def _start(self) -> None:
+        if self._system is None:
+            self._system = System.open(self.settings)
+        if self.options.checkpointer:
+            self._checkpointer = Checkpointer(
+                self._system.ledger, self.settings.checkpoint_interval
+            )
+            self._checkpointer.start()
+        if self.projects_in_process:
+            self._projections = ProjectionThread(
+                self._system, poll_interval=self.options.projection_poll_seconds
+            ).start()
+        self._started = True
 
     @property
     def sessions(self) -> Sessions:
@@ -65,8 +99,11 @@ class Runtime:
             return None
 
     def close(self) -> None:
-        """Stop the checkpointer; close the System only if this runtime built it."""
+        """Stop the background threads; close the System only if this runtime built it."""
         with self._lock:
+            if self._projections is not None:
+                self._projections.stop()
+                self._projections = None
             if self._checkpointer is not None:
                 self._checkpointer.stop()
                 self._checkpointer = None

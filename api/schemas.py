@@ -154,11 +154,6 @@ class EntriesPageSchema(Schema):
     )
 
 
-class ActorsQuerySchema(QuerySchema):
-    after = _index(metadata={"description": "The `next` cursor of the previous page"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-
-
 class KeySchema(Schema):
     key_id = fields.String(required=True)
     public_key = fields.String(required=True)
@@ -173,15 +168,18 @@ class ActorSchema(Schema):
     version = fields.Integer(required=True)
 
 
-class ActorsPageSchema(Schema):
-    actors = fields.List(fields.Nested(ActorSchema), required=True)
-    next = fields.Integer(required=True, allow_none=True)
-
-
 class HealthSchema(Schema):
     status = fields.String(required=True)
+
+
+class ReadyProjectionSchema(Schema):
+    ledger_index = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "The last leaf the views include"}
+    )
+    behind = fields.Integer(required=True, metadata={"description": "Events not yet in the views"})
 
 
 class ReadySchema(Schema):
     status = fields.String(required=True)
     ledger_size = fields.Integer(required=True)
+    projection = fields.Nested(ReadyProjectionSchema, required=True)

@@ -1,10 +1,24 @@
 """The API's resources, one blueprint per area."""
 
-from api.resources import actors, commands, ledger, operations, sessions
+from api.resources import (
+    actors,
+    ballots,
+    batch,
+    campaigns,
+    commands,
+    ledger,
+    operations,
+    rectifications,
+    sessions,
+)
 
 BLUEPRINTS = (
     commands.blp,
+    batch.blp,
     sessions.blp,
+    campaigns.blp,
+    ballots.blp,
+    rectifications.blp,
     ledger.blp,
     actors.blp,
     operations.blp,

@@ -1,27 +1,36 @@
-"""Actors and their keys, for those who administer or oversee the registry."""
+"""Actors and their keys, for those who administer or oversee the registry.
+
+The list is the actors view (paged like every list, read-your-writes with
+`min_position`); one actor is read from the registry itself, always current,
+with the aggregate's version.
+"""
 
 from typing import Any
 from uuid import UUID
 
 from flask.views import MethodView
+from marshmallow import fields, validate
 
 from api.auth import require_roles
 from api.parsing import Blueprint
+from api.read_schemas import ActorsPageSchema
+from api.reads import ACTOR_READERS, PageQuerySchema, read, read_options
 from api.runtime import current_system
-from api.schemas import ActorSchema, ActorsPageSchema, ActorsQuerySchema
+from api.schemas import ActorSchema
 from domain.errors import NotFound
-from domain.registry import REGISTRY_TOPIC_PREFIX, Actor
-from service.application import AppraisalApplication
-
-READERS = ("admin", "auditor", "inspector")
-REGISTERED_TOPIC = f"{REGISTRY_TOPIC_PREFIX}Registered"
+from domain.registry import ROLES, Actor
+from projections import queries
 
 blp = Blueprint(
     "actors",
     __name__,
     url_prefix="/api/v1/actors",
-    description="The key registry as it stands now (roles admin, auditor, inspector).",
+    description="The key registry (roles admin, auditor, inspector).",
 )
+
+
+class ActorsQuerySchema(PageQuerySchema):
+    role = fields.String(validate=validate.OneOf(sorted(ROLES)))
 
 
 def _actor_json(actor: Actor) -> dict[str, Any]:
@@ -37,38 +46,22 @@ def _actor_json(actor: Actor) -> dict[str, Any]:
     }
 
 
-def _load(app: AppraisalApplication, actor_id: UUID) -> Actor:
-    actor = app.find(actor_id)
-    if not isinstance(actor, Actor):
-        raise NotFound(f"no actor {actor_id}")
-    return actor
-
-
 @blp.route("")
 class Actors(MethodView):
-    @require_roles(blp, *READERS)
-    @blp.arguments(ActorsQuerySchema, location="query")
-    @blp.response(200, ActorsPageSchema)
+    @read(blp, ActorsPageSchema, roles=ACTOR_READERS, query=ActorsQuerySchema, by_id=False)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Actors in registration order, a page at a time.
-
-        Scans the registrations in the event log; a read model will replace this.
-        """
-        app = current_system().app
-        limit = query["limit"]
-        notifications = app.recorder.select_notifications(
-            query.get("after"), limit, topics=[REGISTERED_TOPIC], inclusive_of_start=False
-        )
-        actors = [_actor_json(_load(app, UUID(str(n.originator_id)))) for n in notifications]
-        following = notifications[-1].id if len(notifications) == limit else None
-        return {"actors": actors, "next": following}
+        """Actors in registration order, with their keys (revoked ones flagged)."""
+        return queries.actors(current_system(), **read_options(query))
 
 
 @blp.route("/<uuid:actor_id>")
 class ActorById(MethodView):
-    @require_roles(blp, *READERS)
+    @require_roles(blp, *ACTOR_READERS)
     @blp.response(200, ActorSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, actor_id: UUID) -> dict[str, Any]:
         """One actor: name, roles, keys (revoked ones flagged)."""
-        return _actor_json(_load(current_system().app, actor_id))
+        actor = current_system().app.find(actor_id)
+        if not isinstance(actor, Actor):
+            raise NotFound(f"no actor {actor_id}")
+        return _actor_json(actor)

@@ -7,6 +7,8 @@ from flask import Response
 from flask.views import MethodView
 
 from api.parsing import Blueprint
+from api.read_schemas import CheckpointsPageSchema
+from api.reads import WindowSchema
 from api.runtime import current_system
 from api.schemas import (
     ConsistencyProofSchema,
@@ -16,6 +18,7 @@ from api.schemas import (
     InclusionProofSchema,
     InclusionQuerySchema,
 )
+from projections import queries
 
 blp = Blueprint(
     "ledger",
@@ -44,6 +47,18 @@ class LatestCheckpoint(MethodView):
         ledger = current_system().ledger
         stored = ledger.recorder.latest_checkpoint() or ledger.checkpoint_now()
         return Response(stored.note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
+
+
+@blp.route("/checkpoints")
+class Checkpoints(MethodView):
+    @blp.arguments(WindowSchema, location="query")
+    @blp.response(200, CheckpointsPageSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Every signed checkpoint, newest first, with its tree size and root.
+
+        The ledger's own table, not a projection: always current.
+        """
+        return queries.checkpoints(current_system(), **query)
 
 
 @blp.route("/proofs/inclusion")

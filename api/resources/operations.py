@@ -1,17 +1,23 @@
-"""Liveness, readiness and metrics, for load balancers and Prometheus."""
+"""Liveness, readiness, the projection's lag and metrics, for load balancers,
+operators and Prometheus."""
 
 import logging
+import time
 from typing import Any
 
 from flask import Response
 from flask.views import MethodView
 
+from api.auth import require_roles
 from api.errors import NotReady
 from api.parsing import Blueprint
+from api.read_schemas import ProjectionLagSchema
+from api.reads import OPERATORS
 from api.runtime import current_runtime
 from api.schemas import HealthSchema, ReadySchema
+from projections import queries
 
-blp = Blueprint("operations", __name__, description="Health, readiness and metrics.")
+blp = Blueprint("operations", __name__, description="Health, readiness, lag and metrics.")
 log = logging.getLogger("appraisal.http")
 
 
@@ -28,13 +34,40 @@ class Ready(MethodView):
     @blp.response(200, ReadySchema)
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def get(self) -> dict[str, Any]:
-        """The store answers: this process can serve requests."""
+        """The store answers and the read models keep up: this process can serve.
+
+        Two indexed lookups, no waiting. Not ready once the views have been more
+        than APPRAISAL_READY_MAX_LAG_EVENTS behind for APPRAISAL_READY_MAX_LAG_SECONDS.
+        """
+        runtime = current_runtime()
         try:
-            size = current_runtime().system.ledger.size()
+            system = runtime.system
+            size = system.ledger.size()
+            lag = queries.projection_lag(system)
         except Exception as exc:
             log.warning("not ready: %r", exc)
             raise NotReady(f"the store is not ready ({type(exc).__name__})") from exc
-        return {"status": "ready", "ledger_size": size}
+        if not runtime.lag_gate.ready(lag["behind"], time.monotonic()):
+            raise NotReady(
+                f"the read models are {lag['behind']} events behind the ledger",
+                projection=lag,
+            )
+        return {
+            "status": "ready",
+            "ledger_size": size,
+            "projection": {"ledger_index": lag["ledger_index"], "behind": lag["behind"]},
+        }
+
+
+@blp.route("/api/v1/projection")
+class ProjectionLag(MethodView):
+    @require_roles(blp, *OPERATORS)
+    @blp.response(200, ProjectionLagSchema)
+    def get(self) -> dict[str, Any]:
+        """Where the read models stand against the ledger, and who keeps them."""
+        runtime = current_runtime()
+        lag = queries.projection_lag(runtime.system)
+        return {**lag, "in_process": runtime.projects_in_process}
 
 
 @blp.route("/metrics")

@@ -31,13 +31,21 @@ def test_actor_shows_roles_and_revoked_keys(harness: Harness, client: FlaskClien
 def test_actors_are_listed_a_page_at_a_time(harness: Harness, client: FlaskClient) -> None:
     token = login(client, harness.admin)["token"]
     registered = [harness.register("evaluator").actor_id for _ in range(4)]
+    written = harness.size - 1
     seen: list[str] = []
-    cursor = ""
-    while cursor is not None:
-        page = client.get(f"/api/v1/actors?limit=2{cursor}", headers=bearer(token)).get_json()
-        seen.extend(actor["actor_id"] for actor in page["actors"])
-        cursor = None if page["next"] is None else f"&after={page['next']}"
+    offset = 0
+    while True:
+        page = client.get(
+            f"/api/v1/actors?limit=2&offset={offset}&min_position={written}",
+            headers=bearer(token),
+        ).get_json()
+        seen.extend(actor["actor_id"] for actor in page["items"])
+        offset += 2
+        if offset >= page["total"]:
+            break
     assert seen == [str(ADMIN_ACTOR_ID), *registered]
+    evaluators = client.get("/api/v1/actors?role=evaluator", headers=bearer(token)).get_json()
+    assert [actor["actor_id"] for actor in evaluators["items"]] == registered
 
 
 def test_an_unknown_actor_is_404(harness: Harness, client: FlaskClient) -> None:

@@ -6,7 +6,7 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from flask.testing import FlaskClient
 
-from tests.e2e.conftest import assert_problem, post_json, submit
+from tests.e2e.conftest import assert_problem, post_json, refused, submit
 from tests.support import Harness, Signer
 
 
@@ -44,16 +44,6 @@ def test_replay_returns_the_same_body_and_writes_nothing(
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.get_json() == first.get_json()
     assert harness.size == size
-
-
-def refused(
-    harness: Harness, client: FlaskClient, envelope: object, status: int, code: str
-) -> dict:
-    before = harness.size
-    body = assert_problem(submit(client, envelope), status, code)
-    assert harness.size == before
-    assert body["instance"] == "/api/v1/commands"
-    return body
 
 
 def test_bad_signature_is_401(harness: Harness, client: FlaskClient) -> None:

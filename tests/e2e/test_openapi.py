@@ -13,6 +13,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api.command_schemas import COMMAND_SCHEMAS, OTHER_COMMAND
 from service.system import command_specs
 from tests.e2e.conftest import bearer, login
 from tests.support import Harness
@@ -27,6 +28,19 @@ def test_every_registered_command_type_is_documented(client: FlaskClient) -> Non
     assert set(mapping) == set(command_specs())
     register = spec["components"]["schemas"]["ActorRegisterCommand"]
     assert set(register["required"]) >= {"type", "id", "issued_at", "actor_id", "public_key"}
+
+
+def test_every_registered_command_type_has_its_own_closed_schema(client: FlaskClient) -> None:
+    """Fails when a command type is registered in the bus without a schema in
+    api.command_schemas (it would be served as the generic OtherCommand)."""
+    assert set(COMMAND_SCHEMAS) == set(command_specs())
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert OTHER_COMMAND not in schemas
+    for command_type, schema in COMMAND_SCHEMAS.items():
+        documented = schemas[schema.__name__]
+        assert documented["properties"]["type"]["enum"] == [command_type]
+        assert {"type", "id", "issued_at"} <= set(documented["required"])
+        assert documented["additionalProperties"] is False
 
 
 def test_errors_are_documented_as_problem_details(client: FlaskClient) -> None:

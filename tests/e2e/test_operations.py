@@ -4,16 +4,19 @@ import importlib
 import json
 import logging
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
 from api.config import ApiOptions
 from api.observability import JsonFormatter
-from service.settings import Settings
-from tests.e2e.conftest import assert_problem, runtime, submit
+from projections import catch_up
+from service.settings import Settings, SettingsError
+from tests.e2e.conftest import OPTIONS, assert_problem, bearer, login, runtime, submit
 from tests.support import Harness, Signer
 
 
@@ -25,10 +28,114 @@ def test_healthz_does_not_touch_the_store(
     assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
 
 
-def test_readyz_reports_the_ledger_size(harness: Harness, client: FlaskClient) -> None:
+def test_readyz_reports_the_ledger_size_and_projection_lag(
+    harness: Harness, client: FlaskClient
+) -> None:
+    catch_up(harness.system)
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ready", "ledger_size": harness.size}
+    assert response.get_json() == {
+        "status": "ready",
+        "ledger_size": harness.size,
+        "projection": {"ledger_index": harness.size - 1, "behind": 0},
+    }
+
+
+def lagging_app(harness: Harness, max_seconds: float) -> Flask:
+    """An app whose views nobody keeps, so they fall behind every write."""
+    options = ApiOptions(
+        checkpointer=False,
+        inprocess_projections=False,
+        ready_max_lag_events=0,
+        ready_max_lag_seconds=max_seconds,
+    )
+    return create_app(system=harness.system, options=options)
+
+
+def test_readyz_is_503_while_the_views_stay_too_far_behind(harness: Harness) -> None:
+    app = lagging_app(harness, max_seconds=0)
+    client = app.test_client()
+    try:
+        catch_up(harness.system)
+        assert client.get("/readyz").status_code == 200
+        harness.register("cadre")
+        response = client.get("/readyz")
+        body = assert_problem(response, 503, "not-ready")
+        assert body["projection"]["behind"] > 0
+        assert response.headers["Retry-After"]
+        catch_up(harness.system)
+        assert client.get("/readyz").status_code == 200
+    finally:
+        runtime(app).close()
+
+
+def test_readyz_tolerates_a_burst_of_writes(harness: Harness) -> None:
+    app = lagging_app(harness, max_seconds=60)
+    try:
+        harness.register("cadre")
+        response = app.test_client().get("/readyz")
+        assert response.status_code == 200
+        assert response.get_json()["projection"]["behind"] > 0
+    finally:
+        runtime(app).close()
+
+
+def test_the_projection_lag_is_shown_to_operators(harness: Harness, client: FlaskClient) -> None:
+    written = harness.register("cadre")
+    position = harness.size - 1
+    token = login(client, harness.admin)["token"]
+    assert (
+        client.get(f"/api/v1/actors?min_position={position}", headers=bearer(token)).status_code
+        == 200
+    )
+    lag = client.get("/api/v1/projection", headers=bearer(token)).get_json()
+    assert lag["in_process"] is True
+    assert lag["ledger_index"] >= position
+    assert lag["ledger_size"] >= position + 1
+    cadre = login(client, written)["token"]
+    assert_problem(client.get("/api/v1/projection", headers=bearer(cadre)), 403, "wrong-role")
+
+
+def background_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name in ("projections", "checkpointer")}
+
+
+def test_apps_stop_their_threads_when_closed(harness: Harness) -> None:
+    before = background_threads()
+    apps = [create_app(system=harness.system, options=OPTIONS) for _ in range(3)]
+    for app in apps:
+        assert app.test_client().get("/readyz").status_code == 200
+    assert len(background_threads() - before) == 3
+    for app in apps:
+        runtime(app).close()
+    assert background_threads() - before == set()
+
+
+@pytest.mark.parametrize(
+    ("env", "sqlite", "postgres"),
+    [
+        ({}, True, False),
+        ({"APPRAISAL_INPROCESS_PROJECTIONS": "1"}, True, True),
+        ({"APPRAISAL_INPROCESS_PROJECTIONS": "0"}, False, False),
+    ],
+)
+def test_projections_run_in_process_on_sqlite_by_default(
+    env: dict[str, str], sqlite: bool, postgres: bool
+) -> None:
+    options = ApiOptions.from_env(env)
+    for url, expected in (("sqlite:///x.sqlite3", sqlite), ("postgresql://h/db", postgres)):
+        settings = Settings.from_env({"APPRAISAL_DATABASE_URL": url})
+        assert options.projections_in_process(settings) is expected
+
+
+def test_a_bad_setting_is_refused() -> None:
+    for env in (
+        {"APPRAISAL_INPROCESS_PROJECTIONS": "maybe"},
+        {"APPRAISAL_READ_WAIT_SECONDS": "soon"},
+        {"APPRAISAL_READY_MAX_LAG_EVENTS": "-1"},
+    ):
+        with pytest.raises(SettingsError):
+            ApiOptions.from_env(env)
 
 
 def test_readyz_is_503_when_the_store_fails(
@@ -115,7 +222,8 @@ def test_the_app_opens_its_own_system_on_first_use(harness: Harness) -> None:
     app = create_app(harness.system.settings, options=ApiOptions())
     try:
         response = app.test_client().get("/readyz")
-        assert response.get_json() == {"status": "ready", "ledger_size": harness.size}
+        assert response.status_code == 200
+        assert response.get_json()["ledger_size"] == harness.size
     finally:
         runtime(app).close()
     assert harness.size > 0  # the injected harness system is untouched by the close

@@ -1,0 +1,142 @@
+"""What every read endpoint shares: who may read, paging, read-your-writes.
+
+Reads are answered from the projections (`projections.queries`), which trail
+the ledger by a moment. A client that has just written passes the command's
+`position` as `?min_position=`; the read waits up to `read_wait_seconds` for the
+views to include it and otherwise answers 503 `projection-behind` with
+Retry-After, never stale data; a position past the end of the ledger is refused
+(422 `position-ahead`). Lists page with `limit`/`offset` and say `total`.
+
+Who may read what, under /api/v1 (the bearer token's roles decide; they are also
+passed to the query, which hides a group's breakdown below its anonymity floor,
+and any signer's identity, from all but inspectors and auditors):
+
+  campaigns, campaigns/{id}              any logged-in actor
+  campaigns/{id}/results                 any logged-in actor (anonymity floor applies)
+  campaigns/{id}/results/{a}/explanation inspector, auditor, committee, organizer, admin;
+                                         a cadre for their own appraisee only
+  campaigns/{id}/ballots                 inspector, auditor, organizer
+  campaigns/{id}/reconciliation          any logged-in actor (counts only)
+  campaigns/{id}/reports                 any logged-in actor (published for supervision)
+  campaigns/{id}/disputes                admin, organizer, committee, inspector, auditor,
+                                         cadre (who lodged it: inspectors, auditors)
+  rectifications                         admin, organizer, committee, inspector, auditor,
+                                         cadre
+  actors, actors/{id}                    admin, auditor, inspector
+  projection                             admin (operators)
+  ballots/{id}                           anyone, no login: the receipt check; never an
+                                         identity
+  ledger/…                               anyone, no login
+
+Evaluators and tellers cast ballots; they read no one's ballots, only their own
+receipts, which need no login. Results are shown to every actor because they are
+published for supervision (公示); what could identify a voter is what the
+anonymity floor withholds.
+"""
+
+from collections.abc import Callable, Collection
+from typing import Any, TypeVar
+from uuid import UUID
+
+from flask import g
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, post_load, validate
+
+from api.auth import require_roles
+from api.errors import PositionAhead
+from api.runtime import current_runtime, current_system
+from api.schemas import MAX_INDEX, QuerySchema
+from domain.registry import ROLES
+from projections import queries
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+ANY_ACTOR = ROLES
+CASE_READERS = frozenset({"admin", "organizer", "committee", "inspector", "auditor", "cadre"})
+EXPLANATION_READERS = frozenset({"inspector", "auditor", "committee", "organizer", "admin"})
+BALLOT_READERS = frozenset({"inspector", "auditor", "organizer"})
+ACTOR_READERS = frozenset({"admin", "auditor", "inspector"})
+OPERATORS = frozenset({"admin"})
+MAX_LIMIT = 1000
+
+
+class ReadQuerySchema(QuerySchema):
+    """Read-your-writes; ids in filters are handed on as canonical text."""
+
+    min_position = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_INDEX),
+        metadata={
+            "description": "Answer only once the views include this ledger index (a command's "
+            "`position`); 503 `projection-behind` if they don't in time"
+        },
+    )
+
+    @post_load
+    def ids_as_text(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, UUID) else v for k, v in data.items()}
+
+
+class WindowSchema(QuerySchema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_INDEX))
+
+
+class PageQuerySchema(WindowSchema, ReadQuerySchema):
+    """A page of a list, once the views include `min_position`."""
+
+
+def caller_roles() -> frozenset[str]:
+    """The roles of the bearer a guarded view let in (none on public reads)."""
+    principal = g.get("principal")
+    return frozenset() if principal is None else principal.roles
+
+
+def read_options(query: dict[str, Any]) -> dict[str, Any]:
+    """The query string as keyword arguments of a `projections.queries` function.
+
+    A `min_position` the ledger has not reached is refused at once (422): every
+    position a command returns is already in the ledger, so it names nothing."""
+    position = query.get("min_position")
+    if position is not None:
+        size = current_system().ledger.size()
+        if position >= size:
+            raise PositionAhead(
+                f"min_position {position} is past the end of the ledger ({size} entries)",
+                ledger_size=size,
+            )
+    return {**query, "timeout": current_runtime().options.read_wait_seconds}
+
+
+def campaign_options(campaign_id: UUID, query: dict[str, Any]) -> dict[str, Any]:
+    """`read_options` for a list under a campaign: 404 for an unknown campaign (its
+    lists would otherwise be merely empty), waiting for `min_position` once here."""
+    options = read_options(query)
+    queries.campaign(
+        current_system(),
+        str(campaign_id),
+        min_position=options.get("min_position"),
+        timeout=options["timeout"],
+    )
+    return {**options, "min_position": None}
+
+
+def read(
+    blp: Blueprint,
+    response: type[Schema],
+    *,
+    roles: Collection[str] | None,
+    query: type[Schema] = PageQuerySchema,
+    by_id: bool = True,
+) -> Callable[[View], View]:
+    """Declare a read: its readers (None: public), query string, answer and refusals
+    (404 only where the path names something, `by_id`)."""
+
+    def decorator(view: View) -> View:
+        documented = blp.alt_response(503, response="SERVICE_UNAVAILABLE")(view)
+        if by_id:
+            documented = blp.alt_response(404, response="NOT_FOUND")(documented)
+        documented = blp.response(200, response)(documented)
+        documented = blp.arguments(query, location="query")(documented)
+        return documented if roles is None else require_roles(blp, *roles)(documented)
+
+    return decorator

@@ -1,0 +1,207 @@
+"""Campaigns and what hangs off them: results, their explanations, ballots,
+reconciliation, reports and disputes (read side; roles in `api.reads`)."""
+
+from typing import Any
+from uuid import UUID
+
+from flask import g
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from api.parsing import Blueprint
+from api.read_schemas import (
+    BallotsPageSchema,
+    CampaignSchema,
+    CampaignsPageSchema,
+    DisputesPageSchema,
+    ExplanationSchema,
+    ReconciliationPageSchema,
+    ReportsPageSchema,
+    ResultsSchema,
+)
+from api.reads import (
+    ANY_ACTOR,
+    BALLOT_READERS,
+    CASE_READERS,
+    EXPLANATION_READERS,
+    MAX_LIMIT,
+    PageQuerySchema,
+    ReadQuerySchema,
+    caller_roles,
+    campaign_options,
+    read,
+    read_options,
+)
+from api.runtime import current_system
+from domain.campaign import (
+    APPROVED,
+    DRAFT,
+    FINALIZED,
+    PROPOSED,
+    PUBLICIZED,
+    PUBLISHED,
+    REOPENED,
+    Campaign,
+)
+from domain.errors import NotFound, WrongRole
+from projections import queries
+
+blp = Blueprint(
+    "campaigns",
+    __name__,
+    url_prefix="/api/v1/campaigns",
+    description="Campaigns, results (DESIGN §3.1) and the evidence behind them.",
+)
+
+
+def _one_of(*values: str) -> fields.String:
+    return fields.String(validate=validate.OneOf(values))
+
+
+class CampaignsQuerySchema(PageQuerySchema):
+    status = _one_of(DRAFT, PUBLISHED, PROPOSED, APPROVED, PUBLICIZED, REOPENED, FINALIZED)
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+
+
+class ResultsQuerySchema(PageQuerySchema):
+    """Results are one document: without `limit`, every appraisee."""
+
+    limit = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": "Default: every appraisee"},
+    )
+
+
+class BallotsQuerySchema(PageQuerySchema):
+    meeting_id = fields.UUID()
+    group = fields.String(validate=validate.Length(min=1, max=200))
+    status = _one_of("valid", "invalid", "voided")
+
+
+class ReconciliationQuerySchema(PageQuerySchema):
+    meeting_id = fields.UUID()
+
+
+class ReportsQuerySchema(PageQuerySchema):
+    appraisee_id = fields.UUID()
+    status = _one_of("submitted", "returned", "accepted")
+
+
+class DisputesQuerySchema(PageQuerySchema):
+    appraisee_id = fields.UUID()
+    status = _one_of("open", "upheld", "dismissed")
+
+
+@blp.route("")
+class Campaigns(MethodView):
+    @read(blp, CampaignsPageSchema, roles=ANY_ACTOR, query=CampaignsQuerySchema, by_id=False)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Campaigns in creation order, with their status."""
+        return queries.campaigns(current_system(), **read_options(query))
+
+
+@blp.route("/<uuid:campaign_id>")
+class CampaignById(MethodView):
+    @read(blp, CampaignSchema, roles=ANY_ACTOR, query=ReadQuerySchema)
+    def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
+        """One campaign: status, roster size, meetings, groups, proposal and approval."""
+        return queries.campaign(current_system(), str(campaign_id), **read_options(query))
+
+
+@blp.route("/<uuid:campaign_id>/results")
+class Results(MethodView):
+    @read(blp, ResultsSchema, roles=ANY_ACTOR, query=ResultsQuerySchema)
+    def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
+        """Per-appraisee results as of the latest proposal or approval (DESIGN §3.1).
+
+        An adjusted grade carries `computed_grade` and `adjustment` beside it. A
+        group with fewer ballots than its anonymity floor shows only `hidden` to
+        all but inspectors and auditors.
+        """
+        return queries.results(
+            current_system(), str(campaign_id), roles=caller_roles(), **read_options(query)
+        )
+
+
+@blp.route("/<uuid:campaign_id>/results/<uuid:appraisee_id>/explanation")
+class Explanation(MethodView):
+    @read(
+        blp,
+        ExplanationSchema,
+        roles=EXPLANATION_READERS | {"cadre"},
+        query=ReadQuerySchema,
+    )
+    def get(self, query: dict[str, Any], campaign_id: UUID, appraisee_id: UUID) -> dict[str, Any]:
+        """Why the grade: grade ← score ← group scores ← ballots ← their envelopes.
+
+        Inspectors and auditors also get each ballot's signed envelope. A cadre may
+        read the explanation of their own appraisee only.
+        """
+        if not caller_roles() & EXPLANATION_READERS:
+            _require_own_appraisee(campaign_id, appraisee_id)
+        return queries.explanation(
+            current_system(),
+            str(campaign_id),
+            str(appraisee_id),
+            roles=caller_roles(),
+            **read_options(query),
+        )
+
+
+def _require_own_appraisee(campaign_id: UUID, appraisee_id: UUID) -> None:
+    """The campaign's roster links an appraisee to its actor; the views don't keep it."""
+    campaign = current_system().app.find(campaign_id)
+    if not isinstance(campaign, Campaign):
+        raise NotFound(f"no campaign {campaign_id}")
+    if campaign.appraisee_of_actor(g.principal.actor_id) != str(appraisee_id):
+        raise WrongRole("a cadre may read the explanation of their own result only")
+
+
+@blp.route("/<uuid:campaign_id>/ballots")
+class Ballots(MethodView):
+    @read(blp, BallotsPageSchema, roles=BALLOT_READERS, query=BallotsQuerySchema)
+    def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
+        """The campaign's ballots in ledger order, with status and receipt.
+
+        Inspectors and auditors also see a named group's signer (key id); an
+        anonymous ballot's signer is never stored.
+        """
+        return queries.ballots(
+            current_system(),
+            str(campaign_id),
+            roles=caller_roles(),
+            **campaign_options(campaign_id, query),
+        )
+
+
+@blp.route("/<uuid:campaign_id>/reconciliation")
+class Reconciliation(MethodView):
+    @read(blp, ReconciliationPageSchema, roles=ANY_ACTOR, query=ReconciliationQuerySchema)
+    def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
+        """Per meeting and group: issued = cast + unused, cast = valid + invalid, …"""
+        return queries.reconciliation(
+            current_system(), str(campaign_id), **campaign_options(campaign_id, query)
+        )
+
+
+@blp.route("/<uuid:campaign_id>/reports")
+class Reports(MethodView):
+    @read(blp, ReportsPageSchema, roles=ANY_ACTOR, query=ReportsQuerySchema)
+    def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
+        """Debriefing reports in submission order, with review comments."""
+        return queries.reports(
+            current_system(), str(campaign_id), **campaign_options(campaign_id, query)
+        )
+
+
+@blp.route("/<uuid:campaign_id>/disputes")
+class Disputes(MethodView):
+    @read(blp, DisputesPageSchema, roles=CASE_READERS, query=DisputesQuerySchema)
+    def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
+        """Disputes in the order lodged; who lodged one is shown to inspectors and auditors."""
+        return queries.disputes(
+            current_system(),
+            str(campaign_id),
+            roles=caller_roles(),
+            **campaign_options(campaign_id, query),
+        )
