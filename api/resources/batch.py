@@ -11,12 +11,12 @@ from typing import Any
 
 from flask import g
 from flask.views import MethodView
-from marshmallow import INCLUDE, Schema, fields, post_dump, validate
+from marshmallow import Schema, fields, validate
 
 from api.parsing import Blueprint
 from api.problems import problem_type, status_of
 from api.runtime import current_runtime
-from api.schemas import BodySchema, EnvelopeSchema, ProblemSchema, ReceiptSchema
+from api.schemas import AcceptedSchema, BodySchema, EnvelopeSchema, ProblemSchema
 from domain.errors import DomainError
 from service.commands import Accepted
 
@@ -39,29 +39,20 @@ class BatchRequestSchema(BodySchema):
     )
 
 
-class BatchItemSchema(Schema):
-    """One envelope's answer: the accepted command's result, or the refusal's problem."""
-
-    class Meta:
-        unknown = INCLUDE
+class BatchItemSchema(AcceptedSchema):
+    """One envelope's answer: the accepted command's result (its result fields pass
+    through, as from /commands), or the refusal's problem."""
 
     status = fields.String(required=True, validate=validate.OneOf(["accepted", "refused"]))
     command_id = fields.String(metadata={"format": "uuid", "description": "When accepted"})
     type = fields.String(metadata={"description": "When accepted: the command type"})
     position = fields.Integer(metadata={"description": "When accepted: its last ledger index"})
     replayed = fields.Boolean(
-        metadata={"description": "When accepted: a command id seen before, with its original result"}
+        metadata={"description": "When accepted: a command id seen before, with its first result"}
     )
-    receipt = fields.Nested(ReceiptSchema)
     problem = fields.Nested(
         ProblemSchema, metadata={"description": "When refused: what /commands would have answered"}
     )
-
-    @post_dump(pass_original=True)
-    def keep_result_fields(
-        self, data: dict[str, Any], original: dict[str, Any], **_: Any
-    ) -> dict[str, Any]:
-        return {**original, **data}
 
 
 class BatchResultSchema(Schema):
@@ -96,7 +87,11 @@ class CommandBatch(MethodView):
         known = system.bus.specs
         for envelope, answer in zip(body["envelopes"], answers, strict=True):
             command_type = envelope["command"].get("type")
-            label = command_type if isinstance(command_type, str) and command_type in known else "unknown"
+            label = (
+                command_type
+                if isinstance(command_type, str) and command_type in known
+                else "unknown"
+            )
             runtime.metrics.count_command(label, _outcome(answer))
         positions = [a.position for a in answers if isinstance(a, Accepted)]
         return {

@@ -31,9 +31,7 @@ def without_replayed(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in item.items() if k != "replayed"} for item in results]
 
 
-def test_mixed_batch_answers_each_envelope_in_order(
-    harness: Harness, client: FlaskClient
-) -> None:
+def test_mixed_batch_answers_each_envelope_in_order(harness: Harness, client: FlaskClient) -> None:
     c = Campaign(harness)
     c.set_up()
     serials = [f"P-{n:04d}" for n in range(6)]
