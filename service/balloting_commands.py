@@ -187,14 +187,13 @@ def _right(ctx: Context, meeting_id: str, group: str) -> BallotRight:
     if signer.holder == CREDENTIAL:
         if "paper_serial" in c:
             raise MalformedCommand("a credential ballot has no paper serial")
-        rid = UUID(signer.holder_id)
+        right = signer.credential
     elif "paper_serial" in c:
         if "teller" not in signer.roles:
             raise WrongRole("only a teller enters paper ballots")
-        rid = right_id(meeting_id, group, PAPER, fields.text(c, "paper_serial"))
+        right = ctx.app.find(right_id(meeting_id, group, PAPER, fields.text(c, "paper_serial")))
     else:
-        rid = right_id(meeting_id, group, NAMED, signer.holder_id)
-    right = ctx.app.find(rid)
+        right = ctx.app.find(right_id(meeting_id, group, NAMED, signer.holder_id))
     if not isinstance(right, BallotRight) or (right.meeting_id, right.group) != (meeting_id, group):
         raise WrongRole(f"the signer holds no ballot right in group {group} of this meeting")
     return right

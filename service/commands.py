@@ -34,6 +34,7 @@ class Signer:
     holder_id: str
     roles: frozenset[str] = frozenset()
     actor: Actor | None = None
+    credential: Any = None  # the credential's ballot right, loaded once to check the signature
 
 
 @dataclass
@@ -223,7 +224,7 @@ class CommandBus:
             )
         credential = self.app.repository.get(UUID(binding.holder_id))
         envelope.verify(decode_public_key(credential.public_key))
-        return Signer(envelope.signer, binding.holder, binding.holder_id)
+        return Signer(envelope.signer, binding.holder, binding.holder_id, credential=credential)
 
 
 @dataclass
