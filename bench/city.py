@@ -1,0 +1,496 @@
+"""A seeded city (DESIGN §8, seed 001: 621 communities) for the audit and read workloads.
+
+Why real commands: W3–W5 and W8 measure the audit and the read side on what a city's
+year leaves in the ledger, so every step goes through the command bus as a client's
+would — signed envelopes, one-time credentials for the anonymous groups, a teller's
+paper ballot — using `service.demo`'s actors and helpers. A meeting's ballots go in
+one `CommandBus.handle_batch` (each still verified, recorded and a leaf on its own),
+which keeps a full city within a few minutes.
+
+Shape, per community: five cadres (seed 000's 书记, 副书记, 主任, 副主任 and a 委员), one
+述职评议大会 with ~40 evaluators: the district's leading group (3, named, 德能勤绩廉
+scores), its city leader (1), the five cadres' self-ratings, 5–7 unit representatives
+and 20–28 resident representatives holding credentials (one resident ballot on
+paper), so residents are well over the 40 % quorum. Some credentials go unused, some
+rows abstain and about one resident ballot in 25 is invalid (too many 优秀). Then
+the campaign is closed, proposed, approved, published and finalised.
+"""
+
+import atexit
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from bench import progress, stores
+from domain.canonical import b64url_encode
+from domain.envelope import format_timestamp, seal
+from domain.errors import DomainError
+from service.commands import Accepted
+from service.demo import (
+    SURNAMES,
+    THREE,
+    DemoClock,
+    Driver,
+    Meeting,
+    Person,
+    choice_rows,
+    load_rules,
+    new_id,
+    new_key,
+    open_meeting,
+)
+from service.settings import Settings
+from service.system import System, initialise
+
+SEED = 621
+SIZES = {"reduced": 40, "full": 621}
+COMMUNITIES_PER_DISTRICT = 20  # each district has its own leading group and city leader
+POSITIONS = (
+    "社区党支部书记",
+    "社区党支部副书记",
+    "社区居委会主任",
+    "社区居委会副主任",
+    "社区居委会委员",
+)
+UNIT_REPS = (5, 7)
+RESIDENT_REPS = (20, 28)
+INVALID_SHARE = 0.04  # representatives' ballots with every cadre 优秀: over the 30 % limit
+ABSTAINING = 0.25  # representatives' ballots that abstain on one cadre (still valid)
+WINDOW_DAYS = 5
+
+
+@dataclass(frozen=True)
+class City:
+    """Where a generated city lives and what it holds."""
+
+    settings: Settings
+    campaign_id: str
+    log_public_key: str  # base64url, as `appraisal audit verify --log-key` takes it
+    communities: int
+    appraisees: int
+    issued: int
+    ballots: int
+    commands: int
+    ledger_size: int
+    proposal_hash: str
+    status: str
+    seconds: float
+    officials: dict[str, Person]  # by role: admin, organizer, committee, inspector, teller
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that points the `appraisal` CLI at this city's store."""
+        return {
+            "APPRAISAL_DATA_DIR": str(self.settings.data_dir),
+            "APPRAISAL_DATABASE_URL": self.settings.database_url,
+        }
+
+    def cli(self, workdir: Path, *args: str, store: bool = True) -> "CliRun":
+        """`appraisal ARGS` as a separate process, as an operator runs it; with
+        `store=False` the process gets no store settings at all (an offline auditor)."""
+        return run_cli(workdir, list(args), self.env if store else {})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "communities": self.communities,
+            "appraisees": self.appraisees,
+            "ballots_issued": self.issued,
+            "ballots_cast": self.ballots,
+            "commands": self.commands,
+            "ledger_entries": self.ledger_size,
+            "generated_in_s": round(self.seconds, 1),
+        }
+
+
+@dataclass
+class _District:
+    leaders: list[Person]
+    city_leader: Person
+
+
+@dataclass
+class _Community:
+    name: str
+    district: _District
+    cadres: dict[str, Person]  # appraisee id -> the cadre's actor
+    merit: dict[str, int] = field(default_factory=dict)
+
+
+class CityDriver(Driver):
+    """The demo's driver, able to seal a command without sending it, for batches."""
+
+    def sealed(self, who: Person, command_type: str, **fields: Any) -> dict[str, Any]:
+        command = {
+            "type": command_type,
+            "id": new_id(),
+            "issued_at": format_timestamp(self.clock()),
+            **fields,
+        }
+        self.commands += 1
+        return seal(command, who.key)
+
+    def send(self, who: Person, command_type: str, **fields: Any) -> Accepted:
+        return self.system.bus.handle(self.sealed(who, command_type, **fields))
+
+    def send_batch(self, envelopes: list[dict[str, Any]]) -> list[Accepted]:
+        """One transaction; any refusal is a bug in the generator, so it stops here."""
+        answers = self.system.bus.handle_batch(envelopes)
+        refused = [a for a in answers if isinstance(a, DomainError)]
+        if refused:
+            raise RuntimeError(f"city generator: {len(refused)} command(s) refused: {refused[0]}")
+        return [a for a in answers if isinstance(a, Accepted)]
+
+    def register_many(self, names: list[str], role: str) -> list[Person]:
+        people = [Person(name) for name in names]
+        self.send_batch(
+            [
+                self.sealed(
+                    self.admin,
+                    "actor.register",
+                    actor_id=p.actor_id,
+                    name=p.name,
+                    roles=[role],
+                    public_key=p.public_key,
+                )
+                for p in people
+            ]
+        )
+        return people
+
+
+def generate(settings: Settings, communities: int, seed: int = SEED) -> City:
+    """Initialise the store and run one city's campaign to finalisation on it.
+
+    The same seed gives the same keys, ids, ballots and so the same proposal hash.
+    """
+    start = time.perf_counter()
+    with _seeded(seed):
+        admin = Person("admin")
+        initialise(settings, admin.public_key)
+        system = System.open(settings)
+        clock = DemoClock()
+        system.bus.clock = clock
+        try:
+            driver = CityDriver(system, admin, clock, lambda _: None)
+            city = _campaign(driver, random.Random(seed), communities)
+            system.ledger.checkpoint_now()
+            return City(
+                settings=settings,
+                log_public_key=b64url_encode(system.ledger.log_public_key),
+                commands=driver.commands,
+                ledger_size=system.ledger.size(),
+                seconds=time.perf_counter() - start,
+                **city,
+            )
+        finally:
+            system.close()
+
+
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """`service.demo`'s helpers draw keys and ids from the global generator: seed it for
+    the generation only, and leave the rest of the process's randomness as it was."""
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
+def _campaign(d: CityDriver, rng: random.Random, count: int) -> dict[str, Any]:
+    rules = load_rules("seed000_city.json")
+    officials = {
+        "admin": d.admin,
+        "organizer": d.register("市委组织部", "organizer"),
+        "committee": d.register("市委组织部部务会", "committee"),
+        "inspector": d.register("市纪委监委派驻组", "inspector"),
+        "teller": d.register("计票员", "teller"),
+    }
+    organizer, teller = officials["organizer"], officials["teller"]
+    campaign_id = new_id()
+    d.send(
+        organizer,
+        "campaign.create",
+        campaign_id=campaign_id,
+        year=2025,
+        rules=rules,
+        title="2025年度社区干部述职评议",
+        jurisdiction="某市",
+    )
+    communities = _roster(d, rng, organizer, campaign_id, count)
+    d.send(organizer, "campaign.publish", campaign_id=campaign_id)
+    issued = cast = 0
+    dimensions = [dim["code"] for dim in rules["dimensions"]]
+    with progress.task(f"city: {count} community meetings", count) as advance:
+        for community in communities:
+            meeting = _meeting(community, rng)
+            open_meeting(d, organizer, campaign_id, meeting)
+            ballots = _ballots(d, rng, campaign_id, meeting, community, teller, dimensions)
+            d.send_batch(ballots)
+            d.send(
+                organizer, "balloting.close", campaign_id=campaign_id, meeting_id=meeting.meeting_id
+            )
+            issued += sum(
+                len(holders)
+                for holders in (
+                    *meeting.named.values(),
+                    *meeting.credentials.values(),
+                    *meeting.paper.values(),
+                )
+            )
+            cast += len(ballots)
+            advance(1)
+    proposal_hash = _settle(d, campaign_id, organizer, officials["committee"])
+    return {
+        "officials": officials,
+        "campaign_id": campaign_id,
+        "communities": count,
+        "appraisees": count * len(POSITIONS),
+        "issued": issued,
+        "ballots": cast,
+        "proposal_hash": proposal_hash,
+        "status": d.system.app.find(UUID(campaign_id)).status,
+    }
+
+
+def _roster(
+    d: CityDriver, rng: random.Random, organizer: Person, campaign_id: str, count: int
+) -> list[_Community]:
+    """Districts with their leaders, communities with their cadres, all registered, and
+    the roster added to the campaign one district at a time."""
+    communities: list[_Community] = []
+    for first in range(0, count, COMMUNITIES_PER_DISTRICT):
+        number = first // COMMUNITIES_PER_DISTRICT + 1
+        leaders = d.register_many([f"第{number}考核组{role}" for role in "长副员"], "evaluator")
+        (city_leader,) = d.register_many([f"第{number}片包片市级领导"], "evaluator")
+        district = _District(leaders, city_leader)
+        roster = []
+        for index in range(first, min(first + COMMUNITIES_PER_DISTRICT, count)):
+            name = f"第{index + 1:03d}社区"
+            people = d.register_many(
+                [rng.choice(SURNAMES) + rng.choice("志国海燕文丽明华") for _ in POSITIONS], "cadre"
+            )
+            community = _Community(name, district, {new_id(): p for p in people})
+            for (appraisee, person), position in zip(
+                community.cadres.items(), POSITIONS, strict=True
+            ):
+                community.merit[appraisee] = rng.randint(35, 95)
+                roster.append(
+                    {
+                        "appraisee_id": appraisee,
+                        "name": person.name,
+                        "position": position,
+                        "unit": name,
+                        "category": "cadre",
+                        "actor_id": person.actor_id,
+                    }
+                )
+            communities.append(community)
+        d.send(organizer, "campaign.add_appraisees", campaign_id=campaign_id, appraisees=roster)
+    return communities
+
+
+def _meeting(community: _Community, rng: random.Random) -> Meeting:
+    district = community.district
+    return Meeting(
+        new_id(),
+        list(community.cadres),
+        {
+            "leading_group": district.leaders,
+            "city_leaders": [district.city_leader],
+            "self": list(community.cadres.values()),
+        },
+        {
+            "unit_rep": [new_key() for _ in range(rng.randint(*UNIT_REPS))],
+            "resident_rep": [new_key() for _ in range(rng.randint(*RESIDENT_REPS) - 1)],
+        },
+        {"resident_rep": [f"{community.name}-R-001"]},
+    )
+
+
+def _ballots(
+    d: CityDriver,
+    rng: random.Random,
+    campaign_id: str,
+    meeting: Meeting,
+    community: _Community,
+    teller: Person,
+    dimensions: list[str],
+) -> list[dict[str, Any]]:
+    """Every ballot of one meeting, signed: named ballots, then credential ballots with
+    the last credential of each group left unused, then the teller's paper ballot."""
+    appraisees, merit = meeting.appraisees, community.merit
+
+    def ballot(who: Person, group: str, rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        return d.sealed(
+            who,
+            "ballot.cast",
+            campaign_id=campaign_id,
+            meeting_id=meeting.meeting_id,
+            ballot_id=new_id(),
+            group=group,
+            rows=rows,
+            **extra,
+        )
+
+    def representative() -> list[dict[str, Any]]:
+        if rng.random() < INVALID_SHARE:
+            return [{"appraisee_id": a, "choice": THREE[0]} for a in appraisees]
+        rows = choice_rows(appraisees, merit, rng, THREE, 1)
+        if rng.random() < ABSTAINING:
+            i = rng.randrange(len(rows))
+            rows[i] = {"appraisee_id": rows[i]["appraisee_id"], "abstain": True}
+        return rows
+
+    envelopes = [
+        ballot(
+            leader,
+            "leading_group",
+            [
+                {
+                    "appraisee_id": a,
+                    "scores": {dim: min(100, merit[a] + rng.randint(0, 15)) for dim in dimensions},
+                }
+                for a in appraisees
+            ],
+        )
+        for leader in meeting.named["leading_group"]
+    ]
+    envelopes.append(
+        ballot(
+            meeting.named["city_leaders"][0],
+            "city_leaders",
+            choice_rows(appraisees, merit, rng, THREE, 2),
+        )
+    )
+    envelopes += [
+        ballot(
+            cadre,
+            "self",
+            [{"appraisee_id": a, "choice": THREE[0] if merit[a] > 80 else THREE[1]}],
+        )
+        for a, cadre in community.cadres.items()
+    ]
+    for group, keys in meeting.credentials.items():
+        envelopes += [ballot(Person("", key), group, representative()) for key in keys[:-1]]
+    envelopes.append(
+        ballot(
+            teller,
+            "resident_rep",
+            representative(),
+            paper_serial=meeting.paper["resident_rep"][0],
+        )
+    )
+    return envelopes
+
+
+def _settle(d: CityDriver, campaign_id: str, organizer: Person, committee: Person) -> str:
+    """Propose, approve as proposed, publish for the 公示 window, finalise after it."""
+    proposal_hash = d.send(organizer, "results.propose", campaign_id=campaign_id).result[
+        "proposal_hash"
+    ]
+    d.send(
+        committee,
+        "results.approve",
+        campaign_id=campaign_id,
+        proposal_hash=proposal_hash,
+        adjustments=[],
+    )
+    d.send(d.admin, "results.publish", campaign_id=campaign_id, window_days=WINDOW_DAYS)
+    d.clock.now += timedelta(days=WINDOW_DAYS + 1)
+    d.send(d.admin, "results.finalize", campaign_id=campaign_id)
+    return proposal_hash
+
+
+# --- the CLI, measured ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """One CLI process: wall time, its own CPU time and peak resident memory, its output."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_rss_bytes: int
+    stdout: str
+
+    def json(self) -> Any:
+        """The output of a `--json` command."""
+        return json.loads(self.stdout)
+
+
+def run_cli(workdir: Path, args: list[str], env: dict[str, str]) -> CliRun:
+    """Run the installed `appraisal` entry point and wait for it with `wait4`, whose
+    resource usage is this child's alone (RUSAGE_CHILDREN would be the maximum over
+    every child the harness ever waited for)."""
+    executable = Path(sys.executable).with_name("appraisal")
+    if not executable.exists():
+        raise RuntimeError(f"{executable} is missing: install the project (`make bench` does)")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("APPRAISAL_")}
+    workdir.mkdir(parents=True, exist_ok=True)
+    out, err = workdir / "cli.stdout", workdir / "cli.stderr"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        start = time.perf_counter()
+        pid = os.posix_spawn(
+            executable,
+            [str(executable), *args],
+            environment | env,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, stdout.fileno(), 1),
+                (os.POSIX_SPAWN_DUP2, stderr.fileno(), 2),
+            ],
+        )
+        _, status, usage = os.wait4(pid, 0)
+        seconds = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(
+            f"`appraisal {' '.join(args)}` exited {code}: {err.read_text()[-2000:]}"
+            f"{out.read_text()[-2000:]}"
+        )
+    return CliRun(
+        seconds=seconds,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        peak_rss_bytes=usage.ru_maxrss * 1024,  # kilobytes on Linux
+        stdout=out.read_text(),
+    )
+
+
+# --- one city per run ----------------------------------------------------------------------
+
+_cities: dict[tuple[str, str], City] = {}
+_owned = ExitStack()
+atexit.register(_owned.close)
+
+
+def shared(size: str, store: str = "postgresql") -> City:
+    """The city of this size on this store, generated once per harness run.
+
+    Why not in a workload's directory: the harness gives each workload a scratch
+    directory of its own and removes it afterwards, while W3, W4, W5 and W8 all read
+    the same city. It lives in a directory (and PostgreSQL database) of its own,
+    removed when the process exits.
+    """
+    key = (size, store)
+    if key not in _cities:
+        workdir = Path(_owned.enter_context(tempfile.TemporaryDirectory(prefix="bench-city-")))
+        if store == "postgresql":
+            url = _owned.enter_context(stores.postgres_database())
+        else:
+            url = f"sqlite:///{workdir / 'city.sqlite3'}"
+        settings = Settings.from_env(
+            {"APPRAISAL_DATA_DIR": str(workdir / "data"), "APPRAISAL_DATABASE_URL": url}
+        )
+        _cities[key] = generate(settings, SIZES[size])
+    return _cities[key]

@@ -1,0 +1,191 @@
+"""W3 and W8: the offline `appraisal audit verify` of the city's bundle — its speed (W3)
+and its peak memory (W8), from the same runs.
+
+Method, and why:
+- The city (bench/city.py) is exported once with `service.audit.export_bundle`, the
+  code behind `appraisal audit export`, after its campaign is finalised.
+- The real CLI verifies it in a process of its own with no store settings, as an
+  auditor runs it on a laptop; the harness waits for it with `wait4`, which gives that
+  process's own peak resident set (W8) and CPU time. Startup and imports are included:
+  the auditor waits for them too.
+- W3's rate is the report's `envelopes_verified` over the wall time of the whole
+  verification; its limit is P3's Ed25519 verifications per second on all cores,
+  measured in the same run. The per-core ratio is shown beside it, because the CLI is
+  one process: it can reach the all-core limit only by verifying in parallel.
+"""
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import city, p3_limits, progress
+from bench.results import Target, WorkloadResult
+from service.audit import export_bundle
+from service.system import System
+
+ROUNDS = 3
+RATIO_TARGET = 0.5
+MEMORY_TARGET_MIB = 512
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Every verification run of one size's bundle, and what they are compared with."""
+
+    city: city.City
+    bundle_bytes: int
+    export_seconds: float
+    runs: list[city.CliRun]
+    report: dict[str, Any]
+    limits: p3_limits.Limits
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(run.seconds for run in self.runs)
+
+    @property
+    def envelopes(self) -> int:
+        return int(self.report["envelopes_verified"])
+
+    @property
+    def rate(self) -> float:
+        return self.envelopes / self.seconds
+
+    @property
+    def peak_mib(self) -> float:
+        return max(run.peak_rss_bytes for run in self.runs) / MIB
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "city": self.city.to_json(),
+            "bundle_bytes": self.bundle_bytes,
+            "export_s": round(self.export_seconds, 2),
+            "entries": self.report["entries"],
+            "envelopes_verified": self.envelopes,
+            "ballots_counted": self.report["ballots_counted"],
+            "wall_s": [round(run.seconds, 2) for run in self.runs],
+            "cpu_s": [round(run.cpu_seconds, 2) for run in self.runs],
+            "peak_rss_mib": [round(run.peak_rss_bytes / MIB, 1) for run in self.runs],
+            "median_wall_s": round(self.seconds, 2),
+            "signatures_per_s": round(self.rate),
+        }
+
+
+_verifications: dict[str, Verification] = {}
+
+
+def verification(size: str, workdir: Path) -> Verification:
+    """Export and verify once per run and size; W3 and W8 read the same runs."""
+    if size not in _verifications:
+        _verifications[size] = _verify(size, workdir)
+    return _verifications[size]
+
+
+def _verify(size: str, workdir: Path) -> Verification:
+    shared = city.shared(size)
+    bundle = shared.settings.data_dir.parent / "city.bundle.jsonl"
+    system = System.open(shared.settings)
+    try:
+        start = time.perf_counter()
+        exported = export_bundle(system, bundle, shared.campaign_id)
+        export_seconds = time.perf_counter() - start
+    finally:
+        system.close()
+    limits = p3_limits.limits()
+    runs = []
+    with progress.task(f"W3: audit verify of {exported.tree_size:,} entries", ROUNDS) as advance:
+        for _ in range(ROUNDS):
+            runs.append(
+                shared.cli(
+                    workdir,
+                    "audit",
+                    "verify",
+                    str(bundle),
+                    "--log-key",
+                    shared.log_public_key,
+                    "--json",
+                    store=False,
+                )
+            )
+            advance(1)
+    report = runs[-1].json()
+    if not report["ok"]:
+        raise RuntimeError(f"the city's bundle does not verify: {report['first_bad']}")
+    return Verification(shared, exported.size_bytes, export_seconds, runs, report, limits)
+
+
+def run(size: str, workdir: Path) -> WorkloadResult:
+    v = verification(size, workdir)
+    all_cores = v.rate / v.limits.ed25519_all_cores
+    one_core = v.rate / v.limits.ed25519_one_core
+    return WorkloadResult(
+        name="W3",
+        description=(
+            f"`appraisal audit verify` of the city bundle ({v.city.communities} communities, "
+            f"{v.report['entries']:,} entries, {v.envelopes:,} signatures, "
+            f"{v.bundle_bytes / MIB:.0f} MiB) in its own process: {v.seconds:.1f} s median of "
+            f"{ROUNDS}, {v.rate:,.0f} signatures/s vs P3's {v.limits.ed25519_all_cores:,.0f}/s "
+            f"on {v.limits.processes} cores ({all_cores:.2f}) and "
+            f"{v.limits.ed25519_one_core:,.0f}/s on one ({one_core:.2f}); export took "
+            f"{v.export_seconds:.1f} s"
+        ),
+        measurements=v.to_json(),
+        peers={"p3": v.limits.to_json()},
+        ratios={"vs_all_cores": round(all_cores, 3), "vs_one_core": round(one_core, 3)},
+        targets=[
+            Target(
+                name=(
+                    f"audit verify: signatures/s vs the Ed25519 limit on {v.limits.processes} cores"
+                ),
+                measured=round(all_cores, 3),
+                threshold=RATIO_TARGET,
+                summary=(
+                    f"verify: {v.rate:,.0f}/s · limit: {v.limits.ed25519_all_cores:,.0f}/s "
+                    f"({v.limits.ed25519_one_core:,.0f}/s per core)"
+                ),
+            )
+        ],
+        limits=(
+            "Wall time includes interpreter start-up and imports. The verifier is one "
+            "process: besides each signature it checks every leaf's inclusion proof, "
+            "rebuilds the tree, replays every aggregate and re-derives the grades, so its "
+            "rate counts all of that against the signatures alone. " + _size_note(size)
+        ),
+    )
+
+
+def run_memory(size: str, workdir: Path) -> WorkloadResult:
+    v = verification(size, workdir)
+    return WorkloadResult(
+        name="W8",
+        description=(
+            f"Peak resident memory of W3's `appraisal audit verify` ({v.report['entries']:,} "
+            f"entries, {v.bundle_bytes / MIB:.0f} MiB bundle): max over {ROUNDS} runs, "
+            "from wait4's ru_maxrss"
+        ),
+        measurements=v.to_json(),
+        peers={},
+        ratios={"peak_vs_bundle": round(v.peak_mib * MIB / v.bundle_bytes, 2)},
+        targets=[
+            Target(
+                name="audit verify: peak resident memory, MiB",
+                measured=round(v.peak_mib, 1),
+                threshold=MEMORY_TARGET_MIB,
+                higher_is_better=False,
+                summary=f"{v.peak_mib:,.0f} MiB for {v.report['entries']:,} entries",
+            )
+        ],
+        limits=(
+            "The verifier keeps every aggregate it replays (ballots, rights, actors, the "
+            "campaign) in memory to re-derive grades at each proposal, so memory grows with "
+            "the ledger; the CLI's start-up and imports alone take ~64 MiB of it. "
+            + _size_note(size)
+        ),
+    )
+
+
+def _size_note(size: str) -> str:
+    return "" if size == "full" else "The city's 621 communities need `make bench-full`."
