@@ -1,6 +1,7 @@
 """Reads of the ledger: roots, proofs, entries and signed checkpoints (DESIGN §6)."""
 
 import base64
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,8 @@ from domain.entries import Entry
 from domain.errors import DomainError
 from domain.keys import raw_public_key
 from service.recorders import LedgerRecorder, StoredCheckpoint
+
+log = logging.getLogger("appraisal.checkpointer")
 
 
 class ProofUnavailable(DomainError):
@@ -111,4 +114,5 @@ class Checkpointer:
             try:
                 self.ledger.checkpoint_now()
             except Exception:
-                continue
+                # Keep signing after a transient store error, but never silently.
+                log.exception("signing a checkpoint failed; retrying in %.1fs", self.interval)
