@@ -112,6 +112,30 @@ class Campaign:
         self.ballots.append(Ballot(ballot_id, group, parse_rows(rows)))
         return accepted
 
+    def lodge_dispute(self) -> str:
+        """Cadre 3 disputes a resident ballot; returns the dispute id."""
+        dispute = new_id()
+        self.send(
+            self.cadres[3],
+            "dispute.lodge",
+            dispute_id=dispute,
+            appraisee_id=self.appraisees[3],
+            grounds="居民代表票存在代填",
+        )
+        return dispute
+
+    def uphold_dispute(self, dispute: str):
+        """The inspector upholds it and voids the first resident ballot."""
+        ballot = next(b.ballot_id for b in self.ballots if b.group == "resident_rep")
+        return self.send(
+            self.inspector,
+            "dispute.resolve",
+            dispute_id=dispute,
+            decision="upheld",
+            reason="经核实该票为代填，予以作废",
+            void_ballots=[ballot],
+        )
+
     def choices(self, *codes: str) -> list[dict]:
         return [
             {"appraisee_id": a, "choice": c} for a, c in zip(self.appraisees, codes, strict=True)
@@ -305,24 +329,9 @@ def test_whole_campaign_lifecycle(campaign: Campaign) -> None:
     assert approved.result["status"] == "approved"
     c.send(c.h.admin, "results.publish", window_days=0)
 
-    dispute = new_id()
-    c.send(
-        c.cadres[3],
-        "dispute.lodge",
-        dispute_id=dispute,
-        appraisee_id=c.appraisees[3],
-        grounds="居民代表票存在代填",
-    )
+    dispute = c.lodge_dispute()
     refused(c, errors.WrongState, c.h.admin, "results.finalize")
-    resident_ballot = next(b.ballot_id for b in c.ballots if b.group == "resident_rep")
-    resolved = c.send(
-        c.inspector,
-        "dispute.resolve",
-        dispute_id=dispute,
-        decision="upheld",
-        reason="经核实该票为代填，予以作废",
-        void_ballots=[resident_ballot],
-    )
+    resolved = c.uphold_dispute(dispute)
     assert resolved.result["status"] == "reopened"
     refused(
         c,

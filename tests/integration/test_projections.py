@@ -159,23 +159,9 @@ def test_upheld_dispute_voids_a_ballot_and_withdraws_the_results(campaign: Campa
     c = campaign
     c.vote()
     approve_with_adjustment(c)
-    dispute = new_id()
-    c.send(
-        c.cadres[3],
-        "dispute.lodge",
-        dispute_id=dispute,
-        appraisee_id=c.appraisees[3],
-        grounds="居民代表票存在代填",
-    )
-    voided = next(b.ballot_id for b in c.ballots if b.group == "resident_rep")
-    resolved = c.send(
-        c.inspector,
-        "dispute.resolve",
-        dispute_id=dispute,
-        decision="upheld",
-        reason="经核实该票为代填，予以作废",
-        void_ballots=[voided],
-    )
+    dispute = c.lodge_dispute()
+    resolved = c.uphold_dispute(dispute)
+    [voided] = resolved.result["voided"]
     system = c.h.system
 
     with pytest.raises(queries.ProjectionBehind):
