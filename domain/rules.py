@@ -62,6 +62,7 @@ Extensions beyond DESIGN §5 (all optional):
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -274,8 +275,30 @@ def parse_decimal(value: object) -> Fraction:
     raise ValueError(f"not a decimal string: {value!r}")
 
 
+_PARSED: dict[str, Rules] = {}
+_PARSED_LIMIT = 256
+
+
 def parse_rules(document: Mapping[str, Any]) -> Rules:
-    """Validate a rules document and return it parsed; raise RulesInvalid on the first fault."""
+    """Validate a rules document and return it parsed; raise RulesInvalid on the first fault.
+
+    Every ballot is checked against its meeting's rules, so valid documents are parsed
+    once per distinct content (the parsed rules are frozen) rather than once per ballot.
+    """
+    try:
+        key = json.dumps(document, sort_keys=True)
+    except (TypeError, ValueError):
+        return _parse_rules(document)
+    rules = _PARSED.get(key)
+    if rules is None:
+        rules = _parse_rules(document)
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[key] = rules
+    return rules
+
+
+def _parse_rules(document: Mapping[str, Any]) -> Rules:
     doc = _object(
         document,
         "",

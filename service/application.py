@@ -9,10 +9,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.utils import Environment
 
-from service.recorders import LEDGER_SINK, LeafRecord, LedgerRecorder
+from service.recorders import LEDGER_SINK, LeafRecord, LedgerRecorder, LedgerWrite
 from service.settings import APPLICATION_NAME, Settings
 
 
@@ -35,11 +35,12 @@ class AppraisalApplication(Application[UUID]):
         assert isinstance(recorder, LedgerRecorder)
         return recorder
 
-    def record(self, *aggregates: Aggregate | None) -> list[LeafRecord]:
-        """Save aggregates atomically and say where each new event landed in the ledger."""
-        sink: list[LeafRecord] = []
-        self.save(*aggregates, **{LEDGER_SINK: sink})
-        return sink
+    def record(self, *items: Aggregate | DomainEventProtocol[UUID] | None) -> list[LeafRecord]:
+        """Save aggregates (or their collected events) atomically and say where each new
+        event landed in the ledger."""
+        write = LedgerWrite()
+        self.save(*items, **{LEDGER_SINK: write})
+        return write.leaves
 
     def find(self, aggregate_id: UUID) -> Any | None:
         try:

@@ -1,6 +1,7 @@
 """Handlers for balloting: open a meeting's balloting, cast ballots, close it."""
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -49,7 +50,7 @@ def open_balloting(ctx: Context) -> Outcome:
     )
     campaign = load_campaign(ctx)
     meeting_id = str(fields.uuid_field(c, "meeting_id"))
-    if ctx.app.find(UUID(meeting_id)) is not None:
+    if ctx.find(UUID(meeting_id)) is not None:
         raise Conflict(f"meeting {meeting_id} already exists")
     rules = campaign.rules
     appraisee_ids = (
@@ -84,7 +85,7 @@ def open_balloting(ctx: Context) -> Outcome:
         _require_group(rules, group, anonymous=True)
         for public_key in keys:
             kid = key_id(decode_public_key(public_key, what="credential"))
-            if ctx.app.find(key_binding_id(kid)) is not None:
+            if ctx.find(key_binding_id(kid)) is not None:
                 raise Conflict(f"credential key {kid} is already in use")
             issue(group, CREDENTIAL, kid, public_key)
             aggregates.append(
@@ -99,7 +100,7 @@ def open_balloting(ctx: Context) -> Outcome:
     for group, actor_ids in _issue_list(c, "evaluators", "actor_ids"):
         _require_group(rules, group, anonymous=False)
         actor_uuids = fields.uuid_list({"actor_ids": actor_ids}, "actor_ids")
-        evaluators = ctx.app.load_many(actor_uuids)
+        evaluators = ctx.load_many(actor_uuids)
         for actor_id in map(str, actor_uuids):
             if not isinstance(evaluators.get(UUID(actor_id)), Actor):
                 raise NotFound(f"evaluator {actor_id} is not a registered actor")
@@ -148,13 +149,13 @@ def cast(ctx: Context) -> Outcome:
     meeting_id = str(fields.uuid_field(c, "meeting_id"))
     ballot_id = fields.uuid_field(c, "ballot_id")
     group = fields.text(c, "group")
-    meeting = ctx.app.find(UUID(meeting_id))
+    meeting = ctx.find(UUID(meeting_id))
     if not isinstance(meeting, Meeting) or meeting.campaign_id != str(
         fields.uuid_field(c, "campaign_id")
     ):
         raise NotFound(f"no meeting {meeting_id} in this campaign")
     right = _right(ctx, meeting_id, group)
-    if ctx.app.find(ballot_id) is not None:
+    if ctx.find(ballot_id) is not None:
         raise Conflict(f"ballot {ballot_id} already exists")
     rules = parse_rules(meeting.rules)
     rows = parse_rows(c["rows"])
@@ -180,6 +181,15 @@ def cast(ctx: Context) -> Outcome:
     )
 
 
+def cast_reads(command: Mapping[str, Any]) -> list[UUID]:
+    """What `cast` looks up besides the signer: the meeting, the ballot id, a paper right."""
+    meeting_id = str(UUID(command["meeting_id"]))
+    ids = [UUID(meeting_id), UUID(command["ballot_id"])]
+    if "paper_serial" in command:
+        ids.append(right_id(meeting_id, command["group"], PAPER, command["paper_serial"]))
+    return ids
+
+
 def _right(ctx: Context, meeting_id: str, group: str) -> BallotRight:
     """The ballot right this signer spends: its credential, its name, or a paper serial."""
     c = ctx.command
@@ -191,9 +201,9 @@ def _right(ctx: Context, meeting_id: str, group: str) -> BallotRight:
     elif "paper_serial" in c:
         if "teller" not in signer.roles:
             raise WrongRole("only a teller enters paper ballots")
-        right = ctx.app.find(right_id(meeting_id, group, PAPER, fields.text(c, "paper_serial")))
+        right = ctx.find(right_id(meeting_id, group, PAPER, fields.text(c, "paper_serial")))
     else:
-        right = ctx.app.find(right_id(meeting_id, group, NAMED, signer.holder_id))
+        right = ctx.find(right_id(meeting_id, group, NAMED, signer.holder_id))
     if not isinstance(right, BallotRight) or (right.meeting_id, right.group) != (meeting_id, group):
         raise WrongRole(f"the signer holds no ballot right in group {group} of this meeting")
     return right
@@ -213,15 +223,15 @@ def close_balloting(ctx: Context) -> Outcome:
     c = ctx.command
     fields.only(c, {"campaign_id", "meeting_id"})
     campaign = load_campaign(ctx)
-    meeting = ctx.app.find(fields.uuid_field(c, "meeting_id"))
+    meeting = ctx.find(fields.uuid_field(c, "meeting_id"))
     if not isinstance(meeting, Meeting) or meeting.campaign_id != str(campaign.id):
         raise NotFound("no such meeting in this campaign")
-    rights = ctx.app.load_many(UUID(r) for r in meeting.rights)
+    rights = ctx.load_many(UUID(r) for r in meeting.rights)
     unused = [r for r in rights.values() if r.state == "issued"]
     for right in unused:
         right.expire()
     spent = [UUID(r.ballot_id) for r in rights.values() if r.ballot_id]
-    ballots = ctx.app.load_many(spent).values()
+    ballots = ctx.load_many(spent).values()
     rules = parse_rules(meeting.rules)
     counts = tally(rules, [_as_scoring_ballot(b) for b in ballots], meeting.appraisee_ids)
     unused_by_group = Counter(r.group for r in unused)
@@ -255,6 +265,6 @@ def _as_scoring_ballot(ballot: CastBallot, position: int | None = None, signer: 
 
 SPECS = {
     "balloting.open": CommandSpec(open_balloting, frozenset({"organizer"})),
-    "ballot.cast": CommandSpec(cast, ROLES, credential_allowed=True),
+    "ballot.cast": CommandSpec(cast, ROLES, credential_allowed=True, reads=cast_reads),
     "balloting.close": CommandSpec(close_balloting, frozenset({"organizer"})),
 }

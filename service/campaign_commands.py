@@ -16,7 +16,7 @@ ORGANIZERS = frozenset({"admin", "organizer"})
 
 def load_campaign(ctx: Context, campaign_id: UUID | None = None) -> Campaign:
     campaign_id = campaign_id or fields.uuid_field(ctx.command, "campaign_id")
-    campaign = ctx.app.find(campaign_id)
+    campaign = ctx.find(campaign_id)
     if not isinstance(campaign, Campaign):
         raise NotFound(f"no campaign {campaign_id}")
     return campaign
@@ -49,7 +49,7 @@ def create(ctx: Context) -> Outcome:
     c = ctx.command
     fields.only(c, {"campaign_id", "title", "year", "rules"}, {"jurisdiction", "period"})
     campaign_id = fields.uuid_field(c, "campaign_id")
-    if ctx.app.find(campaign_id) is not None:
+    if ctx.find(campaign_id) is not None:
         raise Conflict(f"campaign {campaign_id} already exists")
     campaign = Campaign(
         id=campaign_id,
@@ -185,7 +185,7 @@ def submit_report(ctx: Context) -> Outcome:
     parts = _parts(c)
     check_report(campaign.rules, campaign.appraisee(appraisee_id)["category"], parts)
     rid = report_id(str(campaign.id), appraisee_id)
-    report = ctx.app.find(rid)
+    report = ctx.find(rid)
     if report is None:
         report = Report(
             id=rid,
@@ -205,7 +205,7 @@ def review_report(ctx: Context, accepted: bool) -> Outcome:
     campaign = load_campaign(ctx)
     appraisee_id = fields.text(c, "appraisee_id")
     campaign.appraisee(appraisee_id)
-    report = ctx.app.find(report_id(str(campaign.id), appraisee_id))
+    report = ctx.find(report_id(str(campaign.id), appraisee_id))
     if not isinstance(report, Report):
         raise NotFound(f"no report from appraisee {appraisee_id}")
     comments = fields.text(c, "comments", max_length=10_000) if "comments" in c else ""

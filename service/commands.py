@@ -5,7 +5,8 @@ record (the idempotency key) and their ledger leaves go in one transaction.
 """
 
 import base64
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,8 @@ from domain.errors import Conflict, DomainError, DuplicateCommand, MalformedComm
 from domain.keys import decode_public_key
 from domain.registry import Actor, KeyBinding, authorize, key_binding_id
 from service.application import AppraisalApplication
+from service.group_commit import GroupCommit
+from service.read_cache import ReadCache
 from service.recorders import LeafRecord
 
 Clock = Callable[[], datetime]
@@ -44,10 +47,17 @@ class Context:
     app: AppraisalApplication
     now: datetime
     tree_head: Callable[[], dict[str, Any]]
+    reads: ReadCache
 
     @property
     def command(self) -> Mapping[str, Any]:
         return self.envelope.command
+
+    def find(self, aggregate_id: UUID) -> Any | None:
+        return self.reads.find(aggregate_id)
+
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
+        return self.reads.load_many(aggregate_ids)
 
     @property
     def recorded_envelope(self) -> dict[str, Any]:
@@ -64,6 +74,11 @@ class Outcome:
 
 
 Handler = Callable[[Context], Outcome]
+ReadPlan = Callable[[Mapping[str, Any]], Iterable[UUID]]
+
+
+def _reads_nothing(command: Mapping[str, Any]) -> Iterable[UUID]:
+    return ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,7 @@ class CommandSpec:
     handler: Handler
     roles: frozenset[str]
     credential_allowed: bool = False
+    reads: ReadPlan = _reads_nothing  # records the handler will look up, from the command alone
 
 
 @dataclass(frozen=True)
@@ -102,16 +118,19 @@ class CommandBus:
         self.specs = dict(specs)
         self.tree_head = tree_head
         self.clock = clock
+        self.writer = GroupCommit(app)
 
     def handle(self, document: Any) -> Accepted:
-        prepared = self._prepare(document)
+        envelope = parse_envelope(document)
+        prepared = self._prepare(envelope, self._reads_for([envelope]))
         if isinstance(prepared, Accepted):
             return prepared
-        try:
-            leaves = self.app.record(*prepared.aggregates)
-        except IntegrityError as exc:
-            return self._after_conflict(prepared, exc)
-        return prepared.accepted(leaves)
+        (written,) = self.writer.write([prepared.aggregates])
+        if isinstance(written, IntegrityError):
+            return self._after_conflict(prepared, written)
+        if isinstance(written, BaseException):
+            raise written
+        return prepared.accepted(written)
 
     def handle_batch(self, documents: Sequence[Any]) -> list[Accepted | DomainError]:
         """Many commands (a teller's stack of paper ballots), each verified and recorded
@@ -119,11 +138,20 @@ class CommandBus:
         transaction. A refused command is reported in its slot and writes nothing; one
         that touches a record an earlier command of the batch changed is refused too,
         since it was decided on the record's stored state."""
-        answers: list[Accepted | DomainError | _Prepared] = []
-        touched: set[UUID] = set()
+        envelopes: list[Envelope | DomainError] = []
         for document in documents:
             try:
-                prepared = self._prepare(document)
+                envelopes.append(parse_envelope(document))
+            except DomainError as error:
+                envelopes.append(error)
+        reads = self._reads_for([e for e in envelopes if isinstance(e, Envelope)])
+        answers: list[Accepted | DomainError | _Prepared] = []
+        touched: set[UUID] = set()
+        for envelope in envelopes:
+            try:
+                if isinstance(envelope, DomainError):
+                    raise envelope
+                prepared = self._prepare(envelope, reads)
                 if isinstance(prepared, _Prepared):
                     ids = {a.id for a in prepared.aggregates}
                     if ids & touched:
@@ -133,46 +161,56 @@ class CommandBus:
             except DomainError as error:
                 answers.append(error)
         pending = [a for a in answers if isinstance(a, _Prepared)]
-        if not pending:
-            return [a for a in answers if not isinstance(a, _Prepared)]
-        try:
-            leaves = self.app.record(*(agg for p in pending for agg in p.aggregates))
-        except IntegrityError:
-            # A concurrent writer got in between: fall back to one transaction each.
-            return [self._one(a) if isinstance(a, _Prepared) else a for a in answers]
-        by_stream: dict[UUID, list[LeafRecord]] = {}
-        for leaf in leaves:
-            by_stream.setdefault(leaf.stream, []).append(leaf)
-        return [
-            a.accepted([leaf for agg in a.aggregates for leaf in by_stream[agg.id]])
-            if isinstance(a, _Prepared)
-            else a
-            for a in answers
-        ]
+        written = iter(self.writer.write([p.aggregates for p in pending]))
+        return [self._answer(a, next(written)) if isinstance(a, _Prepared) else a for a in answers]
 
-    def _one(self, prepared: "_Prepared") -> Accepted | DomainError:
-        try:
-            return self.handle(prepared.envelope.to_json())
-        except DomainError as error:
-            return error
+    def _answer(
+        self, prepared: "_Prepared", written: list[LeafRecord] | BaseException
+    ) -> Accepted | DomainError:
+        """A batch member's answer once written; after a conflicting concurrent change it
+        is decided again on its own, on the newer state."""
+        if isinstance(written, IntegrityError):
+            try:
+                return self.handle(prepared.envelope.to_json())
+            except DomainError as error:
+                return error
+        if isinstance(written, BaseException):
+            raise written
+        return prepared.accepted(written)
 
-    def _prepare(self, document: Any) -> "Accepted | _Prepared":
+    def _reads_for(self, envelopes: Sequence[Envelope]) -> ReadCache:
+        """Fetch what these commands will read in two queries: the records named by the
+        commands themselves, then the holders of the keys that signed them."""
+        reads = ReadCache(self.app)
+        named: list[UUID] = []
+        for envelope in envelopes:
+            named += [UUID(envelope.command_id), key_binding_id(envelope.signer)]
+            spec = self.specs.get(envelope.command_type)
+            if spec is not None:
+                # A malformed command reads nothing ahead: its handler names the fault.
+                with contextlib.suppress(KeyError, TypeError, ValueError, DomainError):
+                    named += spec.reads(envelope.command)
+        reads.prefetch(named)
+        bindings = (reads.find(key_binding_id(envelope.signer)) for envelope in envelopes)
+        reads.prefetch(UUID(b.holder_id) for b in bindings if isinstance(b, KeyBinding))
+        return reads
+
+    def _prepare(self, envelope: Envelope, reads: ReadCache) -> "Accepted | _Prepared":
         """Every check and the handler's decision, with nothing written yet."""
-        envelope = parse_envelope(document)
         spec = self.specs.get(envelope.command_type)
         if spec is None:
             raise MalformedCommand(f"unknown command type {envelope.command_type!r}")
-        replay = self._replayed(envelope)
+        replay = self._replayed(envelope, reads.find)
         if replay is not None:
             return replay
         now = self.clock()
         check_fresh(envelope, now, timedelta(seconds=self.app.settings.replay_window_seconds))
-        signer = self._signer(envelope)
+        signer = self._signer(envelope, reads)
         if signer.holder == "actor":
             authorize(signer.roles, spec.roles, envelope.command_type)
         elif not spec.credential_allowed:
             raise UnknownKey(f"key {signer.key_id} is a ballot credential, not an actor's key")
-        outcome = spec.handler(Context(envelope, signer, self.app, now, self.tree_head))
+        outcome = spec.handler(Context(envelope, signer, self.app, now, self.tree_head, reads))
         record = CommandRecord(
             id=UUID(envelope.command_id),
             command_type=envelope.command_type,
@@ -184,16 +222,16 @@ class CommandBus:
         return _Prepared(envelope, outcome, [*outcome.aggregates, record])
 
     def _after_conflict(self, prepared: "_Prepared", exc: IntegrityError) -> Accepted:
-        replay = self._replayed(prepared.envelope)
+        replay = self._replayed(prepared.envelope, self.app.find)
         if replay is not None:
             return replay
         raise Conflict(
             "the command conflicts with a concurrent change; nothing was written"
         ) from exc
 
-    def _replayed(self, envelope: Envelope) -> Accepted | None:
+    def _replayed(self, envelope: Envelope, find: Callable[[UUID], Any | None]) -> Accepted | None:
         """The original answer to a command id seen before, or 409 if the envelope differs."""
-        record = self.app.find(UUID(envelope.command_id))
+        record = find(UUID(envelope.command_id))
         if record is None:
             return None
         if not isinstance(record, CommandRecord) or record.digest != envelope.digest():
@@ -210,19 +248,23 @@ class CommandBus:
             )
         return Accepted(str(record.id), record.command_type, position, result, True)
 
-    def _signer(self, envelope: Envelope) -> Signer:
-        binding = self.app.find(key_binding_id(envelope.signer))
+    def _signer(self, envelope: Envelope, reads: ReadCache) -> Signer:
+        binding = reads.find(key_binding_id(envelope.signer))
         if not isinstance(binding, KeyBinding):
             raise UnknownKey(f"unknown key {envelope.signer}")
         if binding.holder == "actor":
-            actor = self.app.repository.get(UUID(binding.holder_id))
+            actor = reads.find(UUID(binding.holder_id))
+            if not isinstance(actor, Actor):
+                raise UnknownKey(f"key {envelope.signer} is bound to no actor")
             record = actor.keys[envelope.signer]
             envelope.verify(decode_public_key(record.public_key))
             actor.active_key(envelope.signer)
             return Signer(
                 envelope.signer, "actor", binding.holder_id, frozenset(actor.roles), actor
             )
-        credential = self.app.repository.get(UUID(binding.holder_id))
+        credential = reads.find(UUID(binding.holder_id))
+        if credential is None:
+            raise UnknownKey(f"key {envelope.signer} is bound to no ballot right")
         envelope.verify(decode_public_key(credential.public_key))
         return Signer(envelope.signer, binding.holder, binding.holder_id, credential=credential)
 

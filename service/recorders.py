@@ -11,7 +11,7 @@ O(1) writes and any proof O(log n) reads.
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +34,15 @@ class LeafRecord:
     leaf_hash: bytes
     stream: UUID
     version: int
+
+
+@dataclass
+class LedgerWrite:
+    """Carried through one insert transaction: where each new event landed, and (on
+    PostgreSQL) the frontier query already sent in the same round trip as the insert."""
+
+    leaves: list[LeafRecord] = field(default_factory=list)
+    frontier: Any = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,18 @@ class LedgerSQL:
     @property
     def size(self) -> str:
         return f"SELECT COALESCE(MAX(leaf_index) + 1, 0) AS size FROM {self.leaves}"
+
+    @property
+    def frontier(self) -> str:
+        """The tree size and the stored nodes an append needs (its compact range:
+        node (k, size >> k - 1) for every set bit k of the size), in one statement."""
+        return (
+            f"WITH s AS ({self.size}) "
+            f"SELECT s.size, n.level, n.node_index, n.hash FROM s "
+            f"LEFT JOIN generate_series(0, 62) AS g(level) ON (s.size >> g.level) & 1 = 1 "
+            f"LEFT JOIN {self.nodes} n "
+            f"ON n.level = g.level AND n.node_index = (s.size >> g.level) - 1"
+        )
 
     @property
     def insert_leaf(self) -> str:
@@ -171,11 +192,9 @@ class LedgerRecorder:
         curs: Any,
         stored_events: Sequence[StoredEvent],
         notification_ids: Sequence[int],
-        sink: list[LeafRecord] | None,
+        write: LedgerWrite | None,
     ) -> None:
-        curs.execute(self.sql.size)
-        start = curs.fetchone()["size"]
-        known = self._fetch_nodes(curs, merkle.root_plan(start))
+        start, known = self._frontier(curs, write)
         leaf_rows, node_rows = [], []
         for offset, (event, notification_id) in enumerate(
             zip(stored_events, notification_ids, strict=True)
@@ -190,10 +209,18 @@ class LedgerRecorder:
             known.update(completed)
             leaf_rows.append((index, notification_id))
             node_rows.extend((level, i, h) for (level, i), h in completed)
-            if sink is not None:
-                sink.append(LeafRecord(index, leaf, stream, event.originator_version))
+            if write is not None:
+                write.leaves.append(LeafRecord(index, leaf, stream, event.originator_version))
         curs.executemany(self.sql.insert_leaf, leaf_rows)
         curs.executemany(self.sql.insert_node, node_rows)
+
+    def _frontier(
+        self, curs: Any, write: LedgerWrite | None
+    ) -> tuple[int, dict[merkle.NodeId, bytes]]:
+        """The tree size under the insert lock, and the nodes appending to it needs."""
+        curs.execute(self.sql.size)
+        size = curs.fetchone()["size"]
+        return size, self._fetch_nodes(curs, merkle.root_plan(size))
 
     def _fetch_nodes(self, curs: Any, ids: Iterable[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
         ids = sorted(set(ids))
@@ -400,6 +427,31 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
                 "created_at timestamptz NOT NULL DEFAULT now())",
             )
         )
+
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """Lock and insert (the library's), then ask for the frontier in the same round trip."""
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        write = kwargs.get(LEDGER_SINK)
+        if write is not None:
+            write.frontier = curs.connection.cursor()
+            write.frontier.execute(self.sql.frontier)
+
+    def _frontier(
+        self, curs: Any, write: LedgerWrite | None
+    ) -> tuple[int, dict[merkle.NodeId, bytes]]:
+        if write is None or write.frontier is None:
+            return super()._frontier(curs, write)
+        with write.frontier as frontier:
+            rows = frontier.fetchall()
+        write.frontier = None
+        size = rows[0]["size"]
+        found = {(r["level"], r["node_index"]): bytes(r["hash"]) for r in rows if r["hash"]}
+        missing = [node for node in merkle.root_plan(size) if node not in found]
+        if missing:
+            raise LedgerCorrupt(f"ledger node {missing[0]} is missing", position=missing[0][1])
+        return size, found
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

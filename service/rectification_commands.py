@@ -18,7 +18,7 @@ def _date(value: str, name: str) -> str:
 
 
 def _plan(ctx: Context) -> RectificationPlan:
-    plan = ctx.app.find(fields.uuid_field(ctx.command, "plan_id"))
+    plan = ctx.find(fields.uuid_field(ctx.command, "plan_id"))
     if not isinstance(plan, RectificationPlan):
         raise NotFound("no such rectification plan")
     return plan
@@ -31,7 +31,7 @@ def create(ctx: Context) -> Outcome:
     appraisee_id = fields.text(c, "appraisee_id")
     campaign.appraisee(appraisee_id)
     plan_id = fields.uuid_field(c, "plan_id")
-    if ctx.app.find(plan_id) is not None:
+    if ctx.find(plan_id) is not None:
         raise Conflict(f"plan {plan_id} already exists")
     items = []
     for i, raw in enumerate(fields.items(c, "items", max_items=200)):

@@ -13,7 +13,7 @@ ADMIN = frozenset({"admin"})
 
 def _new_binding(ctx: Context, public_key: str, actor_id: UUID) -> tuple[str, KeyBinding]:
     kid = key_id(decode_public_key(public_key))
-    if ctx.app.find(key_binding_id(kid)) is not None:
+    if ctx.find(key_binding_id(kid)) is not None:
         raise Conflict(f"key {kid} is already registered")
     return kid, KeyBinding(
         id=key_binding_id(kid), key_id=kid, holder="actor", holder_id=str(actor_id)
@@ -21,7 +21,7 @@ def _new_binding(ctx: Context, public_key: str, actor_id: UUID) -> tuple[str, Ke
 
 
 def _actor(ctx: Context, actor_id: UUID) -> Actor:
-    actor = ctx.app.find(actor_id)
+    actor = ctx.find(actor_id)
     if not isinstance(actor, Actor):
         raise NotFound(f"no actor {actor_id}")
     return actor
@@ -36,7 +36,7 @@ def register(ctx: Context) -> Outcome:
     c = ctx.command
     fields.only(c, {"actor_id", "name", "roles", "public_key"})
     actor_id = fields.uuid_field(c, "actor_id")
-    if ctx.app.find(actor_id) is not None:
+    if ctx.find(actor_id) is not None:
         raise Conflict(f"actor {actor_id} already exists")
     kid, binding = _new_binding(ctx, c["public_key"], actor_id)
     actor = Actor(

@@ -102,7 +102,7 @@ def resolve_dispute(ctx: Context) -> Outcome:
     reason = fields.text(c, "reason", max_length=10_000)
     dispute_id = str(fields.uuid_field(c, "dispute_id"))
     voided = fields.uuid_list(c, "void_ballots") if "void_ballots" in c else []
-    ballots = ctx.app.load_many(voided)
+    ballots = ctx.load_many(voided)
     for ballot_id in voided:
         ballot = ballots.get(ballot_id)
         if not isinstance(ballot, CastBallot) or ballot.campaign_id != str(campaign.id):
@@ -128,7 +128,7 @@ def finalize(ctx: Context) -> Outcome:
     campaign.finalize(ctx.now, ctx.recorded_envelope)
     grades = campaign.final_grades()
     people = {a["appraisee_id"]: a["person_id"] for a in campaign.appraisees.values()}
-    histories = ctx.app.load_many(history_id(p) for p in people.values())
+    histories = ctx.load_many(history_id(p) for p in people.values())
     for appraisee_id, grade in sorted(grades.items()):
         if grade is None:
             continue
