@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -43,8 +44,13 @@ class Envelope:
     def issued_at(self) -> datetime:
         return parse_timestamp(self.command["issued_at"])
 
+    @cached_property
+    def canonical_command(self) -> bytes:
+        """The command's JCS bytes, computed once: the signature and the digest both cover it."""
+        return canonical_json(self.command)
+
     def signing_input(self) -> bytes:
-        return COMMAND_PREFIX + canonical_json(self.command)
+        return COMMAND_PREFIX + self.canonical_command
 
     def verify(self, public_key: bytes) -> None:
         keys.verify(public_key, self.signing_input(), self.signature)
@@ -53,8 +59,20 @@ class Envelope:
         return {"command": dict(self.command), "signer": self.signer, "signature": self.signature}
 
     def digest(self) -> str:
-        """Identity of the whole envelope, for idempotency comparisons."""
-        return hashlib.sha256(canonical_json(self.to_json())).hexdigest()
+        """Identity of the whole envelope, for idempotency comparisons: the SHA-256 of the
+        JCS of `to_json()`, written out around the cached command (keys in JCS order)."""
+        canonical = b"".join(
+            (
+                b'{"command":',
+                self.canonical_command,
+                b',"signature":',
+                canonical_json(self.signature),
+                b',"signer":',
+                canonical_json(self.signer),
+                b"}",
+            )
+        )
+        return hashlib.sha256(canonical).hexdigest()
 
 
 def parse_timestamp(text: str) -> datetime:
