@@ -15,9 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
+from psycopg import ClientCursor
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 
 from domain import merkle
@@ -38,11 +42,17 @@ class LeafRecord:
 
 @dataclass
 class LedgerWrite:
-    """Carried through one insert transaction: where each new event landed, and (on
-    PostgreSQL) the frontier query already sent in the same round trip as the insert."""
+    """Carried through one insert transaction: where each new event landed."""
 
     leaves: list[LeafRecord] = field(default_factory=list)
-    frontier: Any = None
+
+
+@dataclass
+class TreeExtension:
+    """The rows that append a run of events to the tree."""
+
+    leaf_rows: list[tuple[int, int]]
+    node_rows: list[tuple[int, int, bytes]]
 
 
 @dataclass(frozen=True)
@@ -194,7 +204,23 @@ class LedgerRecorder:
         notification_ids: Sequence[int],
         write: LedgerWrite | None,
     ) -> None:
-        start, known = self._frontier(curs, write)
+        curs.execute(self.sql.size)
+        start = curs.fetchone()["size"]
+        known = self._fetch_nodes(curs, merkle.root_plan(start))
+        rows = self._extend_tree(start, known, stored_events, notification_ids, write)
+        curs.executemany(self.sql.insert_leaf, rows.leaf_rows)
+        curs.executemany(self.sql.insert_node, rows.node_rows)
+
+    def _extend_tree(
+        self,
+        start: int,
+        known: dict[merkle.NodeId, bytes],
+        stored_events: Sequence[StoredEvent],
+        notification_ids: Sequence[int],
+        write: LedgerWrite | None,
+    ) -> TreeExtension:
+        """Leaves and completed nodes for events appended to a tree of `start` leaves whose
+        compact range is in `known`."""
         leaf_rows, node_rows = [], []
         for offset, (event, notification_id) in enumerate(
             zip(stored_events, notification_ids, strict=True)
@@ -211,16 +237,7 @@ class LedgerRecorder:
             node_rows.extend((level, i, h) for (level, i), h in completed)
             if write is not None:
                 write.leaves.append(LeafRecord(index, leaf, stream, event.originator_version))
-        curs.executemany(self.sql.insert_leaf, leaf_rows)
-        curs.executemany(self.sql.insert_node, node_rows)
-
-    def _frontier(
-        self, curs: Any, write: LedgerWrite | None
-    ) -> tuple[int, dict[merkle.NodeId, bytes]]:
-        """The tree size under the insert lock, and the nodes appending to it needs."""
-        curs.execute(self.sql.size)
-        size = curs.fetchone()["size"]
-        return size, self._fetch_nodes(curs, merkle.root_plan(size))
+        return TreeExtension(leaf_rows, node_rows)
 
     def _fetch_nodes(self, curs: Any, ids: Iterable[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
         ids = sorted(set(ids))
@@ -337,6 +354,21 @@ class LedgerRecorder:
             return [_checkpoint(row) for row in curs.fetchall()]
 
 
+INSERT_RESULT = 4  # BEGIN, SET LOCAL, LOCK and NOTIFY come first
+
+
+def _event_params(stored_events: Sequence[StoredEvent]) -> list[Any]:
+    return [
+        value
+        for e in stored_events
+        for value in (e.originator_id, e.originator_version, e.topic, e.state)
+    ]
+
+
+def _flat(rows: TreeExtension) -> list[Any]:
+    return [value for row in (*rows.leaf_rows, *rows.node_rows) for value in row]
+
+
 def _chunks(items: list[UUID], size: int = 500) -> Iterator[list[UUID]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -428,37 +460,63 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
             )
         )
 
-    def _insert_stored_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        """Lock and insert (the library's), then ask for the frontier in the same round trip."""
-        super()._insert_stored_events(curs, stored_events, **kwargs)
-        write = kwargs.get(LEDGER_SINK)
-        if write is not None:
-            write.frontier = curs.connection.cursor()
-            write.frontier.execute(self.sql.frontier)
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's locked insert, with the ledger, in two round trips.
 
-    def _frontier(
-        self, curs: Any, write: LedgerWrite | None
-    ) -> tuple[int, dict[merkle.NodeId, bytes]]:
-        if write is None or write.frontier is None:
-            return super()._frontier(curs, write)
-        with write.frontier as frontier:
-            rows = frontier.fetchall()
-        write.frontier = None
+        Why not the library's pipeline: waiting on a pipeline spins the CPU (a fifth of
+        a ballot's server time went there) and the ledger needed two more round trips
+        while the table lock was held. Here the lock, the insert and the frontier go in
+        one round trip, the leaves, nodes and commit in the second.
+        """
+        if not stored_events:
+            return []
+        write = kwargs.get(LEDGER_SINK)
+        with self.datastore.get_connection() as conn:
+            curs = ClientCursor(conn, row_factory=dict_row)
+            try:
+                curs.execute(self._locked_insert(len(stored_events)), _event_params(stored_events))
+                for _ in range(INSERT_RESULT):
+                    curs.nextset()
+                notification_ids = [row["notification_id"] for row in curs.fetchall()]
+                curs.nextset()
+                start, known = self._frontier(curs.fetchall())
+                rows = self._extend_tree(start, known, stored_events, notification_ids, write)
+                curs.execute(self._tree_rows_and_commit(rows), _flat(rows))
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.rollback()
+                raise
+        return notification_ids
+
+    def _locked_insert(self, count: int) -> str:
+        lock = "; ".join(statement.as_string() for statement in self.lock_table_statements)
+        values = ", ".join(["(%s, %s, %s, %s)"] * count)
+        notify = SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_string()
+        return (
+            f"BEGIN; {lock}; {notify}; "
+            f"INSERT INTO {self.sql.events} (originator_id, originator_version, topic, state) "
+            f"VALUES {values} RETURNING notification_id; {self.sql.frontier}"
+        )
+
+    def _tree_rows_and_commit(self, rows: TreeExtension) -> str:
+        leaves = ", ".join(["(%s, %s)"] * len(rows.leaf_rows))
+        nodes = ", ".join(["(%s, %s, %s)"] * len(rows.node_rows))
+        return (
+            f"INSERT INTO {self.sql.leaves} (leaf_index, notification_id) VALUES {leaves}; "
+            f"INSERT INTO {self.sql.nodes} (level, node_index, hash) VALUES {nodes}; COMMIT"
+        )
+
+    @staticmethod
+    def _frontier(rows: list[Any]) -> tuple[int, dict[merkle.NodeId, bytes]]:
         size = rows[0]["size"]
         found = {(r["level"], r["node_index"]): bytes(r["hash"]) for r in rows if r["hash"]}
         missing = [node for node in merkle.root_plan(size) if node not in found]
         if missing:
             raise LedgerCorrupt(f"ledger node {missing[0]} is missing", position=missing[0][1])
         return size, found
-
-    def _fetch_ids_after_insert_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        self._append_to_ledger(curs, stored_events, notification_ids, kwargs.get(LEDGER_SINK))
-        return notification_ids
 
     @contextmanager
     def _reading(self) -> Iterator[Any]:
