@@ -11,8 +11,9 @@ Checks, in stream order:
 
 1. Tree: each entry's leaf hash and RFC 9162 inclusion proof lead to the root of
    the checkpoint, a C2SP signed note verified with the log key; the tree is
-   rebuilt (TreeRebuilder) and must end at that root and size. Tree heads that
-   events rest on (`checkpoint` fields) must be heads of this very tree.
+   rebuilt (RootAccumulator) and must end at that root and size. Tree heads that
+   events rest on (`checkpoint` fields) must be heads of this very tree. The
+   proofs may be left to a second reader (`first_unproven_entry`).
 2. Signatures: every envelope verifies with its signer's key as the registry
    stood just before that entry (actors' keys from RegistryView, one-time
    credentials from their KeyBinding and BallotRight); the key is known and not
@@ -46,7 +47,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
-from domain import checkpoint, merkle
+from domain import checkpoint, keys, merkle
 from domain.audit_bundle import (
     BadRecord,
     BundleHeader,
@@ -73,7 +74,6 @@ from domain.registry import (
     authorize,
     key_binding_id,
 )
-from domain.tree_check import TreeRebuilder
 
 HEAD_WINDOW = 8192  # how far back a recorded tree head may lie behind the event resting on it
 DOMAIN_PACKAGE = "domain."
@@ -211,6 +211,57 @@ class _Bad(Exception):
     """Raised inside the auditor; becomes the report's Finding."""
 
 
+SignatureCheck = Callable[[int, bytes, bytes, str], bool]
+"""(bundle line, public key, message, signature) -> whether the signature verifies. A checker
+that verifies elsewhere answers True at once and names the first line that failed itself."""
+
+
+def verify_now(line: int, public_key: bytes, message: bytes, signature: str) -> bool:
+    """The SignatureCheck that verifies on the spot (`keys.verify`, as the server does)."""
+    try:
+        keys.verify(public_key, message, signature)
+    except DomainError:
+        return False
+    return True
+
+
+def _check_inclusion(
+    leaf: bytes, index: int, proof: list[bytes], signed: checkpoint.Checkpoint
+) -> None:
+    try:
+        merkle.verify_inclusion(leaf, index, signed.size, proof, signed.root)
+    except merkle.ProofError as exc:
+        raise _Bad(
+            f"entry does not match the signed checkpoint ({exc}): it was altered, "
+            "dropped or moved, or the checkpoint is of another tree"
+        ) from None
+
+
+def first_unproven_entry(
+    signed: checkpoint.Checkpoint, lines: Iterable[tuple[int, str | bytes]]
+) -> int | None:
+    """The line of the first entry whose proof the auditor would refuse, among the entry
+    lines that follow the checkpoint; None when every one of them is proven.
+
+    Why apart: an Auditor with `check_proofs=False` leaves exactly this to a second
+    process. It stops quietly at the first line that is no entry or stands at the wrong
+    index (the auditor names those itself), and suspects any line it cannot read, so
+    that its caller can redo the audit with proofs where the two disagree.
+    """
+    for index, (line, text) in enumerate(lines):
+        try:
+            record = read_record(text)
+            if record["type"] != "entry" or index >= signed.size:
+                return None
+            item = parse_entry(record)
+            if item.index != index:
+                return None
+            _check_inclusion(merkle.leaf_hash(item.leaf_input), index, item.proof, signed)
+        except (_Bad, BadRecord):
+            return line
+    return None
+
+
 @dataclass(frozen=True)
 class _Command:
     """The signed command whose events are being read; checked once, at its first event."""
@@ -233,6 +284,9 @@ class Auditor:
         rules: Mapping[str, RoleRule],
         rederive: Rederive,
         campaigns: Collection[str] | None = None,
+        *,
+        check_proofs: bool = True,
+        check_signature: SignatureCheck | None = None,
     ) -> None:
         self.header = header
         self._log_key = log_public_key
@@ -240,8 +294,12 @@ class Auditor:
         self._rederive = rederive
         self._scope = None if campaigns is None else frozenset(campaigns)
         self._mapper = event_mapper()
-        self._tree = TreeRebuilder()
-        self._roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+        self._check_proofs = check_proofs
+        self._check_signature = check_signature or verify_now
+        self._public_keys: dict[str, bytes] = {}  # decoded once per key
+        self._line = 0
+        self._tree = merkle.RootAccumulator()
+        self._heads: dict[int, tuple[bytes, ...]] = {0: ()}  # tree size -> its subtrees
         self._checkpoint: checkpoint.Checkpoint | None = None
         self._entries_done = False
         self._ledger = ReplayedLedger()
@@ -258,11 +316,17 @@ class Auditor:
     def entries(self) -> int:
         return self._tree.size
 
+    @property
+    def checkpoint(self) -> checkpoint.Checkpoint | None:
+        """The signed checkpoint, once its record verified."""
+        return self._checkpoint
+
     def feed(self, line: int, text: str | bytes) -> None:
         """Check one record; the first failure is kept as `finding` and ends the audit."""
         if self.finding is not None:
             return
         self._at = None
+        self._line = line
         try:
             record = read_record(text)
             if self._checkpoint is None:
@@ -329,23 +393,18 @@ class Auditor:
         self._at = index
         if index >= size:
             raise _Bad(f"the checkpoint covers {size} entries; this one lies beyond it")
-        item = parse_entry(record)
+        item = parse_entry(record, with_proof=self._check_proofs)
         if item.index != index:
             raise _Bad(
                 f"entry {item.index} stands where entry {index} belongs: "
                 "an entry is missing or out of order"
             )
-        leaf = merkle.leaf_hash(item.entry.leaf_input())
-        try:
-            merkle.verify_inclusion(leaf, index, size, item.proof, self._checkpoint.root)
-        except merkle.ProofError as exc:
-            raise _Bad(
-                f"entry does not match the signed checkpoint ({exc}): it was altered, "
-                "dropped or moved, or the checkpoint is of another tree"
-            ) from None
+        leaf = merkle.leaf_hash(item.leaf_input)
+        if self._check_proofs:
+            _check_inclusion(leaf, index, item.proof, self._checkpoint)
         self._tree.add(leaf)
-        self._roots[self._tree.size] = self._tree.root()
-        self._roots.pop(self._tree.size - HEAD_WINDOW - 1, None)
+        self._heads[self._tree.size] = self._tree.subtrees()
+        self._heads.pop(self._tree.size - HEAD_WINDOW - 1, None)
         self._replay(index, item.entry)
 
     def _end_of_entries(self) -> None:
@@ -372,10 +431,10 @@ class Auditor:
             raise _Bad("the event's checkpoint has no tree size")
         if size > index:
             raise _Bad(f"rests on a tree of {size} entries, more than precede it")
-        root = self._roots.get(size)
-        if root is None:
+        subtrees = self._heads.get(size)
+        if subtrees is None:
             raise _Bad(f"rests on a tree of {size} entries, too far back to check")
-        if base64.b64encode(root).decode("ascii") != head.get("root"):
+        if base64.b64encode(merkle.fold(subtrees)).decode("ascii") != head.get("root"):
             raise _Bad(f"rests on a tree of {size} entries whose root is not this ledger's")
 
     # --- 3. transitions ---------------------------------------------------------------------
@@ -564,12 +623,15 @@ class Auditor:
             ) from None
         return _Command(envelope, digest, index, "actor", actor_id, frozenset(roles))
 
-    @staticmethod
-    def _verify(envelope: Envelope, public_key: str, what: str) -> None:
+    def _verify(self, envelope: Envelope, public_key: str, what: str) -> None:
         try:
-            envelope.verify(decode_public_key(public_key))
+            raw = self._public_keys.get(public_key) or decode_public_key(public_key)
         except DomainError:
             raise _Bad(f"envelope signature does not verify with {what}") from None
+        self._public_keys[public_key] = raw
+        message = envelope.signing_input()
+        if not self._check_signature(self._line, raw, message, envelope.signature):
+            raise _Bad(f"envelope signature does not verify with {what}")
 
     def _close_command(self, command_id: str, state: Mapping[str, Any]) -> None:
         command = self._command

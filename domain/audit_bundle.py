@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from domain import keys
-from domain.entries import Entry
+from domain.entries import Entry, leaf_input
 from domain.envelope import parse_uuid
 from domain.errors import DomainError
 from domain.merkle import HASH_SIZE
@@ -61,11 +61,13 @@ class BundleHeader:
 
 @dataclass(frozen=True)
 class BundleEntry:
-    """One ledger entry with its RFC 9162 inclusion proof in the checkpoint's tree."""
+    """One ledger entry with its RFC 9162 inclusion proof in the checkpoint's tree (empty
+    when the proof was left to another reader) and its leaf input."""
 
     index: int
     entry: Entry
     proof: list[bytes]
+    leaf_input: bytes
 
 
 def read_record(text: str | bytes) -> dict[str, Any]:
@@ -132,8 +134,12 @@ def entry_record(index: int, entry: Entry, proof: Sequence[bytes]) -> dict[str, 
     }
 
 
-def parse_entry(record: Mapping[str, Any]) -> BundleEntry:
-    """An entry record, strictly: the leaf it commits to must have exactly one spelling."""
+def parse_entry(record: Mapping[str, Any], *, with_proof: bool = True) -> BundleEntry:
+    """An entry record, strictly: the leaf it commits to must have exactly one spelling.
+
+    `with_proof=False` skips decoding the proof, for a reader that leaves the proofs
+    to someone else (`service.audit` checks them in a second process).
+    """
     if set(record) != ENTRY_FIELDS:
         raise BadRecord(f"an entry record has exactly the fields {', '.join(sorted(ENTRY_FIELDS))}")
     index, version, topic = record["index"], record["version"], record["topic"]
@@ -148,13 +154,19 @@ def parse_entry(record: Mapping[str, Any]) -> BundleEntry:
     except DomainError as exc:
         raise BadRecord(exc.message) from None
     state = _b64(record["state"], "state")
-    proof = record["proof"]
+    hashes = _proof(record["proof"]) if with_proof else []
+    # The record's own text is the leaf's: parse_uuid and _b64 accept only canonical forms.
+    leaf = leaf_input(stream, version, topic, record["state"])
+    return BundleEntry(index, Entry(UUID(stream), version, topic, state), hashes, leaf)
+
+
+def _proof(proof: Any) -> list[bytes]:
     if not isinstance(proof, list):
         raise BadRecord("proof must be a list of base64 hashes")
     hashes = [_b64(h, "proof hash") for h in proof]
     if any(len(h) != HASH_SIZE for h in hashes):
         raise BadRecord(f"every proof hash has {HASH_SIZE} bytes")
-    return BundleEntry(index, Entry(UUID(stream), version, topic, state), hashes)
+    return hashes
 
 
 def results_record(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -273,6 +273,13 @@ class RootAccumulator:
         """Root of the leaves added so far (EMPTY_ROOT when none)."""
         return fold(self._stack)
 
+    def subtrees(self) -> tuple[bytes, ...]:
+        """The perfect subtrees of the tree so far, left to right: `fold` them for its root.
+
+        Why: keeping these for many sizes is cheap, folding each into a root is not.
+        """
+        return tuple(self._stack)
+
 
 def mth(leaves: Iterable[bytes]) -> bytes:
     """RFC 9162 MTH of the given leaf hashes; the reference a whole-log check recomputes."""

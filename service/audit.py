@@ -28,19 +28,23 @@ checked; only that campaign's proposals are re-derived and its results exported.
 """
 
 import base64
+import itertools
 import json
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
 from domain import merkle
-from domain.audit import Auditor, AuditReport, Rederived
+from domain.audit import Auditor, AuditReport, Rederived, first_unproven_entry, verify_now
 from domain.audit_bundle import (
     BundleHeader,
     checkpoint_record,
@@ -56,6 +60,7 @@ from domain.audit_results import (
 )
 from domain.campaign import Campaign, compact_results
 from domain.canonical import b64url_encode
+from domain.checkpoint import Checkpoint
 from domain.entries import Entry
 from domain.envelope import format_timestamp, parse_uuid
 from domain.errors import DomainError, NotFound, WrongState
@@ -67,6 +72,9 @@ from service.tallying import EventSource, derive
 PAGE = 512
 NODE_BATCH = 400  # node ids per query: two parameters each, well inside every driver's limit
 CAMPAIGN_CREATED = get_topic(Campaign.Created)
+FIRST_ENTRY_LINE = 3  # after the header and the checkpoint
+NO_LIMIT = 2**62
+SIGNATURE_BATCH = 256  # signatures per message to the helper: few messages, little waiting
 
 Progress = Callable[[int, int], None]
 
@@ -207,32 +215,166 @@ def verify_bundle(
     campaign_id: str | None = None,
     progress: Progress = _quiet,
 ) -> AuditReport:
-    """Stream the bundle through the pure auditor; needs no database."""
+    """Stream the bundle through the pure auditor; needs no database.
+
+    Why more than one process: the entries' inclusion proofs and the envelopes'
+    signatures need nothing the auditor learns afterwards, so helper processes check
+    them while this one checks the rest. Where a helper suspects a line no later than
+    the auditor's own first finding, the audit is redone in one process, so the report
+    is exactly the one a sequential audit gives.
+    """
     if campaign_id is not None:
         parse_uuid(campaign_id, "campaign")
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    report, suspect = _verify(path, log_public_key, campaign_id, progress, in_parallel=can_fork)
+    if suspect is None or (report.finding is not None and report.finding.line < suspect):
+        return report
+    return _verify(path, log_public_key, campaign_id, progress, in_parallel=False)[0]
+
+
+def _verify(
+    path: Path,
+    log_public_key: bytes,
+    campaign_id: str | None,
+    progress: Progress,
+    *,
+    in_parallel: bool,
+) -> tuple[AuditReport, int | None]:
+    """The audit, and the first line a helper process suspects (if any)."""
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
+    with handle, ExitStack() as helpers:
         header = parse_header(handle.readline())
         scope = campaign_id or header.campaign_id
+        signatures = helpers.enter_context(_SignatureProcess()) if in_parallel else None
         auditor = Auditor(
             header,
             log_public_key,
             command_specs(),
             rederive,
             None if scope is None else [scope],
+            check_proofs=not in_parallel,
+            check_signature=verify_now if signatures is None else signatures.check,
         )
-        line = 1
-        for line, text in enumerate(handle, start=2):
-            auditor.feed(line, text)
-            if auditor.finding is not None:
-                break
-            if line % PAGE == 0:
-                progress(auditor.entries, header.tree_size)
-        progress(auditor.entries, header.tree_size)
-        return auditor.finish(line + 1)
+        text = handle.readline()
+        if not text:
+            return auditor.finish(2), None
+        auditor.feed(2, text)
+        proofs = None
+        if in_parallel and auditor.checkpoint is not None:
+            proofs = helpers.enter_context(_ProofProcess(path, handle.tell(), auditor.checkpoint))
+        report = _feed(auditor, handle, header, progress)
+        until = None if report.finding is None else report.finding.line
+        suspects = [h.first_suspect(until) for h in (signatures, proofs) if h is not None]
+        return report, min((s for s in suspects if s is not None), default=None)
+
+
+def _feed(
+    auditor: Auditor, handle: IO[bytes], header: BundleHeader, progress: Progress
+) -> AuditReport:
+    """Feed the records after the checkpoint (line 3 on) until the first finding."""
+    line = FIRST_ENTRY_LINE - 1
+    for line, text in enumerate(handle, start=FIRST_ENTRY_LINE):
+        auditor.feed(line, text)
+        if auditor.finding is not None:
+            break
+        if line % PAGE == 0:
+            progress(auditor.entries, header.tree_size)
+    progress(auditor.entries, header.tree_size)
+    return auditor.finish(line + 1)
+
+
+class _Helper:
+    """A forked helper process that answers, at the end, the first line it suspects.
+
+    A helper that dies suspects the first entry, so the caller redoes the audit.
+    """
+
+    def __init__(self, target: Callable[..., None], *args: Any) -> None:
+        context = multiprocessing.get_context("fork")
+        self._answer, answer = context.Pipe(duplex=False)
+        self._process = context.Process(target=target, args=(*args, answer), daemon=True)
+        self._process.start()
+        answer.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def _first_suspect(self) -> int | None:
+        try:
+            return self._answer.recv()
+        except EOFError:
+            return FIRST_ENTRY_LINE
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._answer.close()
+
+
+class _ProofProcess(_Helper):
+    """`first_unproven_entry` over the bundle's entry lines.
+
+    It reads the file itself from the byte offset of the first entry, so nothing but
+    line numbers crosses between the processes; `stop` tells it the auditor's first
+    finding, past which no proof matters.
+    """
+
+    def __init__(self, path: Path, offset: int, signed: Checkpoint) -> None:
+        self._stop = multiprocessing.get_context("fork").Value("q", NO_LIMIT, lock=False)
+        super().__init__(_prove, path, offset, signed, self._stop)
+
+    def first_suspect(self, until: int | None) -> int | None:
+        """The first entry line up to `until` (every one when None) whose proof fails."""
+        if until is not None:
+            self._stop.value = until
+        return self._first_suspect()
+
+
+def _prove(path: Path, offset: int, signed: Checkpoint, stop: Any, answer: Connection) -> None:
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        lines = itertools.takewhile(
+            lambda numbered: numbered[0] <= stop.value,
+            enumerate(handle, start=FIRST_ENTRY_LINE),
+        )
+        answer.send(first_unproven_entry(signed, lines))
+
+
+class _SignatureProcess(_Helper):
+    """Verifies the envelopes' signatures the auditor hands it, in batches."""
+
+    def __init__(self) -> None:
+        jobs, self._jobs = multiprocessing.get_context("fork").Pipe(duplex=False)
+        super().__init__(_verify_signatures, jobs)
+        jobs.close()
+        self._batch: list[tuple[int, bytes, bytes, str]] = []
+
+    def check(self, line: int, public_key: bytes, message: bytes, signature: str) -> bool:
+        """Take the signature for later: the auditor carries on as if it verified."""
+        self._batch.append((line, public_key, message, signature))
+        if len(self._batch) == SIGNATURE_BATCH:
+            self._jobs.send(self._batch)
+            self._batch = []
+        return True
+
+    def first_suspect(self, until: int | None) -> int | None:
+        """The line of the first signature handed over that does not verify."""
+        self._jobs.send(self._batch)
+        self._jobs.send(None)
+        self._jobs.close()
+        return self._first_suspect()
+
+
+def _verify_signatures(jobs: Connection, answer: Connection) -> None:
+    first = None
+    while (batch := jobs.recv()) is not None:
+        if first is None:
+            first = next((job[0] for job in batch if not verify_now(*job)), None)
+    answer.send(first)
 
 
 # --- replay against the live store --------------------------------------------------------

@@ -4,6 +4,7 @@ the bad record named; `audit replay` re-derives a live campaign and diffs its st
 
 import base64
 import json
+import multiprocessing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -355,3 +356,55 @@ def test_offline_mapper_decodes_like_the_application(published: Campaign, bundle
         entry = Entry.from_json(item)
         stored = StoredEvent(entry.stream, entry.version, entry.topic, entry.state)
         assert vars(offline.to_domain_event(stored)) == vars(app_mapper.to_domain_event(stored))
+
+
+def test_altered_proof_is_named(published: Campaign, bundle: Records, tmp_path: Path) -> None:
+    target = entries(bundle)[5]
+    target["proof"][0] = base64.b64encode(bytes(32)).decode()
+    outcome = verify(published.h, tmp_path / "t.jsonl", bundle)
+    assert_named(outcome, 5, "does not match the signed checkpoint")
+
+
+def _alter_state(records: Records) -> None:
+    target = entries(records)[len(entries(records)) // 2]
+    target["state"] = base64.b64encode(base64.b64decode(target["state"]) + b" ").decode()
+
+
+def _forge_and_reseal(h: Harness) -> Callable[[Records], None]:
+    def forge(records: Records) -> None:
+        _forge_signature([r for r in entries(records) if r["topic"] == CAST][3])
+        reseal(h, records)
+
+    return forge
+
+
+def _alter_proof(records: Records) -> None:
+    entries(records)[9]["proof"][-1] = base64.b64encode(bytes(32)).decode()
+
+
+def _malform_proof_and_break_order(records: Records) -> None:
+    entries(records)[11]["proof"] = "not a list"
+    entries(records)[20]["index"] = 21
+
+
+def test_helper_processes_change_no_report(
+    published: Campaign, bundle: Records, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the helpers suspect, the report is the one a single process gives."""
+    h = published.h
+    cases: list[Callable[[Records], None]] = [
+        lambda records: None,
+        _alter_state,
+        _forge_and_reseal(h),
+        _alter_proof,
+        _malform_proof_and_break_order,
+        lambda records: entries(records)[3].update(index=4),
+    ]
+    for tamper in cases:
+        records = json.loads(json.dumps(bundle))
+        tamper(records)
+        path = tmp_path / "t.jsonl"
+        parallel = verify(h, path, records)
+        with monkeypatch.context() as single:
+            single.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+            assert verify(h, path) == parallel
