@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import groupby, takewhile
 from typing import Any
@@ -276,6 +276,7 @@ def _rows(
     """Step 1: score every counted row; record every row left out, with its reason."""
     scored: defaultdict[tuple[str, str], list[RowRef]] = defaultdict(list)
     excluded: defaultdict[tuple[str, str], list[RowRef]] = defaultdict(list)
+    weights = _over_common_denominator([d.weight for d in rules.dimensions])
     for ballot in ballots:
         validity = validate_ballot(rules, ballot, roster)
         group = rules.group(ballot.group)
@@ -288,20 +289,33 @@ def _rows(
             if row.appraisee_id not in roster:
                 continue
             key = (row.appraisee_id, group.code)
-            ref = RowRef(ballot.ballot_id, ballot.signer, ballot.position)
+            ballot_id, signer, position = ballot.ballot_id, ballot.signer, ballot.position
             if reason is not None:
-                excluded[key].append(replace(ref, reason=reason))
+                excluded[key].append(RowRef(ballot_id, signer, position, reason=reason))
             elif row.abstain:
-                excluded[key].append(replace(ref, reason="abstain"))
+                excluded[key].append(RowRef(ballot_id, signer, position, reason="abstain"))
             else:
-                scored[key].append(replace(ref, score=_row_score(rules, group, row)))
+                score = _row_score(rules, group, row, weights)
+                scored[key].append(RowRef(ballot_id, signer, position, score=score))
     return scored, excluded
 
 
-def _row_score(rules: Rules, group: Group, row: Row) -> Fraction:
+def _over_common_denominator(weights: Sequence[Fraction]) -> tuple[list[int], int]:
+    """Weights as integer numerators over one denominator: then a row's weighted sum is one
+    Fraction, not one per dimension (the value is the same exact fraction)."""
+    denominator = math.lcm(*(w.denominator for w in weights))
+    return [w.numerator * (denominator // w.denominator) for w in weights], denominator
+
+
+def _row_score(
+    rules: Rules, group: Group, row: Row, dimension_weights: tuple[list[int], int]
+) -> Fraction:
+    """A valid row's score; validity makes every dimension score a (non-bool) int."""
     if group.form == DIMENSION_SCORES:
         scores = row.scores or {}
-        return sum((d.weight * scores[d.code] for d in rules.dimensions), Fraction(0))
+        numerators, denominator = dimension_weights
+        points = [scores[d.code] for d in rules.dimensions]
+        return Fraction(sum(n * p for n, p in zip(numerators, points, strict=True)), denominator)
     if group.form == GRADE_CHOICE:
         return next(c.score for c in rules.choices if c.code == row.choice)
     awarded = row.indicators or {}

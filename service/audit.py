@@ -111,7 +111,7 @@ def rederive(source: EventSource, campaign: Campaign) -> Rederived:
     outcome = derivation.outcome
     return Rederived(
         proposal_hash=derivation.proposal_hash,
-        results=compact_results(outcome.to_dict()),
+        results=compact_results(derivation.document),
         ballots_counted=sum(counts["counted"] for counts in outcome.tally.values()),
     )
 

@@ -1,10 +1,11 @@
 """The `appraisal` command line: set-up, keys, signing, submitting and the ledger."""
 
 import base64
+import importlib
 import json
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import wraps
@@ -77,7 +78,37 @@ def public_key_argument(value: str) -> str:
     return value
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose bigger subcommands are imported only when run or listed.
+
+    Why: `appraisal audit verify` runs on an auditor's laptop and should not spend its
+    start-up importing the web server, the spreadsheet writer or the projections.
+    """
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = dict(lazy)  # command name -> "module:attribute"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self._lazy:
+            module, attribute = self._lazy[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "demo": "service.demo_cli:demo",
+        "serve": "service.serve:serve",
+        "audit": "service.audit_cli:audit",
+        "projections": "service.projections_cli:projections",
+        "export": "service.export_cli:export",
+    },
+)
 @click.version_option(package_name="appraisal-ledger")
 def main() -> None:
     """Audit-grade appraisal ledger: signed commands, a Merkle ledger, offline audit."""
@@ -225,24 +256,3 @@ def ledger_checkpoint(as_json: bool) -> None:
         as_json,
         lambda: click.echo(stored.note, nl=False),
     )
-
-
-from service.demo_cli import demo  # noqa: E402
-
-main.add_command(demo)
-
-from service.serve import serve  # noqa: E402
-
-main.add_command(serve)
-
-from service.audit_cli import audit  # noqa: E402
-
-main.add_command(audit)
-
-from service.projections_cli import projections  # noqa: E402
-
-main.add_command(projections)
-
-from service.export_cli import export  # noqa: E402
-
-main.add_command(export)

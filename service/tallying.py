@@ -28,10 +28,12 @@ class Derivation:
     outcome: scoring.Outcome
     proposal_hash: str
     ballots: dict[UUID, CastBallot]
+    document: dict[str, Any]  # outcome.to_dict(), the proposal hash's input: built once
 
 
-def proposal_hash(outcome: scoring.Outcome) -> str:
-    return hashlib.sha256(canonical_json(outcome.to_dict())).hexdigest()
+def proposal_hash(document: dict[str, Any]) -> str:
+    """The hash of an outcome's `to_dict()`, which a proposal records."""
+    return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
 def campaign_ballots(app: EventSource, campaign: Campaign) -> dict[UUID, CastBallot]:
@@ -75,4 +77,5 @@ def derive(app: EventSource, campaign: Campaign) -> Derivation:
             previous_grades=previous,
         )
     )
-    return Derivation(outcome, proposal_hash(outcome), ballots)
+    document = outcome.to_dict()
+    return Derivation(outcome, proposal_hash(document), ballots, document)
