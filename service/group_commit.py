@@ -92,8 +92,17 @@ class GroupCommit:
             for w in group:
                 _finish(w, error=error)
             return
+        by_stream: dict[UUID, list[LeafRecord]] = {}
+        for leaf in leaves:
+            by_stream.setdefault(leaf.stream, []).append(leaf)
         for w in group:
-            _finish(w, leaves=[leaf for leaf in leaves if leaf.stream in w.streams])
+            _finish(
+                w,
+                leaves=sorted(
+                    (leaf for stream in w.streams for leaf in by_stream.get(stream, ())),
+                    key=lambda leaf: leaf.index,
+                ),
+            )
 
 
 def _collect(aggregates: Sequence[Aggregate]) -> _Write:

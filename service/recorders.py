@@ -12,10 +12,17 @@ O(1) writes and any proof O(log n) reads.
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
@@ -357,16 +364,24 @@ class LedgerRecorder:
 INSERT_RESULT = 4  # BEGIN, SET LOCAL, LOCK and NOTIFY come first
 
 
-def _event_params(stored_events: Sequence[StoredEvent]) -> list[Any]:
+def _event_columns(stored_events: Sequence[StoredEvent]) -> list[list[Any]]:
     return [
-        value
-        for e in stored_events
-        for value in (e.originator_id, e.originator_version, e.topic, e.state)
+        [e.originator_id for e in stored_events],
+        [e.originator_version for e in stored_events],
+        [e.topic for e in stored_events],
+        [e.state for e in stored_events],
     ]
 
 
-def _flat(rows: TreeExtension) -> list[Any]:
-    return [value for row in (*rows.leaf_rows, *rows.node_rows) for value in row]
+def _tree_columns(rows: TreeExtension) -> list[list[Any]]:
+    leaves, nodes = rows.leaf_rows, rows.node_rows
+    return [
+        [index for index, _ in leaves],
+        [notification_id for _, notification_id in leaves],
+        [level for level, _, _ in nodes],
+        [index for _, index, _ in nodes],
+        [node_hash for _, _, node_hash in nodes],
+    ]
 
 
 def _chunks(items: list[UUID], size: int = 500) -> Iterator[list[UUID]]:
@@ -460,6 +475,12 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
             )
         )
 
+    @retry((InternalError, IntegrityError), max_attempts=5, wait=0.2)
+    def create_table(self) -> None:
+        """Processes that open a new store at once race each other's DDL ("tuple
+        concurrently updated", a duplicate type); tried again, it finds it all created."""
+        super().create_table()
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -477,36 +498,40 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn:
             curs = ClientCursor(conn, row_factory=dict_row)
             try:
-                curs.execute(self._locked_insert(len(stored_events)), _event_params(stored_events))
+                curs.execute(self._locked_insert, _event_columns(stored_events))
                 for _ in range(INSERT_RESULT):
                     curs.nextset()
                 notification_ids = [row["notification_id"] for row in curs.fetchall()]
                 curs.nextset()
                 start, known = self._frontier(curs.fetchall())
                 rows = self._extend_tree(start, known, stored_events, notification_ids, write)
-                curs.execute(self._tree_rows_and_commit(rows), _flat(rows))
+                curs.execute(self._tree_rows_and_commit, _tree_columns(rows))
             except BaseException:
                 if conn.info.transaction_status != TransactionStatus.IDLE:
                     conn.rollback()
                 raise
         return notification_ids
 
-    def _locked_insert(self, count: int) -> str:
+    @cached_property
+    def _locked_insert(self) -> str:
+        """Columns arrive as arrays: one short statement for any number of events (the
+        client binds the parameters, so a statement is parsed once per call)."""
         lock = "; ".join(statement.as_string() for statement in self.lock_table_statements)
-        values = ", ".join(["(%s, %s, %s, %s)"] * count)
         notify = SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_string()
         return (
             f"BEGIN; {lock}; {notify}; "
             f"INSERT INTO {self.sql.events} (originator_id, originator_version, topic, state) "
-            f"VALUES {values} RETURNING notification_id; {self.sql.frontier}"
+            f"SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+            f"RETURNING notification_id; {self.sql.frontier}"
         )
 
-    def _tree_rows_and_commit(self, rows: TreeExtension) -> str:
-        leaves = ", ".join(["(%s, %s)"] * len(rows.leaf_rows))
-        nodes = ", ".join(["(%s, %s, %s)"] * len(rows.node_rows))
+    @cached_property
+    def _tree_rows_and_commit(self) -> str:
         return (
-            f"INSERT INTO {self.sql.leaves} (leaf_index, notification_id) VALUES {leaves}; "
-            f"INSERT INTO {self.sql.nodes} (level, node_index, hash) VALUES {nodes}; COMMIT"
+            f"INSERT INTO {self.sql.leaves} (leaf_index, notification_id) "
+            f"SELECT * FROM unnest(%s::bigint[], %s::bigint[]); "
+            f"INSERT INTO {self.sql.nodes} (level, node_index, hash) "
+            f"SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[]); COMMIT"
         )
 
     @staticmethod
