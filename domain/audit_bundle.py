@@ -8,6 +8,7 @@ in `service.audit`. Pure: no I/O.
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from domain.merkle import HASH_SIZE
 
 BUNDLE_FORMAT = "appraisal-audit-bundle/v1"
 ENTRY_FIELDS = frozenset({"type", "index", "stream", "version", "topic", "state", "proof"})
+# Exactly the canonical base64 of 32 bytes: the last digit before "=" carries two zero bits.
+CANONICAL_HASH_PATTERN = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
 
 
 class NotABundle(DomainError):
@@ -163,6 +166,8 @@ def parse_entry(record: Mapping[str, Any], *, with_proof: bool = True) -> Bundle
 def _proof(proof: Any) -> list[bytes]:
     if not isinstance(proof, list):
         raise BadRecord("proof must be a list of base64 hashes")
+    if all(type(h) is str and CANONICAL_HASH_PATTERN.fullmatch(h) for h in proof):
+        return [binascii.a2b_base64(h) for h in proof]
     hashes = [_b64(h, "proof hash") for h in proof]
     if any(len(h) != HASH_SIZE for h in hashes):
         raise BadRecord(f"every proof hash has {HASH_SIZE} bytes")

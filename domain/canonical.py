@@ -99,13 +99,25 @@ def _plain(value: Any) -> bool:
     return True
 
 
-def canonical_json(value: Any) -> bytes:
-    """The JCS bytes of a wire value (floats refused first)."""
+def plain_canonical_json(value: Any) -> bytes | None:
+    """The JCS bytes of a value the fast path covers (see the module doc), else None.
+
+    Why public: a caller that must check a value anyway (an envelope's command) gets
+    its check and its bytes from one walk; None sends it to `check_wire_value`.
+    """
     if _plain(value):
         try:
             return _ENCODER.encode(value).encode("utf-8")
         except UnicodeEncodeError:
             pass  # a lone surrogate: the reference path raises its own error
+    return None
+
+
+def canonical_json(value: Any) -> bytes:
+    """The JCS bytes of a wire value (floats refused first)."""
+    canonical = plain_canonical_json(value)
+    if canonical is not None:
+        return canonical
     _check_wire_value(value, "")
     return rfc8785.dumps(value)
 

@@ -8,7 +8,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain import keys
-from domain.canonical import canonical_json, check_wire_value
+from domain.canonical import canonical_json, check_wire_value, plain_canonical_json
 from domain.errors import MalformedCommand, StaleCommand
 
 COMMAND_PREFIX = b"appraisal-command/v1\n"
@@ -24,6 +24,7 @@ SESSION_PREFIX = b"appraisal-session/v1\n"
 REPLAY_WINDOW = timedelta(minutes=10)
 TIMESTAMP_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 COMMAND_TYPE_PATTERN = re.compile(r"^[a-z_]+\.[a-z_]+$")
+CANONICAL_UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Envelope:
     command: Mapping[str, Any]
     signer: str
     signature: str
+    # The command's JCS bytes when the parser already has them (see canonical_command).
+    known_canonical: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def command_id(self) -> str:
@@ -47,6 +50,8 @@ class Envelope:
     @cached_property
     def canonical_command(self) -> bytes:
         """The command's JCS bytes, computed once: the signature and the digest both cover it."""
+        if self.known_canonical is not None:
+            return self.known_canonical
         return canonical_json(self.command)
 
     def signing_input(self) -> bytes:
@@ -89,6 +94,8 @@ def format_timestamp(moment: datetime) -> str:
 
 def parse_uuid(value: Any, field: str) -> str:
     """Return the canonical lowercase form of a UUID string field."""
+    if type(value) is str and CANONICAL_UUID_PATTERN.fullmatch(value):
+        return value  # exactly the strings str(uuid.UUID(value)) gives back unchanged
     if not isinstance(value, str):
         raise MalformedCommand(f"{field} must be a UUID string", field=field)
     try:
@@ -116,13 +123,15 @@ def parse_envelope(document: Any) -> Envelope:
         raise MalformedCommand("envelope.signer must be a key id (32 lowercase hex digits)")
     if not isinstance(signature, str):
         raise MalformedCommand("envelope.signature must be a base64url string")
-    check_wire_value(command, "/command")
+    canonical = plain_canonical_json(command)
+    if canonical is None:
+        check_wire_value(command, "/command")
     command_type = command.get("type")
     if not isinstance(command_type, str) or not COMMAND_TYPE_PATTERN.match(command_type):
         raise MalformedCommand("command.type must be a string like 'ballot.cast'")
     parse_uuid(command.get("id"), "id")
     parse_timestamp(command.get("issued_at"))
-    return Envelope(command=dict(command), signer=signer, signature=signature)
+    return Envelope(dict(command), signer, signature, known_canonical=canonical)
 
 
 def check_fresh(envelope: Envelope, now: datetime, window: timedelta = REPLAY_WINDOW) -> None:

@@ -6,6 +6,7 @@ existing ledgers fail to verify.
 
 import base64
 import hashlib
+import uuid
 from collections import OrderedDict
 from enum import IntEnum
 from typing import Any
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from domain.canonical import canonical_json, check_wire_value
 from domain.entries import LEAF_PREFIX, leaf_input
-from domain.envelope import COMMAND_PREFIX, Envelope
+from domain.envelope import COMMAND_PREFIX, Envelope, parse_envelope, parse_uuid
 from domain.errors import MalformedCommand
 
 SAFE = 2**53 - 1
@@ -125,3 +126,43 @@ def test_envelope_bytes_are_the_jcs_of_the_envelope(
     assert envelope.signing_input() == COMMAND_PREFIX + rfc8785.dumps(command)
     whole = rfc8785.dumps({"command": command, "signer": signer, "signature": signature})
     assert envelope.digest() == hashlib.sha256(whole).hexdigest()
+
+
+def _reference_parse_uuid(value: Any) -> bool:
+    """Whether the UUID check before its fast path accepted `value`."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.uuids().flatmap(
+        lambda u: st.sampled_from(
+            [str(u), str(u).upper(), u.hex, f"{{{u}}}", f"urn:uuid:{u}", str(u)[:-1] + "g"]
+        )
+    )
+    | st.text(alphabet="0123456789abcdefABCDEF-{}", min_size=30, max_size=40)
+)
+def test_parse_uuid_accepts_exactly_the_canonical_form(value: str) -> None:
+    try:
+        accepted = parse_uuid(value, "id") == value
+    except MalformedCommand:
+        accepted = False
+    assert accepted == _reference_parse_uuid(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(text, json_values, max_size=6))
+def test_parsed_envelope_bytes_are_the_jcs_of_the_envelope(extra: dict[str, Any]) -> None:
+    command = {
+        **extra,
+        "type": "ballot.cast",
+        "id": "7490e578-d550-4c5d-aa90-65622f5e8150",
+        "issued_at": "2026-01-10T09:30:00Z",
+    }
+    document = {"command": command, "signer": "0" * 32, "signature": "c2ln"}
+    envelope = parse_envelope(document)
+    assert envelope.signing_input() == COMMAND_PREFIX + rfc8785.dumps(command)
+    assert envelope.digest() == hashlib.sha256(rfc8785.dumps(document)).hexdigest()
