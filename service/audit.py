@@ -28,12 +28,13 @@ checked; only that campaign's proposals are re-derived and its results exported.
 """
 
 import base64
+import gc
 import itertools
 import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -226,10 +227,29 @@ def verify_bundle(
     if campaign_id is not None:
         parse_uuid(campaign_id, "campaign")
     can_fork = "fork" in multiprocessing.get_all_start_methods()
-    report, suspect = _verify(path, log_public_key, campaign_id, progress, in_parallel=can_fork)
-    if suspect is None or (report.finding is not None and report.finding.line < suspect):
-        return report
-    return _verify(path, log_public_key, campaign_id, progress, in_parallel=False)[0]
+    with _without_cycle_collector():
+        report, suspect = _verify(path, log_public_key, campaign_id, progress, in_parallel=can_fork)
+        if suspect is None or (report.finding is not None and report.finding.line < suspect):
+            return report
+        return _verify(path, log_public_key, campaign_id, progress, in_parallel=False)[0]
+
+
+@contextmanager
+def _without_cycle_collector() -> Iterator[None]:
+    """Pause Python's cycle collector for an audit.
+
+    Why: the replay keeps millions of long-lived objects (the aggregates) and makes
+    next to no reference cycles, so the collector's full passes over that growing heap
+    freed nothing and cost a quarter of the run. Reference counting still frees all the
+    rest; the collector resumes (if it was on) when the audit ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _verify(
