@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,12 +77,15 @@ class Reply:
 
 @dataclass
 class LoadRun:
-    """Every reply of one timed window (perf_counter clock), with the client's CPU cost."""
+    """Every reply of one timed window (perf_counter clock), with the CPU it cost the
+    client and, where measured, the server's processes and the database's backends."""
 
     started: float
     finished: float
     replies: list[Reply] = field(default_factory=list)
     client_cpu_seconds: float = 0.0
+    server_cpu_seconds: float | None = None
+    database_cpu_seconds: float | None = None
 
     @property
     def seconds(self) -> float:
@@ -104,6 +107,10 @@ class LoadRun:
             counts[reply.status] = counts.get(reply.status, 0) + 1
         return dict(sorted(counts.items()))
 
+    def cpu_ms_per_request(self, seconds: float | None) -> float | None:
+        ok = len(self.ok())
+        return None if seconds is None or not ok else round(1000 * seconds / ok, 3)
+
     def summary(self) -> dict[str, Any]:
         return {
             "requests": len(self.replies),
@@ -113,7 +120,43 @@ class LoadRun:
             "p50_ms": round(self.latency_ms(50), 1),
             "p99_ms": round(self.latency_ms(99), 1),
             "client_cpu_share": round(self.client_cpu_seconds / max(self.seconds, 1e-9), 3),
+            "server_cpu_ms_per_request": self.cpu_ms_per_request(self.server_cpu_seconds),
+            "database_cpu_ms_per_request": self.cpu_ms_per_request(self.database_cpu_seconds),
         }
+
+
+@dataclass(frozen=True)
+class Served:
+    """A server subprocess: its port, and its master's pid (its workers share its session)."""
+
+    port: int
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(pid for pid, session in _processes() if session == self.pid)
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU time so far of the given live processes (Linux /proc)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> Iterator[tuple[int, int]]:
+    """(pid, session id) of every live process."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            yield int(entry.name), int(fields[3])
 
 
 def post_all(

@@ -45,6 +45,20 @@ def postgres_schema(database_url: str, schema: str) -> str:
     return f"{database_url}?schema={schema}"
 
 
+def backend_pids(database_url: str) -> list[int] | None:
+    """The server processes serving this database, when the server runs on this machine
+    (so that their CPU time can be read); None when it does not."""
+    host = psycopg.conninfo.conninfo_to_dict(database_url).get("host", "")
+    if host not in ("", "localhost", "127.0.0.1", "::1") and not str(host).startswith("/"):
+        return None
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
 def postgres_settle(database_url: str) -> None:
     """Fresh planner statistics and a checkpoint after a bulk load, as a production
     database would have by the time it is large, so measurements start from steady state."""

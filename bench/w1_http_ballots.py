@@ -236,21 +236,22 @@ def encoded(envelopes: Sequence[dict[str, Any]]) -> list[bytes]:
 @contextmanager
 def api_server(
     deployment: Deployment, log: Path, workers: int = WORKERS, threads: int = THREADS
-) -> Iterator[int]:
-    """`appraisal serve` on the deployment's store; yields its port."""
+) -> Iterator[load.Served]:
+    """`appraisal serve` on the deployment's store."""
     port = load.free_port()
     command_line = load.appraisal_command(
         "serve", "--port", str(port), "--workers", str(workers), "--threads", str(threads)
     )
-    with load.server(command_line, port, "/readyz", log, deployment.env):
-        yield port
+    with load.server(command_line, port, "/readyz", log, deployment.env) as process:
+        yield load.Served(port, process.pid)
 
 
 @contextmanager
-def peer_server(app: str, env: dict[str, str], log: Path) -> Iterator[int]:
+def peer_server(app: str, env: dict[str, str], log: Path) -> Iterator[load.Served]:
     port = load.free_port()
-    with load.server(load.wsgi_command(app, port, WORKERS, THREADS), port, "/healthz", log, env):
-        yield port
+    command_line = load.wsgi_command(app, port, WORKERS, THREADS)
+    with load.server(command_line, port, "/healthz", log, env) as process:
+        yield load.Served(port, process.pid)
 
 
 @dataclass
@@ -270,12 +271,20 @@ class Rounds:
     def median_latency_ms(self, q: float) -> float:
         return statistics.median(run.latency_ms(q) for run in self.runs)
 
+    def median_cpu_ms(self, where: str) -> float | None:
+        """Median over rounds of the server's or the database's CPU per accepted request."""
+        values = [run.summary()[f"{where}_cpu_ms_per_request"] for run in self.runs]
+        known = [v for v in values if v is not None]
+        return round(statistics.median(known), 2) if known else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "rounds": [run.summary() for run in self.runs],
             "median_rate_per_s": round(self.median_rate, 1),
             "median_p50_ms": round(self.median_latency_ms(50), 1),
             "median_p99_ms": round(self.median_latency_ms(99), 1),
+            "median_server_cpu_ms_per_request": self.median_cpu_ms("server"),
+            "median_database_cpu_ms_per_request": self.median_cpu_ms("database"),
         }
 
 
@@ -305,13 +314,20 @@ def run(size: str, workdir: Path) -> WorkloadResult:
                 plan.p1_seconds,
             ),
         }
-        ports = {name: stack.enter_context(server) for name, (server, _, _) in servers.items()}
+        served = {name: stack.enter_context(server) for name, (server, _, _) in servers.items()}
 
         def post(name: str, chunk: Sequence[bytes], seconds: float | None = None) -> load.LoadRun:
             _, path, limit = servers[name]
-            return load.post_all(
-                ports[name], path, chunk, clients=CLIENTS, max_seconds=seconds or limit
+            backends = stores.backend_pids(database_url)
+            server_before = served[name].cpu_seconds()
+            database_before = None if backends is None else load.cpu_seconds(backends)
+            run = load.post_all(
+                served[name].port, path, chunk, clients=CLIENTS, max_seconds=seconds or limit
             )
+            run.server_cpu_seconds = served[name].cpu_seconds() - server_before
+            if database_before is not None:
+                run.database_cpu_seconds = load.cpu_seconds(backends) - database_before
+            return run
 
         # Warm-up, not timed; W1's brings each of its appraisees to WARM_UP ballots.
         post("W1", bodies[:WARM_UP], seconds=STARTUP_LIMIT)
@@ -386,6 +402,10 @@ def _result(
             target(f"W1 ballots/s vs P1 (naive ES) at {DEPTH}+ rows", vs_p1, P1_THRESHOLD, "P1"),
         ],
         limits=(
+            f"CPU per accepted request, medians: W1's gunicorn workers "
+            f"{w1.median_cpu_ms('server')} ms and its database backends "
+            f"{w1.median_cpu_ms('database')} ms; P2's {p2.median_cpu_ms('server')} ms and "
+            f"{p2.median_cpu_ms('database')} ms. "
             "Clients, servers and PostgreSQL share the machine's cores; the clients are threads "
             "of the harness (their CPU share per round is in the JSON). No projection or read "
             "traffic runs during W1 (W6 has them). P1 and P2 verify no signature; P1 retries "

@@ -41,10 +41,14 @@ def run(size: str, workdir: Path) -> WorkloadResult:
             json.dumps({"envelopes": envelopes[start : start + BATCH]}).encode()
             for start in range(0, len(envelopes), BATCH)
         ]
-        with api_server(deployment, workdir / "server.log") as port:
-            load.post_all(port, PATH, bodies[:WARM_UP], clients=1, max_seconds=seconds)
+        with api_server(deployment, workdir / "server.log") as served:
+            load.post_all(served.port, PATH, bodies[:WARM_UP], clients=1, max_seconds=seconds)
             with progress.task(f"W2: {batches} batches of {BATCH}", 1) as advance:
-                window = load.post_all(port, PATH, bodies[WARM_UP:], clients=1, max_seconds=seconds)
+                cpu_before = served.cpu_seconds()
+                window = load.post_all(
+                    served.port, PATH, bodies[WARM_UP:], clients=1, max_seconds=seconds
+                )
+                window.server_cpu_seconds = served.cpu_seconds() - cpu_before
                 advance(1)
     return _result(size, window, limits)
 
@@ -53,6 +57,10 @@ def _accepted(reply: load.Reply) -> int:
     if reply.status != 200:
         return 0
     return sum(item["status"] == "accepted" for item in json.loads(reply.body)["results"])
+
+
+def _per_ballot_ms(seconds: float | None, ballots: int) -> float | None:
+    return None if seconds is None or not ballots else round(1000 * seconds / ballots, 3)
 
 
 def _result(size: str, window: load.LoadRun, limits: p3_limits.Limits) -> WorkloadResult:
@@ -73,6 +81,7 @@ def _result(size: str, window: load.LoadRun, limits: p3_limits.Limits) -> Worklo
             "ballots_per_s": round(rate, 1),
             "ballots_accepted": sum(accepted),
             "ballots_sent": len(window.replies) * BATCH,
+            "server_cpu_ms_per_ballot": _per_ballot_ms(window.server_cpu_seconds, sum(accepted)),
             "batch_p50_ms": round(window.latency_ms(50, (200,)), 1),
             "batch_p99_ms": round(window.latency_ms(99, (200,)), 1),
             "load": window.summary(),

@@ -109,7 +109,7 @@ def run(size: str, workdir: Path) -> WorkloadResult:
         bodies = encoded(campaign.credential_ballots(ballots))
         projections = load.appraisal_command("projections", "run")
         with (
-            api_server(deployment, workdir / "server.log") as port,
+            api_server(deployment, workdir / "server.log") as served,
             load.background(projections, workdir / "projections.log", deployment.env),
         ):
             sampler = Sampler(deployment)
@@ -117,7 +117,9 @@ def run(size: str, workdir: Path) -> WorkloadResult:
             thread = threading.Thread(target=sampler.run, daemon=True)
             thread.start()
             with progress.task("W6: W1 load with the projection following", 1) as advance:
-                window = load.post_all(port, COMMANDS, bodies, clients=CLIENTS, max_seconds=seconds)
+                window = load.post_all(
+                    served.port, COMMANDS, bodies, clients=CLIENTS, max_seconds=seconds
+                )
                 accepted = window.ok((201,))
                 last = max(json.loads(reply.body)["position"] for reply in accepted)
                 deadline = time.monotonic() + CATCH_UP_SECONDS
