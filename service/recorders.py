@@ -26,9 +26,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
-from psycopg import ClientCursor
-from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
+from psycopg.errors import DataCorrupted
 from psycopg.sql import SQL, Identifier
 
 from domain import merkle
@@ -88,18 +86,6 @@ class LedgerSQL:
     @property
     def size(self) -> str:
         return f"SELECT COALESCE(MAX(leaf_index) + 1, 0) AS size FROM {self.leaves}"
-
-    @property
-    def frontier(self) -> str:
-        """The tree size and the stored nodes an append needs (its compact range:
-        node (k, size >> k - 1) for every set bit k of the size), in one statement."""
-        return (
-            f"WITH s AS ({self.size}) "
-            f"SELECT s.size, n.level, n.node_index, n.hash FROM s "
-            f"LEFT JOIN generate_series(0, 62) AS g(level) ON (s.size >> g.level) & 1 = 1 "
-            f"LEFT JOIN {self.nodes} n "
-            f"ON n.level = g.level AND n.node_index = (s.size >> g.level) - 1"
-        )
 
     @property
     def insert_leaf(self) -> str:
@@ -234,7 +220,7 @@ class LedgerRecorder:
         ):
             index = start + offset
             stream = self._stream_value(event.originator_id)
-            entry = Entry(stream, event.originator_version, event.topic, event.state)
+            entry = _entry(stream, event)
             leaf = merkle.leaf_hash(entry.leaf_input())
             known[(0, index)] = leaf
             siblings = [known[node] for node in merkle.append_siblings(index)]
@@ -361,7 +347,8 @@ class LedgerRecorder:
             return [_checkpoint(row) for row in curs.fetchall()]
 
 
-INSERT_RESULT = 4  # BEGIN, SET LOCAL, LOCK and NOTIFY come first
+def _entry(stream: UUID, event: StoredEvent) -> Entry:
+    return Entry(stream, event.originator_version, event.topic, event.state)
 
 
 def _event_columns(stored_events: Sequence[StoredEvent]) -> list[list[Any]]:
@@ -370,17 +357,6 @@ def _event_columns(stored_events: Sequence[StoredEvent]) -> list[list[Any]]:
         [e.originator_version for e in stored_events],
         [e.topic for e in stored_events],
         [e.state for e in stored_events],
-    ]
-
-
-def _tree_columns(rows: TreeExtension) -> list[list[Any]]:
-    leaves, nodes = rows.leaf_rows, rows.node_rows
-    return [
-        [index for index, _ in leaves],
-        [notification_id for _, notification_id in leaves],
-        [level for level, _, _ in nodes],
-        [index for _, index, _ in nodes],
-        [node_hash for _, _, node_hash in nodes],
     ]
 
 
@@ -474,6 +450,64 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
                 "created_at timestamptz NOT NULL DEFAULT now())",
             )
         )
+        self.append_function = qualified("ledger_append")
+        self.sql_create_statements.append(SQL(self._append_function_definition()))
+
+    def _append_function_definition(self) -> str:
+        """`ledger_append`: lock, insert the events, then for each leaf insert it and every
+        node it completes (RFC 9162: node = SHA-256(0x01 ‖ left ‖ right); a leaf at an odd
+        index completes its parent with its stored left sibling, and so on up)."""
+        timeout = self.datastore.lock_timeout
+        return f"""
+CREATE OR REPLACE FUNCTION {self.append_function}(
+    ids uuid[], versions bigint[], topics text[], states bytea[], leaf_hashes bytea[]
+) RETURNS TABLE (out_index bigint, out_notification_id bigint)
+LANGUAGE plpgsql AS $body$
+DECLARE
+    start bigint;
+    new_ids bigint[];
+    i integer;
+    at_index bigint;
+    node_level smallint;
+    node_hash bytea;
+    sibling bytea;
+BEGIN
+    PERFORM set_config('lock_timeout', '{timeout}s', true);
+    LOCK TABLE {self.sql.events} IN EXCLUSIVE MODE;
+    PERFORM pg_notify('{self.channel_name}', '');
+    WITH inserted AS (
+        INSERT INTO {self.sql.events} AS e (originator_id, originator_version, topic, state)
+        SELECT * FROM unnest(ids, versions, topics, states)
+        RETURNING e.notification_id
+    )
+    SELECT array_agg(inserted.notification_id ORDER BY inserted.notification_id)
+    INTO new_ids FROM inserted;
+    SELECT COALESCE(MAX(l.leaf_index) + 1, 0) INTO start FROM {self.sql.leaves} l;
+    FOR i IN 1 .. cardinality(leaf_hashes) LOOP
+        at_index := start + i - 1;
+        node_hash := leaf_hashes[i];
+        INSERT INTO {self.sql.leaves} (leaf_index, notification_id) VALUES (at_index, new_ids[i]);
+        INSERT INTO {self.sql.nodes} (level, node_index, hash) VALUES (0, at_index, node_hash);
+        node_level := 0;
+        WHILE at_index % 2 = 1 LOOP
+            SELECT n.hash INTO sibling FROM {self.sql.nodes} n
+            WHERE n.level = node_level AND n.node_index = at_index - 1;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'ledger node (%, %) is missing', node_level, at_index - 1
+                USING ERRCODE = 'data_corrupted', DETAIL = at_index - 1;
+            END IF;
+            node_hash := sha256('\\x01'::bytea || sibling || node_hash);
+            node_level := node_level + 1;
+            at_index := at_index / 2;
+            INSERT INTO {self.sql.nodes} (level, node_index, hash)
+            VALUES (node_level, at_index, node_hash);
+        END LOOP;
+        out_index := start + i - 1;
+        out_notification_id := new_ids[i];
+        RETURN NEXT;
+    END LOOP;
+END
+$body$"""
 
     @retry((InternalError, IntegrityError), max_attempts=5, wait=0.2)
     def create_table(self) -> None:
@@ -485,63 +519,37 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """The library's locked insert, with the ledger, in two round trips.
+        """The library's locked insert with the ledger, as one statement.
 
         Why not the library's pipeline: waiting on a pipeline spins the CPU (a fifth of
-        a ballot's server time went there) and the ledger needed two more round trips
-        while the table lock was held. Here the lock, the insert and the frontier go in
-        one round trip, the leaves, nodes and commit in the second.
+        a ballot's server time went there), and appending to the tree took two more
+        round trips while the table lock was held. Leaf hashes depend only on the
+        events, so they are computed here before the lock; `ledger_append` takes the
+        lock, inserts the events, the leaves and the completed nodes, and returns, all
+        in one round trip with its plans cached by the server.
         """
         if not stored_events:
             return []
-        write = kwargs.get(LEDGER_SINK)
-        with self.datastore.get_connection() as conn:
-            curs = ClientCursor(conn, row_factory=dict_row)
+        entries = [_entry(self._stream_value(e.originator_id), e) for e in stored_events]
+        leaves = [merkle.leaf_hash(entry.leaf_input()) for entry in entries]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
             try:
-                curs.execute(self._locked_insert, _event_columns(stored_events))
-                for _ in range(INSERT_RESULT):
-                    curs.nextset()
-                notification_ids = [row["notification_id"] for row in curs.fetchall()]
-                curs.nextset()
-                start, known = self._frontier(curs.fetchall())
-                rows = self._extend_tree(start, known, stored_events, notification_ids, write)
-                curs.execute(self._tree_rows_and_commit, _tree_columns(rows))
-            except BaseException:
-                if conn.info.transaction_status != TransactionStatus.IDLE:
-                    conn.rollback()
-                raise
-        return notification_ids
+                curs.execute(self._append, [*_event_columns(stored_events), leaves], prepare=True)
+            except DataCorrupted as exc:
+                position = int(exc.diag.message_detail or -1)
+                raise LedgerCorrupt(exc.diag.message_primary or str(exc), position) from None
+            rows = curs.fetchall()
+        write = kwargs.get(LEDGER_SINK)
+        if write is not None:
+            write.leaves.extend(
+                LeafRecord(row["out_index"], leaf, entry.stream, entry.version)
+                for row, leaf, entry in zip(rows, leaves, entries, strict=True)
+            )
+        return [row["out_notification_id"] for row in rows]
 
     @cached_property
-    def _locked_insert(self) -> str:
-        """Columns arrive as arrays: one short statement for any number of events (the
-        client binds the parameters, so a statement is parsed once per call)."""
-        lock = "; ".join(statement.as_string() for statement in self.lock_table_statements)
-        notify = SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_string()
-        return (
-            f"BEGIN; {lock}; {notify}; "
-            f"INSERT INTO {self.sql.events} (originator_id, originator_version, topic, state) "
-            f"SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
-            f"RETURNING notification_id; {self.sql.frontier}"
-        )
-
-    @cached_property
-    def _tree_rows_and_commit(self) -> str:
-        return (
-            f"INSERT INTO {self.sql.leaves} (leaf_index, notification_id) "
-            f"SELECT * FROM unnest(%s::bigint[], %s::bigint[]); "
-            f"INSERT INTO {self.sql.nodes} (level, node_index, hash) "
-            f"SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[]); COMMIT"
-        )
-
-    @staticmethod
-    def _frontier(rows: list[Any]) -> tuple[int, dict[merkle.NodeId, bytes]]:
-        size = rows[0]["size"]
-        found = {(r["level"], r["node_index"]): bytes(r["hash"]) for r in rows if r["hash"]}
-        missing = [node for node in merkle.root_plan(size) if node not in found]
-        if missing:
-            raise LedgerCorrupt(f"ledger node {missing[0]} is missing", position=missing[0][1])
-        return size, found
+    def _append(self) -> str:
+        return f"SELECT * FROM {self.append_function}(%s, %s, %s, %s, %s)"
 
     @contextmanager
     def _reading(self) -> Iterator[Any]:

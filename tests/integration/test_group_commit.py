@@ -13,7 +13,8 @@ from domain.entries import Entry
 from domain.registry import KeyBinding
 from service.group_commit import GroupCommit
 from service.read_cache import ReadCache
-from tests.support import Harness, Signer
+from service.recorders import LedgerCorrupt
+from tests.support import Harness, RawStore, Signer
 
 WAITING = 5
 
@@ -200,3 +201,21 @@ def _root(leaves: list[bytes]) -> bytes:
         return leaves[0]
     k = 1 << ((len(leaves) - 1).bit_length() - 1)
     return merkle.node_hash(_root(leaves[:k]), _root(leaves[k:]))
+
+
+def test_an_append_over_a_missing_node_is_refused_and_writes_nothing(harness: Harness) -> None:
+    app = harness.system.app
+    while harness.size % 2 == 0:  # the next leaf then completes a node with its left sibling
+        app.record(binding())
+    size = harness.size
+    raw = RawStore(harness.system.settings)
+    try:
+        raw.execute("DELETE FROM {ledger_nodes} WHERE level = 0 AND node_index = ?", size - 1)
+        with pytest.raises(LedgerCorrupt) as refused:
+            app.record(binding())
+        events = raw.execute("SELECT COUNT(*) FROM {events}")[0][0]
+    finally:
+        raw.close()
+    assert refused.value.position == size - 1
+    assert harness.size == size
+    assert events == size
