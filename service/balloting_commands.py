@@ -157,7 +157,9 @@ def cast(ctx: Context) -> Outcome:
     right = _right(ctx, meeting_id, group)
     if ctx.find(ballot_id) is not None:
         raise Conflict(f"ballot {ballot_id} already exists")
-    rules = parse_rules(meeting.rules)
+    rules = ctx.reads.derived(
+        ("rules", meeting.id, meeting.version), lambda: parse_rules(meeting.rules)
+    )
     rows = parse_rows(c["rows"])
     check_ballot_shape(rules, group, rows)
     _no_self_rating(ctx, meeting, group, rows)

@@ -7,7 +7,7 @@ the whole batch. A cache lives for one request only, so nothing here outlives th
 stored state it was read from.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +18,7 @@ class ReadCache:
     def __init__(self, app: AppraisalApplication) -> None:
         self.app = app
         self._found: dict[UUID, Any | None] = {}
+        self._derived: dict[Hashable, Any] = {}
 
     def prefetch(self, ids: Iterable[UUID]) -> None:
         """Load every id not read yet in one batched read; absent ones are remembered too."""
@@ -35,6 +36,14 @@ class ReadCache:
         if aggregate_id not in self._found or _changed(aggregate):
             aggregate = self._found[aggregate_id] = self.app.find(aggregate_id)
         return aggregate
+
+    def derived(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """A value computed once per request from records read here (a meeting's parsed
+        rules for every ballot of a teller's batch); `key` must name its sources'
+        versions."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
 
     def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
         ids = list(dict.fromkeys(aggregate_ids))

@@ -219,3 +219,19 @@ def test_an_append_over_a_missing_node_is_refused_and_writes_nothing(harness: Ha
     assert refused.value.position == size - 1
     assert harness.size == size
     assert events == size
+
+
+def test_a_value_derived_from_reads_is_computed_once_per_request(harness: Harness) -> None:
+    reads = ReadCache(harness.system.app)
+    computed: list[int] = []
+
+    def compute() -> str:
+        computed.append(1)
+        return "parsed"
+
+    assert reads.derived(("rules", 1), compute) == "parsed"
+    assert reads.derived(("rules", 1), compute) == "parsed"
+    assert reads.derived(("rules", 2), compute) == "parsed"
+    assert len(computed) == 2
+    assert ReadCache(harness.system.app).derived(("rules", 1), compute) == "parsed"
+    assert len(computed) == 3
