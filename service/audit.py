@@ -34,7 +34,7 @@ import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -377,16 +377,21 @@ class _SignatureProcess(_Helper):
         """Take the signature for later: the auditor carries on as if it verified."""
         self._batch.append((line, public_key, message, signature))
         if len(self._batch) == SIGNATURE_BATCH:
-            self._jobs.send(self._batch)
+            self._send(self._batch)
             self._batch = []
         return True
 
     def first_suspect(self, until: int | None) -> int | None:
         """The line of the first signature handed over that does not verify."""
-        self._jobs.send(self._batch)
-        self._jobs.send(None)
+        self._send(self._batch)
+        self._send(None)
         self._jobs.close()
         return self._first_suspect()
+
+    def _send(self, batch: list[tuple[int, bytes, bytes, str]] | None) -> None:
+        """Hand a batch over; a helper gone away answers nothing, so the audit is redone."""
+        with suppress(OSError):
+            self._jobs.send(batch)
 
 
 def _verify_signatures(jobs: Connection, answer: Connection) -> None:

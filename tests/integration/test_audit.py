@@ -5,6 +5,7 @@ the bad record named; `audit replay` re-derives a live campaign and diffs its st
 import base64
 import json
 import multiprocessing
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from eventsourcing.persistence import StoredEvent
 
+import service.audit
 from domain import checkpoint, merkle
 from domain.audit import event_mapper
 from domain.entries import Entry
@@ -408,3 +410,14 @@ def test_helper_processes_change_no_report(
         with monkeypatch.context() as single:
             single.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
             assert verify(h, path) == parallel
+
+
+def test_a_helper_that_dies_changes_no_report(
+    published: Campaign, bundle: Records, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = published.h
+    path = tmp_path / "t.jsonl"
+    expected = verify(h, path, bundle)
+    monkeypatch.setattr(service.audit, "_verify_signatures", lambda jobs, answer: os._exit(3))
+    monkeypatch.setattr(service.audit, "_prove", lambda *args: os._exit(3))
+    assert verify(h, path) == expected
