@@ -75,6 +75,7 @@ NODE_BATCH = 400  # node ids per query: two parameters each, well inside every d
 CAMPAIGN_CREATED = get_topic(Campaign.Created)
 FIRST_ENTRY_LINE = 3  # after the header and the checkpoint
 NO_LIMIT = 2**62
+HELPER_NICENESS = 10
 SIGNATURE_BATCH = 256  # signatures per message to the helper: few messages, little waiting
 
 Progress = Callable[[int, int], None]
@@ -310,12 +311,16 @@ class _Helper:
     """A forked helper process that answers, at the end, the first line it suspects.
 
     A helper that dies suspects the first entry, so the caller redoes the audit.
+    Helpers run at a lower priority: the auditor's replay is the longest task, so
+    they should take only the time it leaves.
     """
 
     def __init__(self, target: Callable[..., None], *args: Any) -> None:
         context = multiprocessing.get_context("fork")
         self._answer, answer = context.Pipe(duplex=False)
-        self._process = context.Process(target=target, args=(*args, answer), daemon=True)
+        self._process = context.Process(
+            target=_lower_priority, args=(target, *args, answer), daemon=True
+        )
         self._process.start()
         answer.close()
 
@@ -333,6 +338,11 @@ class _Helper:
             self._process.terminate()
         self._process.join()
         self._answer.close()
+
+
+def _lower_priority(target: Callable[..., None], *args: Any) -> None:
+    os.nice(HELPER_NICENESS)
+    target(*args)
 
 
 class _ProofProcess(_Helper):
