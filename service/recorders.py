@@ -27,6 +27,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.errors import DataCorrupted
+from psycopg.rows import dict_row, tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain import merkle
@@ -183,7 +184,9 @@ class LedgerRecorder:
         return value if isinstance(value, UUID) else UUID(value)
 
     @contextmanager
-    def _reading(self) -> Iterator[Any]:
+    def _reading(self, positional: bool = False) -> Iterator[Any]:
+        """A cursor for reads; `positional` rows (plain tuples) skip building a name map
+        per query where a hot path reads fixed columns."""
         raise NotImplementedError
 
     @contextmanager
@@ -275,19 +278,14 @@ class LedgerRecorder:
         """Every event of many aggregates in a few queries, instead of one query each."""
         found: list[StoredEvent] = []
         streams = list(dict.fromkeys(streams))
-        with self._reading() as curs:
+        with self._reading(positional=True) as curs:
             for chunk in _chunks(streams):
                 curs.execute(
                     self.sql.select_streams(len(chunk)), [self._stream_param(s) for s in chunk]
                 )
                 found.extend(
-                    StoredEvent(
-                        self._stream_value(row["originator_id"]),
-                        row["originator_version"],
-                        row["topic"],
-                        bytes(row["state"]),
-                    )
-                    for row in curs.fetchall()
+                    StoredEvent(self._stream_value(stream), version, topic, bytes(state))
+                    for stream, version, topic, state in curs.fetchall()
                 )
         return found
 
@@ -408,7 +406,7 @@ class LedgerSQLiteRecorder(LedgerRecorder, SQLiteApplicationRecorder):
         return notification_ids
 
     @contextmanager
-    def _reading(self) -> Iterator[Any]:
+    def _reading(self, positional: bool = False) -> Iterator[Any]:
         with self.datastore.transaction(commit=False) as curs:
             yield curs
 
@@ -532,7 +530,10 @@ $body$"""
             return []
         entries = [_entry(self._stream_value(e.originator_id), e) for e in stored_events]
         leaves = [merkle.leaf_hash(entry.leaf_input()) for entry in entries]
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as curs,
+        ):
             try:
                 curs.execute(self._append, [*_event_columns(stored_events), leaves], prepare=True)
             except DataCorrupted as exc:
@@ -542,18 +543,19 @@ $body$"""
         write = kwargs.get(LEDGER_SINK)
         if write is not None:
             write.leaves.extend(
-                LeafRecord(row["out_index"], leaf, entry.stream, entry.version)
-                for row, leaf, entry in zip(rows, leaves, entries, strict=True)
+                LeafRecord(index, leaf, entry.stream, entry.version)
+                for (index, _), leaf, entry in zip(rows, leaves, entries, strict=True)
             )
-        return [row["out_notification_id"] for row in rows]
+        return [notification_id for _, notification_id in rows]
 
     @cached_property
     def _append(self) -> str:
         return f"SELECT * FROM {self.append_function}(%s, %s, %s, %s, %s)"
 
     @contextmanager
-    def _reading(self) -> Iterator[Any]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+    def _reading(self, positional: bool = False) -> Iterator[Any]:
+        rows = tuple_row if positional else dict_row
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=rows) as curs:
             yield curs
 
     @contextmanager
