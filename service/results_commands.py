@@ -18,7 +18,7 @@ def propose(ctx: Context) -> Outcome:
     campaign = load_campaign(ctx)
     campaign.check_can_propose()
     derivation = derive(ctx.app, campaign)
-    results = compact_results(derivation.outcome.to_dict())
+    results = compact_results(derivation.document)
     campaign.propose(derivation.proposal_hash, results, ctx.tree_head(), ctx.recorded_envelope)
     return Outcome(
         [campaign],
