@@ -131,11 +131,16 @@ def validate_ballot(rules: Rules, ballot: Ballot, roster_ids: Collection[str]) -
 
 
 def tally(
-    rules: Rules, ballots: Sequence[Ballot], roster_ids: Collection[str] | None = None
+    rules: Rules,
+    ballots: Sequence[Ballot],
+    roster_ids: Collection[str] | None = None,
+    validities: Mapping[str, BallotValidity] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Reconciliation counts per group (see the module docstring for the identities).
 
     Without ``roster_ids`` every appraisee named on a ballot counts as on the roster.
+    ``validities`` (by ballot id) are the ballots' classifications when the caller has
+    already made them against the same roster, so scoring validates each ballot once.
     """
     if roster_ids is None:
         roster_ids = {row.appraisee_id for b in ballots for row in b.rows}
@@ -149,7 +154,10 @@ def tally(
         if ballot.ballot_id in seen:
             raise RuleViolation(f"duplicate ballot id {ballot.ballot_id!r}")
         seen.add(ballot.ballot_id)
-        validity = validate_ballot(rules, ballot, roster_ids)
+        if validities is None:
+            validity = validate_ballot(rules, ballot, roster_ids)
+        else:
+            validity = validities[ballot.ballot_id]
         c = counts[ballot.group]
         c["cast"] += 1
         if validity.valid:

@@ -211,8 +211,9 @@ def score(inp: ScoringInput) -> Outcome:
     roster = _roster(rules, inp.appraisees)
     _check_assessments(rules, roster, inp.assessments)
     ballots = sorted(inp.ballots, key=lambda b: b.ballot_id)
-    counts = tally(rules, ballots, roster)
-    scored, excluded = _rows(rules, roster, ballots)
+    validities = {b.ballot_id: validate_ballot(rules, b, roster) for b in ballots}
+    counts = tally(rules, ballots, roster, validities)
+    scored, excluded = _rows(rules, roster, ballots, validities)
 
     works = {
         aid: _combine(
@@ -272,14 +273,17 @@ def _check_assessments(
 
 
 def _rows(
-    rules: Rules, roster: Mapping[str, Appraisee], ballots: Sequence[Ballot]
+    rules: Rules,
+    roster: Mapping[str, Appraisee],
+    ballots: Sequence[Ballot],
+    validities: Mapping[str, BallotValidity],
 ) -> tuple[defaultdict[tuple[str, str], list[RowRef]], defaultdict[tuple[str, str], list[RowRef]]]:
     """Step 1: score every counted row; record every row left out, with its reason."""
     scored: defaultdict[tuple[str, str], list[RowRef]] = defaultdict(list)
     excluded: defaultdict[tuple[str, str], list[RowRef]] = defaultdict(list)
     weights = _over_common_denominator([d.weight for d in rules.dimensions])
     for ballot in ballots:
-        validity = validate_ballot(rules, ballot, roster)
+        validity = validities[ballot.ballot_id]
         group = rules.group(ballot.group)
         reason = None
         if ballot.voided is not None:
