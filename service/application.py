@@ -12,7 +12,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.utils import Environment
 
-from service.recorders import LEDGER_SINK, LeafRecord, LedgerRecorder, LedgerWrite
+from service.recorders import LEDGER_SINK, LeafRecord, LedgerRecorder
 from service.settings import APPLICATION_NAME, Settings
 
 
@@ -38,9 +38,9 @@ class AppraisalApplication(Application[UUID]):
     def record(self, *items: Aggregate | DomainEventProtocol[UUID] | None) -> list[LeafRecord]:
         """Save aggregates (or their collected events) atomically and say where each new
         event landed in the ledger."""
-        write = LedgerWrite()
-        self.save(*items, **{LEDGER_SINK: write})
-        return write.leaves
+        sink: list[LeafRecord] = []
+        self.save(*items, **{LEDGER_SINK: sink})
+        return sink
 
     def find(self, aggregate_id: UUID) -> Any | None:
         try:

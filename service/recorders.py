@@ -11,7 +11,7 @@ O(1) writes and any proof O(log n) reads.
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from uuid import UUID
@@ -44,21 +44,6 @@ class LeafRecord:
     leaf_hash: bytes
     stream: UUID
     version: int
-
-
-@dataclass
-class LedgerWrite:
-    """Carried through one insert transaction: where each new event landed."""
-
-    leaves: list[LeafRecord] = field(default_factory=list)
-
-
-@dataclass
-class TreeExtension:
-    """The rows that append a run of events to the tree."""
-
-    leaf_rows: list[tuple[int, int]]
-    node_rows: list[tuple[int, int, bytes]]
 
 
 @dataclass(frozen=True)
@@ -192,48 +177,6 @@ class LedgerRecorder:
     @contextmanager
     def _writing(self) -> Iterator[Any]:
         raise NotImplementedError
-
-    def _append_to_ledger(
-        self,
-        curs: Any,
-        stored_events: Sequence[StoredEvent],
-        notification_ids: Sequence[int],
-        write: LedgerWrite | None,
-    ) -> None:
-        curs.execute(self.sql.size)
-        start = curs.fetchone()["size"]
-        known = self._fetch_nodes(curs, merkle.root_plan(start))
-        rows = self._extend_tree(start, known, stored_events, notification_ids, write)
-        curs.executemany(self.sql.insert_leaf, rows.leaf_rows)
-        curs.executemany(self.sql.insert_node, rows.node_rows)
-
-    def _extend_tree(
-        self,
-        start: int,
-        known: dict[merkle.NodeId, bytes],
-        stored_events: Sequence[StoredEvent],
-        notification_ids: Sequence[int],
-        write: LedgerWrite | None,
-    ) -> TreeExtension:
-        """Leaves and completed nodes for events appended to a tree of `start` leaves whose
-        compact range is in `known`."""
-        leaf_rows, node_rows = [], []
-        for offset, (event, notification_id) in enumerate(
-            zip(stored_events, notification_ids, strict=True)
-        ):
-            index = start + offset
-            stream = self._stream_value(event.originator_id)
-            entry = _entry(stream, event)
-            leaf = merkle.leaf_hash(entry.leaf_input())
-            known[(0, index)] = leaf
-            siblings = [known[node] for node in merkle.append_siblings(index)]
-            completed = [((0, index), leaf), *merkle.append(index, leaf, siblings)]
-            known.update(completed)
-            leaf_rows.append((index, notification_id))
-            node_rows.extend((level, i, h) for (level, i), h in completed)
-            if write is not None:
-                write.leaves.append(LeafRecord(index, leaf, stream, event.originator_version))
-        return TreeExtension(leaf_rows, node_rows)
 
     def _fetch_nodes(self, curs: Any, ids: Iterable[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
         ids = sorted(set(ids))
@@ -405,6 +348,35 @@ class LedgerSQLiteRecorder(LedgerRecorder, SQLiteApplicationRecorder):
         self._append_to_ledger(c, stored_events, notification_ids, kwargs.get(LEDGER_SINK))
         return notification_ids
 
+    def _append_to_ledger(
+        self,
+        curs: Any,
+        stored_events: Sequence[StoredEvent],
+        notification_ids: Sequence[int],
+        sink: list[LeafRecord] | None,
+    ) -> None:
+        curs.execute(self.sql.size)
+        start = curs.fetchone()["size"]
+        known = self._fetch_nodes(curs, merkle.root_plan(start))
+        leaf_rows, node_rows = [], []
+        for offset, (event, notification_id) in enumerate(
+            zip(stored_events, notification_ids, strict=True)
+        ):
+            index = start + offset
+            stream = self._stream_value(event.originator_id)
+            entry = _entry(stream, event)
+            leaf = merkle.leaf_hash(entry.leaf_input())
+            known[(0, index)] = leaf
+            siblings = [known[node] for node in merkle.append_siblings(index)]
+            completed = [((0, index), leaf), *merkle.append(index, leaf, siblings)]
+            known.update(completed)
+            leaf_rows.append((index, notification_id))
+            node_rows.extend((level, i, h) for (level, i), h in completed)
+            if sink is not None:
+                sink.append(LeafRecord(index, leaf, stream, event.originator_version))
+        curs.executemany(self.sql.insert_leaf, leaf_rows)
+        curs.executemany(self.sql.insert_node, node_rows)
+
     @contextmanager
     def _reading(self, positional: bool = False) -> Iterator[Any]:
         with self.datastore.transaction(commit=False) as curs:
@@ -540,9 +512,9 @@ $body$"""
                 position = int(exc.diag.message_detail or -1)
                 raise LedgerCorrupt(exc.diag.message_primary or str(exc), position) from None
             rows = curs.fetchall()
-        write = kwargs.get(LEDGER_SINK)
-        if write is not None:
-            write.leaves.extend(
+        sink = kwargs.get(LEDGER_SINK)
+        if sink is not None:
+            sink.extend(
                 LeafRecord(index, leaf, entry.stream, entry.version)
                 for (index, _), leaf, entry in zip(rows, leaves, entries, strict=True)
             )
