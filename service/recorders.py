@@ -522,7 +522,12 @@ $body$"""
 
     @cached_property
     def _append(self) -> str:
-        return f"SELECT * FROM {self.append_function}(%s, %s, %s, %s, %s)"
+        """Binary parameters (`%b`): text-format bytea arrays are escaped byte by byte in
+        Python, about 18 times slower for a batch's states."""
+        return (
+            f"SELECT * FROM {self.append_function}"
+            "(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::bytea[])"
+        )
 
     @contextmanager
     def _reading(self, positional: bool = False) -> Iterator[Any]:
