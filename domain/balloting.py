@@ -11,6 +11,7 @@ and the new ballot: no aggregate grows with the number of ballots.
 import uuid
 from collections.abc import Mapping
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.ballots import Row
 from domain.errors import MalformedCommand, WrongState
-from domain.registry import NAMESPACE
+from domain.registry import IDS_CACHED, NAMESPACE
 from domain.rules import parse_decimal
 
 CREDENTIAL = "credential"
@@ -26,7 +27,10 @@ NAMED = "named"
 PAPER = "paper"
 
 
+@lru_cache(maxsize=IDS_CACHED)
 def right_id(meeting_id: str, group: str, kind: str, holder: str) -> UUID:
+    """Deterministic: a ballot names its right by meeting, group and holder (kept, as
+    `key_binding_id` is: reading ahead and deciding each compute it)."""
     return uuid.uuid5(NAMESPACE, f"right:{meeting_id}:{group}:{kind}:{holder}")
 
 

@@ -183,12 +183,15 @@ def cast(ctx: Context) -> Outcome:
     )
 
 
-def cast_reads(command: Mapping[str, Any]) -> list[UUID]:
-    """What `cast` looks up besides the signer: the meeting, the ballot id, a paper right."""
+def cast_reads(command: Mapping[str, Any], signer: str) -> list[UUID]:
+    """What `cast` looks up besides the signer's binding: the meeting, the ballot id and
+    the right spent, which a paper serial or a credential key names by itself."""
     meeting_id = str(UUID(command["meeting_id"]))
     ids = [UUID(meeting_id), UUID(command["ballot_id"])]
     if "paper_serial" in command:
         ids.append(right_id(meeting_id, command["group"], PAPER, command["paper_serial"]))
+    else:
+        ids.append(right_id(meeting_id, command["group"], CREDENTIAL, signer))
     return ids
 
 

@@ -74,10 +74,10 @@ class Outcome:
 
 
 Handler = Callable[[Context], Outcome]
-ReadPlan = Callable[[Mapping[str, Any]], Iterable[UUID]]
+ReadPlan = Callable[[Mapping[str, Any], str], Iterable[UUID]]
 
 
-def _reads_nothing(command: Mapping[str, Any]) -> Iterable[UUID]:
+def _reads_nothing(command: Mapping[str, Any], signer: str) -> Iterable[UUID]:
     return ()
 
 
@@ -86,7 +86,7 @@ class CommandSpec:
     handler: Handler
     roles: frozenset[str]
     credential_allowed: bool = False
-    reads: ReadPlan = _reads_nothing  # records the handler will look up, from the command alone
+    reads: ReadPlan = _reads_nothing  # what the handler will look up, from command and key id
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ class CommandBus:
             if spec is not None:
                 # A malformed command reads nothing ahead: its handler names the fault.
                 with contextlib.suppress(KeyError, TypeError, ValueError, DomainError):
-                    named += spec.reads(envelope.command)
+                    named += spec.reads(envelope.command, envelope.signer)
         reads.prefetch(named)
         bindings = (reads.find(key_binding_id(envelope.signer)) for envelope in envelopes)
         reads.prefetch(UUID(b.holder_id) for b in bindings if isinstance(b, KeyBinding))
