@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import city, p3_limits, progress
+from bench import city, p3_limits, progress, w3_floor
 from bench.results import Target, WorkloadResult
 from service.audit import export_bundle
 from service.system import System
@@ -41,6 +41,7 @@ class Verification:
     runs: list[city.CliRun]
     report: dict[str, Any]
     limits: p3_limits.Limits
+    floor: w3_floor.Floor
 
     @property
     def seconds(self) -> float:
@@ -71,6 +72,7 @@ class Verification:
             "peak_rss_mib": [round(run.peak_rss_bytes / MIB, 1) for run in self.runs],
             "median_wall_s": round(self.seconds, 2),
             "signatures_per_s": round(self.rate),
+            "floor": self.floor.to_json(),
         }
 
 
@@ -114,13 +116,20 @@ def _verify(size: str, workdir: Path) -> Verification:
     report = runs[-1].json()
     if not report["ok"]:
         raise RuntimeError(f"the city's bundle does not verify: {report['first_bad']}")
-    return Verification(shared, exported.size_bytes, export_seconds, runs, report, limits)
+    floor = w3_floor.measure(bundle, limits.processes)
+    if floor.signatures != int(report["envelopes_verified"]):
+        raise RuntimeError(
+            f"the floor verified {floor.signatures} signatures, the audit "
+            f"{report['envelopes_verified']}"
+        )
+    return Verification(shared, exported.size_bytes, export_seconds, runs, report, limits, floor)
 
 
 def run(size: str, workdir: Path) -> WorkloadResult:
     v = verification(size, workdir)
     all_cores = v.rate / v.limits.ed25519_all_cores
     one_core = v.rate / v.limits.ed25519_one_core
+    floor = v.floor.rate / v.limits.ed25519_all_cores
     return WorkloadResult(
         name="W3",
         description=(
@@ -134,7 +143,11 @@ def run(size: str, workdir: Path) -> WorkloadResult:
         ),
         measurements=v.to_json(),
         peers={"p3": v.limits.to_json()},
-        ratios={"vs_all_cores": round(all_cores, 3), "vs_one_core": round(one_core, 3)},
+        ratios={
+            "vs_all_cores": round(all_cores, 3),
+            "vs_one_core": round(one_core, 3),
+            "floor_vs_all_cores": round(floor, 3),
+        },
         targets=[
             Target(
                 name=(
@@ -187,6 +200,12 @@ def run_memory(size: str, workdir: Path) -> WorkloadResult:
             "main replay); the two forked helper processes are not added to it. " + _size_note(size)
         ),
     )
+
+
+def _floor_verdict(floor: float) -> str:
+    if floor < RATIO_TARGET:
+        return f"no verifier on this stack can reach the target of {RATIO_TARGET}"
+    return "the target is within reach of a verifier that does little beyond that"
 
 
 def _size_note(size: str) -> str:
