@@ -16,10 +16,11 @@ Method, and why:
 import json
 from pathlib import Path
 
-from bench import load, p3_limits, progress, stores
+from bench import load, p3_limits, progress, stores, w2_floor
 from bench.results import Target, WorkloadResult
 from bench.stats import median_interval
 from bench.w1_http_ballots import THREADS, WORKERS, Campaign, api_server, deployed
+from domain.keys import raw_public_key
 
 BATCH = 200
 SIZES = {"reduced": (15, 20.0), "full": (50, 60.0)}  # batches, longest window in seconds
@@ -50,7 +51,10 @@ def run(size: str, workdir: Path) -> WorkloadResult:
                 )
                 window.server_cpu_seconds = served.cpu_seconds() - cpu_before
                 advance(1)
-    return _result(size, window, limits)
+        floor = w2_floor.measure(
+            deployment.system.app, bodies[WARM_UP:], raw_public_key(campaign.teller)
+        )
+    return _result(size, window, limits, floor)
 
 
 def _accepted(reply: load.Reply) -> int:
@@ -63,7 +67,9 @@ def _per_ballot_ms(seconds: float | None, ballots: int) -> float | None:
     return None if seconds is None or not ballots else round(1000 * seconds / ballots, 3)
 
 
-def _result(size: str, window: load.LoadRun, limits: p3_limits.Limits) -> WorkloadResult:
+def _result(
+    size: str, window: load.LoadRun, limits: p3_limits.Limits, floor: w2_floor.Floor
+) -> WorkloadResult:
     accepted = [_accepted(reply) for reply in window.replies]
     rate = sum(accepted) / window.seconds
     limit = limits.ed25519_one_core
@@ -86,11 +92,13 @@ def _result(size: str, window: load.LoadRun, limits: p3_limits.Limits) -> Worklo
             "batch_p50_ms": round(window.latency_ms(50, (200,)), 1),
             "batch_p99_ms": round(window.latency_ms(99, (200,)), 1),
             "load": window.summary(),
+            "floor": floor.to_json(),
         },
         peers={"P3": limits.to_json()},
         ratios={
             "W2/ed25519_one_core": round(rate / limit, 4),
             "W2/ed25519_all_cores": round(rate / limits.ed25519_all_cores, 4),
+            "floor/ed25519_one_core": round(floor.rate / limit, 4),
         },
         targets=[
             Target(
@@ -107,6 +115,9 @@ def _result(size: str, window: load.LoadRun, limits: p3_limits.Limits) -> Worklo
             "The interval is over the batches' own rates. One teller: one request in flight, "
             "so the server's other core is left to PostgreSQL; client, server and database "
             "share the machine. "
+            f"The floor (bench/w2_floor.py: parse, verify and append one event per ballot, "
+            f"no checks, no HTTP) stores {floor.rate:,.0f} ballots/s, "
+            f"{floor.rate / limit:.2f} × the limit. "
             + ("" if size == "full" else "`make bench-full` sends more batches.")
         ).strip(),
     )

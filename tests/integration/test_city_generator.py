@@ -1,17 +1,13 @@
 """The benchmark's city generator drives a real campaign, the same one for the same seed."""
 
-import base64
-import json
 from collections import Counter
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 
-from bench import city, w3_floor
+from bench import city
 from domain.campaign import FINALIZED
-from domain.errors import BadSignature
-from service.audit import export_bundle, verify_bundle
 from service.settings import Settings
 from service.system import System
 from tests.conftest import postgres_schema_url
@@ -86,42 +82,3 @@ def test_a_city_has_the_shape_of_seed_000(store_settings: Settings) -> None:
     assert len(results) == generated.appraisees
     assert all(r["status"] == "complete" and r["grade"] for r in results)
     assert campaign.proposal["hash"] == generated.proposal_hash
-
-
-def test_the_w3_floor_verifies_what_the_audit_verifies(
-    store_settings: Settings, tmp_path: Path
-) -> None:
-    generated = city.generate(store_settings, COMMUNITIES)
-    bundle = tmp_path / "city.bundle.jsonl"
-    system = System.open(store_settings)
-    try:
-        export_bundle(system, bundle, generated.campaign_id)
-        log_key = system.ledger.log_public_key
-    finally:
-        system.close()
-    report = verify_bundle(bundle, log_key)
-    floor = w3_floor.measure(bundle, cores=2)
-    assert report.ok
-    assert floor.signatures == report.envelopes > generated.ballots
-    assert set(floor.stages) == {"decode", "tree", "replay", "signatures"}
-    assert floor.wall_seconds == sum(floor.stages.values()) / 2 > 0
-
-
-def test_the_w3_floor_refuses_a_forged_signature(store_settings: Settings, tmp_path: Path) -> None:
-    generated = city.generate(store_settings, 1)
-    bundle = tmp_path / "city.bundle.jsonl"
-    system = System.open(store_settings)
-    try:
-        export_bundle(system, bundle, generated.campaign_id)
-    finally:
-        system.close()
-    lines = bundle.read_text().splitlines()
-    last_ballot = max(i for i, line in enumerate(lines) if "CastBallot" in line)
-    record = json.loads(lines[last_ballot])
-    state = json.loads(base64.b64decode(record["state"]))
-    state["envelope"]["command"]["rows"][0]["choice"] = "excellent"
-    record["state"] = base64.b64encode(json.dumps(state).encode()).decode()
-    lines[last_ballot] = json.dumps(record)
-    bundle.write_text("\n".join(lines) + "\n")
-    with pytest.raises(BadSignature):
-        w3_floor.measure(bundle, cores=2)
