@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from gunicorn import util
+from gunicorn import glogging, util
 from gunicorn.app.base import BaseApplication
 from gunicorn.config import KNOWN_SETTINGS
 from werkzeug.test import Client
@@ -43,6 +43,15 @@ LOGGING = {
     },
     "formatters": {"json": {"()": "api.observability.JsonFormatter"}},
 }
+
+
+class AppRequestLog(glogging.Logger):
+    """gunicorn's logger without its access line: the app writes one JSON line per
+    request itself (`api.observability`), and gunicorn would otherwise build every
+    request's log fields (headers, environ) for an access logger with no handler."""
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        return None
 
 
 class ApiServer(BaseApplication):
@@ -95,6 +104,7 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
         "accesslog": None,
         "errorlog": "-",
         "logconfig_dict": LOGGING,
+        "logger_class": AppRequestLog,
         "timeout": 30,
         "graceful_timeout": 30,
         "on_starting": clear_metrics_dir,
