@@ -167,7 +167,10 @@ def run(size: str, workdir: Path) -> WorkloadResult:
             "every aggregate and re-derives the grades; the replay is one sequential pass "
             "(the main process), while two helper processes check the proofs and the "
             "signatures beside it, so its rate counts all of that against the signatures "
-            "alone. " + _size_note(size)
+            "alone. The floor (bench/w3_floor.py: only decoding, hashing, replaying and "
+            f"verifying, {v.floor.wall_seconds:.2f} s if split perfectly over "
+            f"{v.floor.cores} cores) reaches {floor:.2f} × the limit: "
+            f"{_floor_verdict(floor)}. " + _size_note(size)
         ),
     )
 
