@@ -8,8 +8,9 @@ ballot's ledger index and leaf hash from the ballots view. Every step names the
 ledger index of the event that proves it, so a reader can fetch that entry and
 its inclusion proof against a signed checkpoint.
 
-Deriving a campaign reads all its ballots, so derivations are cached per
-(campaign, proposal hash): a proposal never changes once made.
+Deriving a campaign reads all its ballots, so each proposal's derivation is kept in
+the database (`projections.derivations`), usually computed by the projection worker
+before anyone asks; the explanation reads one appraisee's part of it.
 """
 
 import json
@@ -18,7 +19,6 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import NotFound
-from domain.scoring import AppraiseeResult, GroupResult, RowRef, exact, format_score
 from projections.access import (
     DEFAULT_WAIT_SECONDS,
     campaign_row,
@@ -28,12 +28,13 @@ from projections.access import (
     ready,
     uuid_text,
 )
+from projections.derivations import Derived, derive_current, derived_from, stored
 from projections.store import ViewStore
 from service.application import AppraisalApplication
 from service.system import System
-from service.tallying import Derivation, derive
 
 CHUNK = 500
+ROW_LISTS = ("rows_used", "rows_trimmed", "rows_excluded")
 
 
 def explanation(
@@ -75,49 +76,41 @@ def explanation(
         )
     if result is None:
         raise NotFound(f"appraisee {appraisee_id} has no current result in this campaign")
-    derivation = _derivation(system.app, views, campaign)
-    derived = derivation.outcome.result(appraisee_id)
+    derived = _derived(system.app, views, campaign, appraisee_id)
+    groups = derived.result["groups"]
     group_rules = {g["code"]: g for g in json.loads(campaign["group_rules"])}
     group_floors = floors(campaign)
     visible = {
         code: group
-        for code, group in derived.groups.items()
-        if not hidden(group.ballots, group_floors[code], roles)
+        for code, group in groups.items()
+        if not hidden(group["ballots"], group_floors[code], roles)
     }
-    ballot_ids = [row.ballot_id for group in visible.values() for row in _rows(group)]
+    ballot_ids = [row["ballot_id"] for group in visible.values() for row in _rows(group)]
     receipts = _leaf_hashes(views, ballot_ids)
     envelopes = _envelopes(system.app, ballot_ids) if privileged(roles) else {}
 
-    def row_json(ref: RowRef, anonymous: bool) -> dict[str, Any]:
+    def row_json(ref: Mapping[str, Any], anonymous: bool) -> dict[str, Any]:
+        ballot_id = ref["ballot_id"]
         row: dict[str, Any] = {
-            "ballot_id": ref.ballot_id,
-            "ledger_index": ref.position,
-            "leaf_hash": receipts.get(ref.ballot_id),
+            "ballot_id": ballot_id,
+            "ledger_index": ref["position"],
+            "leaf_hash": receipts.get(ballot_id),
+            **{k: ref[k] for k in ("score_exact", "reason") if k in ref},
         }
-        if ref.score is not None:
-            row["score_exact"] = exact(ref.score)
-        if ref.reason is not None:
-            row["reason"] = ref.reason
-        if ref.ballot_id in envelopes:
-            row["envelope"] = envelopes[ref.ballot_id]
+        if ballot_id in envelopes:
+            row["envelope"] = envelopes[ballot_id]
             if not anonymous:
-                row["signer"] = ref.signer
+                row["signer"] = ref["signer"]
         return row
 
     def group_json(code: str) -> dict[str, Any]:
         if code not in visible:
             return {"hidden": True}
         group, anonymous = visible[code], group_rules[code]["anonymous"]
-        weight = derived.weights.get(code)
         return {
-            "weight": None if weight is None else exact(weight),
-            "ballots": group.ballots,
-            **_score_pair(group.score),
-            "missing": group.missing,
-            **{
-                name: [row_json(ref, anonymous) for ref in getattr(group, name)]
-                for name in ("rows_used", "rows_trimmed", "rows_excluded")
-            },
+            "weight": derived.result["weights"].get(code),
+            **{k: group[k] for k in ("ballots", "score", "score_exact", "missing")},
+            **{name: [row_json(ref, anonymous) for ref in group[name]] for name in ROW_LISTS},
         }
 
     return {
@@ -126,19 +119,19 @@ def explanation(
         "category": result["category"],
         "campaign_status": campaign["status"],
         "proposal_hash": campaign["proposal_hash"],
-        "derivation_hash": derivation.proposal_hash,
-        "consistent": derivation.proposal_hash == campaign["proposal_hash"],
-        "grade": _grade_step(campaign, result, derivation, derived),
+        "derivation_hash": derived.proposal_hash,
+        "consistent": derived.proposal_hash == campaign["proposal_hash"],
+        "grade": _grade_step(campaign, result, derived),
         "score": {
             "status": result["status"],
             "score": result["score"],
             "score_exact": result["score_exact"],
             "rank": result["rank"],
-            "weights": {code: exact(w) for code, w in sorted(derived.weights.items())},
+            "weights": derived.result["weights"],
             "proof": _proof(campaign["proposal_position"], "Campaign.ResultsProposed"),
             "checkpoint": json.loads(campaign["proposal_checkpoint"]),
         },
-        "groups": {code: group_json(code) for code in sorted(derived.groups)},
+        "groups": {code: group_json(code) for code in sorted(groups)},
         "meetings": [
             {
                 "meeting_id": m["meeting_id"],
@@ -151,16 +144,14 @@ def explanation(
 
 
 def _grade_step(
-    campaign: Mapping[str, Any],
-    result: Mapping[str, Any],
-    derivation: Derivation,
-    derived: AppraiseeResult,
+    campaign: Mapping[str, Any], result: Mapping[str, Any], derived: Derived
 ) -> dict[str, Any]:
+    own = derived.result
     quota = next(
         (
-            {"grade": d.grade, "quota": d.quota, "reason": d.reason}
-            for d in derivation.outcome.quota_decisions
-            if d.category == derived.category and d.grade == derived.grade_before_rules
+            {k: d[k] for k in ("grade", "quota", "reason")}
+            for d in derived.quota_decisions
+            if d["category"] == own["category"] and d["grade"] == own["grade_before_rules"]
         ),
         None,
     )
@@ -168,7 +159,7 @@ def _grade_step(
     return {
         "grade": result["grade"],
         "computed_grade": result["computed_grade"],
-        "grade_before_rules": derived.grade_before_rules,
+        "grade_before_rules": own["grade_before_rules"],
         "adjustment": (
             None
             if result["adjustment_grade"] is None
@@ -188,29 +179,26 @@ def _proof(ledger_index: int | None, event: str) -> dict[str, Any]:
     return {"ledger_index": ledger_index, "event": event}
 
 
-def _score_pair(value: Any) -> dict[str, str | None]:
-    if value is None:
-        return {"score": None, "score_exact": None}
-    return {"score": format_score(value), "score_exact": exact(value)}
+def _rows(group: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    return (row for name in ROW_LISTS for row in group[name])
 
 
-def _rows(group: GroupResult) -> Iterable[RowRef]:
-    return (*group.rows_used, *group.rows_trimmed, *group.rows_excluded)
-
-
-def _derivation(
-    app: AppraisalApplication, views: ViewStore, campaign: Mapping[str, Any]
-) -> Derivation:
-    key = (campaign["campaign_id"], campaign["proposal_hash"])
-    try:
-        return views.derivations.get(key)
-    except KeyError:
-        pass
-    aggregate = app.find(UUID(campaign["campaign_id"]))
-    derivation = derive(app, aggregate)
-    if derivation.proposal_hash == campaign["proposal_hash"]:
-        views.derivations.put(key, derivation)
-    return derivation
+def _derived(
+    app: AppraisalApplication,
+    views: ViewStore,
+    campaign: Mapping[str, Any],
+    appraisee_id: str,
+) -> Derived:
+    """The appraisee's part of the current proposal's derivation: stored, or derived now
+    (and stored, if it reproduces the proposal)."""
+    campaign_id = campaign["campaign_id"]
+    found = stored(views, campaign_id, campaign["proposal_hash"], appraisee_id)
+    if found is None:
+        derivation = derive_current(app, views, app.find(UUID(campaign_id)))
+        found = derived_from(derivation, appraisee_id)
+    if found is None:
+        raise NotFound(f"appraisee {appraisee_id} is not in the campaign's derivation")
+    return found
 
 
 def _leaf_hashes(views: ViewStore, ballot_ids: list[str]) -> dict[str, str]:

@@ -112,7 +112,22 @@ TABLES: tuple[Table, ...] = (
         "actor_id added_position",
     ),
 )
-TABLE = {table.name: table for table in TABLES}
+# Not views: each proposal's derivation, content-addressed by its hash (see
+# projections/derivations.py). Created with the views, but a rebuild keeps them and
+# does not compare them: which process stored them first, and when, is not an event's.
+DERIVATIONS: tuple[Table, ...] = (
+    _table(
+        "derived_proposals",
+        "campaign_id proposal_hash quota_decisions",
+        "campaign_id proposal_hash",
+    ),
+    _table(
+        "derived_results",
+        "campaign_id proposal_hash appraisee_id result",
+        "campaign_id proposal_hash appraisee_id",
+    ),
+)
+TABLE = {table.name: table for table in (*TABLES, *DERIVATIONS)}
 
 
 def dumps(value: Any) -> str:
@@ -137,7 +152,7 @@ class ViewSQL:
         lock_tracking: str,
     ) -> None:
         self.mark = mark
-        self.names = {table.name: qualify(f"view_{table.name}") for table in TABLES}
+        self.names = {name: qualify(f"view_{name}") for name in TABLE}
         self.names.update(
             tracking=tracking,
             leaves=ledger.leaves,

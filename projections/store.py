@@ -19,14 +19,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.application import LRUCache
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
 from domain.errors import DomainError, MalformedCommand
-from projections.schema import TABLES, Tx, ViewSQL, dumps
+from projections.schema import DERIVATIONS, TABLES, Tx, ViewSQL, dumps
 from service.application import AppraisalApplication
 from service.settings import APPLICATION_NAME
 
@@ -63,11 +62,9 @@ class ViewStore(TrackingRecorder):
     datastore: Any
     channel: str | None = None
 
-    def _init_caches(self) -> None:
-        self.derivations: LRUCache[tuple[str, str], Any] = LRUCache(maxsize=8)
-
     def view_ddl(self) -> list[str]:
-        return [statement for table in TABLES for statement in self.sql.create(table)]
+        tables = (*TABLES, *DERIVATIONS)
+        return [statement for table in tables for statement in self.sql.create(table)]
 
     def create_table(self) -> None:
         super().create_table()
@@ -188,7 +185,6 @@ class SQLiteViews(ViewStore, SQLiteTrackingRecorder):
             app.ledger.sql,
             "UPDATE {tracking} SET notification_id = notification_id WHERE application_name = ?",
         )
-        self._init_caches()
         super().__init__(app.factory.datastore)
 
     def construct_create_table_statements(self) -> list[str]:
@@ -214,7 +210,6 @@ class PostgresViews(ViewStore, PostgresTrackingRecorder):
             "SELECT notification_id FROM {tracking} WHERE application_name = ? FOR UPDATE",
         )
         self.channel = app.recorder.channel_name
-        self._init_caches()
         self.sql_create_statements.extend(SQL(statement) for statement in self.view_ddl())
 
     def _create_table(self, curs: Any) -> None:

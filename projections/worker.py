@@ -10,6 +10,11 @@ or a rebuild) wait and then read the position the first one committed, so no
 event is ever applied twice. Gaps in PostgreSQL notification ids are harmless:
 the worker asks for "ids greater than P", never for P + 1.
 
+After a step that projected a new proposal, the worker derives it and keeps the
+derivation (`projections.derivations`), outside the step's transaction: it is a
+content-addressed cache, not a view, so a crash or a failure there loses nothing an
+explanation cannot compute itself.
+
 Waiting for new events: on PostgreSQL the worker LISTENs on the channel the
 application recorder NOTIFYs inside every insert transaction, polling only as a
 safety net; SQLite has no notifications, so there it polls.
@@ -19,7 +24,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from eventsourcing.utils import get_topic
+
+from domain.campaign import Campaign
+from projections.derivations import precompute
 from projections.projector import Projector
 from projections.store import TRACKING_NAME, views_of
 from service.application import AppraisalApplication
@@ -30,6 +40,7 @@ DEFAULT_POLL_INTERVAL = 0.5
 RETRY_SECONDS = 2.0
 
 log = logging.getLogger("appraisal.projections")
+PROPOSED = get_topic(Campaign.ResultsProposed)
 
 SELECT_EVENTS = (
     "SELECT l.leaf_index, l.notification_id, e.originator_id, e.originator_version, "
@@ -54,6 +65,7 @@ class Worker:
     """Applies batches of events; one per thread or process."""
 
     def __init__(self, app: AppraisalApplication, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.app = app
         self.views = views_of(app)
         self.projector = Projector(app)
         self.batch_size = batch_size
@@ -78,7 +90,17 @@ class Worker:
             raise
         if not rows:
             return None
+        self._derive_proposals(rows)
         return Batch(len(rows), rows[-1]["notification_id"], rows[-1]["leaf_index"])
+
+    def _derive_proposals(self, rows: list[dict[str, Any]]) -> None:
+        proposed = {str(row["originator_id"]) for row in rows if row["topic"] == PROPOSED}
+        for campaign_id in sorted(proposed):
+            try:
+                if precompute(self.app, self.views, campaign_id):
+                    log.info("derivation of campaign %s stored", campaign_id)
+            except Exception:
+                log.exception("deriving campaign %s failed; explanations derive it", campaign_id)
 
     def catch_up(self, on_batch: Callable[[Batch], object] | None = None) -> int:
         """Apply everything up to the head as it stands now; return how many events."""

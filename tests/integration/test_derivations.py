@@ -1,0 +1,131 @@
+"""Each proposal's derivation is kept in the database, content-addressed by its hash:
+the projection worker stores it, explanations read it, and a derivation that does not
+reproduce its proposal is never kept."""
+
+import dataclasses
+import uuid
+from typing import Any
+
+import pytest
+
+import projections
+from projections import derivations, explain, queries
+from projections.store import views_of
+from service.tallying import Derivation, derive
+from tests.integration.test_lifecycle import Campaign
+from tests.support import Harness
+
+INSPECTOR = frozenset({"inspector"})
+
+
+@pytest.fixture
+def proposed(harness: Harness) -> Campaign:
+    """A campaign whose results are proposed, not yet projected."""
+    c = Campaign(harness)
+    c.set_up()
+    c.open()
+    c.vote()
+    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
+    c.send(c.organizer, "results.propose")
+    return c
+
+
+def _proposal_hash(c: Campaign) -> str:
+    return c.h.system.app.find(uuid.UUID(c.id)).proposal["hash"]
+
+
+def _explain_all(c: Campaign) -> dict[str, Any]:
+    return {a: queries.explanation(c.h.system, c.id, a, roles=INSPECTOR) for a in c.appraisees}
+
+
+def _stored_rows(c: Campaign) -> list[dict[str, Any]]:
+    with views_of(c.h.system.app).reading() as tx:
+        return tx.all("SELECT * FROM {derived_results} WHERE campaign_id = ?", c.id)
+
+
+def _no_deriving(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: Any) -> Derivation:
+        raise AssertionError("derived again")
+
+    monkeypatch.setattr(derivations, "derive", refuse)
+
+
+def test_the_worker_stores_the_derivation_and_explanations_read_it(
+    proposed: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = proposed
+    projections.catch_up(c.h.system, batch_size=5)
+    views = views_of(c.h.system.app)
+    assert derivations.is_stored(views, c.id, _proposal_hash(c))
+    assert {row["appraisee_id"] for row in _stored_rows(c)} == set(c.appraisees)
+
+    with monkeypatch.context() as patched:
+        _no_deriving(patched)
+        from_store = _explain_all(c)
+    assert all(told["consistent"] for told in from_store.values())
+
+    with views.writing() as tx:
+        tx.execute("DELETE FROM {derived_results} WHERE campaign_id = ?", c.id)
+        tx.execute("DELETE FROM {derived_proposals} WHERE campaign_id = ?", c.id)
+    assert _explain_all(c) == from_store  # derived on demand: the same explanation
+    assert derivations.is_stored(views, c.id, _proposal_hash(c))  # and kept again
+
+
+def test_a_rebuild_keeps_the_derivations_and_does_not_derive_again(
+    proposed: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = proposed
+    projections.catch_up(c.h.system)
+    before = _stored_rows(c)
+    _no_deriving(monkeypatch)
+    projections.rebuild(c.h.system, batch_size=7)
+    assert _stored_rows(c) == before
+    assert all(told["consistent"] for told in _explain_all(c).values())
+
+
+def test_a_derivation_that_does_not_reproduce_the_proposal_is_not_kept(
+    proposed: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = proposed
+
+    def drifted(*args: Any) -> Derivation:
+        return dataclasses.replace(derive(*args), proposal_hash="0" * 64)
+
+    monkeypatch.setattr(derivations, "derive", drifted)
+    projections.catch_up(c.h.system)
+    told = queries.explanation(c.h.system, c.id, c.appraisees[0], roles=INSPECTOR)
+    assert not told["consistent"] and told["derivation_hash"] == "0" * 64
+    assert _stored_rows(c) == []
+
+
+def test_a_failing_derivation_leaves_the_projection_and_explanations_working(
+    proposed: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = proposed
+    with monkeypatch.context() as patched:
+
+        def broken(*_: Any) -> Derivation:
+            raise RuntimeError("store unavailable")
+
+        patched.setattr(derivations, "derive", broken)
+        projections.catch_up(c.h.system)
+    assert queries.results(c.h.system, c.id, roles=INSPECTOR)["status"] == "proposed"
+    assert _stored_rows(c) == []
+    told = queries.explanation(c.h.system, c.id, c.appraisees[0], roles=INSPECTOR)
+    assert told["consistent"]
+    assert len(_stored_rows(c)) == len(c.appraisees)
+
+
+def test_explanations_name_the_same_rows_as_the_domain_derivation(proposed: Campaign) -> None:
+    c = proposed
+    projections.catch_up(c.h.system)
+    system = c.h.system
+    outcome = derive(system.app, system.app.find(uuid.UUID(c.id))).outcome
+    for appraisee, told in _explain_all(c).items():
+        expected = outcome.result(appraisee)
+        assert told["grade"]["grade_before_rules"] == expected.grade_before_rules
+        for code, group in told["groups"].items():
+            for name in explain.ROW_LISTS:
+                refs = getattr(expected.groups[code], name)
+                assert [r["ballot_id"] for r in group[name]] == [r.ballot_id for r in refs]
+                assert [r["ledger_index"] for r in group[name]] == [r.position for r in refs]
