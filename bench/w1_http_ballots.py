@@ -1,7 +1,9 @@
 """W1: signed ballots over HTTP, 8 concurrent clients against gunicorn on PostgreSQL,
 against two peers served the same way under the same load (same envelopes):
 P2 (`bench.p2_plain_insert`, INSERT the JSON, check nothing) and P1
-(`bench.p1_naive_es`, one event-sourced aggregate per appraisee).
+(`bench.p1_naive_es`, one event-sourced aggregate per appraisee); and beside them W1's
+floor (`bench.w1_floor`: verify and ledger each ballot, nothing else), which bounds
+what any audited write on this stack could reach.
 
 Method, and why:
 - The campaign has few appraisees (5) and every ballot rates all of them, so each
@@ -11,9 +13,9 @@ Method, and why:
 - Anonymous ballots with one-time credentials, in meetings of 100 (a large meeting):
   each ballot spends its own credential, as in the product. All envelopes are signed
   before any timed window.
-- The three servers run side by side with `appraisal serve`'s options (2 gthread
-  workers × 4 threads); rounds go W1, P2, P1 in rotating order so background load hits
-  all three alike, and ratios are medians of per-round ratios. Every design gets the
+- The four servers run side by side with `appraisal serve`'s options (2 gthread
+  workers × 4 threads); rounds go W1, P2, floor, P1, then the reverse, so background
+  load hits all alike, and ratios are medians of per-round ratios. Every design gets the
   same bodies in a round; each round is bounded by count and by time.
 - No projection runs here: W1 is the write path, like its peers; W6 measures the read
   side under the same load.
@@ -35,7 +37,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench import load, p1_naive_es, p2_plain_insert, progress, stores
+from bench import load, p1_naive_es, p2_plain_insert, progress, stores, w1_floor
 from bench.results import Target, WorkloadResult
 from bench.stats import median_interval
 from domain.envelope import format_timestamp, seal
@@ -301,6 +303,7 @@ def run(size: str, workdir: Path) -> WorkloadResult:
         p1_naive_es.prefill(p1_url, campaign.appraisee_ids, DEPTH)
         p2_env = p2_plain_insert.environment(database_url, THREADS)
         p1_env = p1_naive_es.environment(p1_url, THREADS)
+        floor_env = w1_floor.environment(deployment.env, campaign.id)
         servers = {
             "W1": (api_server(deployment, workdir / "w1.log"), COMMANDS, plan.seconds),
             "P2": (
@@ -312,6 +315,11 @@ def run(size: str, workdir: Path) -> WorkloadResult:
                 peer_server(p1_naive_es.APP, p1_env, workdir / "p1.log"),
                 "/ballots",
                 plan.p1_seconds,
+            ),
+            "floor": (
+                peer_server(w1_floor.APP, floor_env, workdir / "floor.log"),
+                "/ballots",
+                plan.seconds,
             ),
         }
         served = {name: stack.enter_context(server) for name, (server, _, _) in servers.items()}
@@ -333,13 +341,15 @@ def run(size: str, workdir: Path) -> WorkloadResult:
         post("W1", bodies[:WARM_UP], seconds=STARTUP_LIMIT)
         post("P2", bodies[:WARM_UP], seconds=STARTUP_LIMIT)
         post("P1", bodies[:WARM_UP])
+        post("floor", bodies[:WARM_UP], seconds=STARTUP_LIMIT)
         rounds = {name: Rounds() for name in servers}
         p1_depths = [p1_naive_es.depths(p1_url, campaign.appraisee_ids)]
-        with progress.task("W1: rounds of W1, P2 and P1", plan.rounds) as advance:
+        with progress.task("W1: rounds of W1, P2, P1 and the floor", plan.rounds) as advance:
             for number in range(plan.rounds):
                 start = WARM_UP + number * plan.ballots
                 chunk = bodies[start : start + plan.ballots]
-                for name in ("W1", "P2", "P1") if number % 2 == 0 else ("P1", "P2", "W1"):
+                order = ("W1", "P2", "floor", "P1")
+                for name in order if number % 2 == 0 else reversed(order):
                     rounds[name].runs.append(post(name, chunk))
                 p1_depths.append(p1_naive_es.depths(p1_url, campaign.appraisee_ids))
                 advance(1)
@@ -355,8 +365,9 @@ def _attempts(runs: Sequence[load.LoadRun]) -> float:
 def _result(
     size: str, plan: Plan, rounds: dict[str, Rounds], p1_depths: list[list[int]]
 ) -> WorkloadResult:
-    w1, p2, p1 = rounds["W1"], rounds["P2"], rounds["P1"]
+    w1, p2, p1, floor = rounds["W1"], rounds["P2"], rounds["P1"], rounds["floor"]
     vs_p2 = [a / b for a, b in zip(w1.rates, p2.rates, strict=True)]
+    floor_vs_p2 = statistics.median(a / b for a, b in zip(floor.rates, p2.rates, strict=True))
     vs_p1 = [a / b if b else float("inf") for a, b in zip(w1.rates, p1.rates, strict=True)]
     shown = (
         f"W1: {w1.median_rate:,.0f}/s (p50 {w1.median_latency_ms(50):.0f} ms, "
@@ -392,10 +403,12 @@ def _result(
                 "rows_per_appraisee_by_round": p1_depths,
                 "mean_attempts_per_ballot": round(_attempts(p1.runs), 2),
             },
+            "floor": floor.to_json(),
         },
         ratios={
             "W1/P2": round(statistics.median(vs_p2), 3),
             "W1/P1": round(statistics.median(vs_p1), 3),
+            "floor/P2": round(floor_vs_p2, 3),
         },
         targets=[
             target("W1 ballots/s vs P2 (plain INSERT)", vs_p2, P2_THRESHOLD, "P2"),
@@ -406,6 +419,9 @@ def _result(
             f"{w1.median_cpu_ms('server')} ms and its database backends "
             f"{w1.median_cpu_ms('database')} ms; P2's {p2.median_cpu_ms('server')} ms and "
             f"{p2.median_cpu_ms('database')} ms. "
+            f"The floor (bench/w1_floor.py: verify and append one event per ballot, no checks) "
+            f"serves {floor.median_rate:,.0f}/s, {floor_vs_p2:.2f} × P2, with "
+            f"{floor.median_cpu_ms('server')} ms and {floor.median_cpu_ms('database')} ms. "
             "Clients, servers and PostgreSQL share the machine's cores; the clients are threads "
             "of the harness (their CPU share per round is in the JSON). No projection or read "
             "traffic runs during W1 (W6 has them). P1 and P2 verify no signature; P1 retries "

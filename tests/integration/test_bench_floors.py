@@ -1,4 +1,4 @@
-"""The benchmark floors (the least W2 and W3 could cost) do the work they claim to bound:
+"""The benchmark floors (the least W1, W2 and W3 could cost) do the work they claim to bound:
 every signature checked, every ballot stored, a forgery refused."""
 
 import base64
@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench import city, w2_floor, w3_floor
+from bench import city, w1_floor, w2_floor, w3_floor
 from bench.w1_http_ballots import Campaign, deployed
 from domain.errors import BadSignature
 from domain.keys import raw_public_key
@@ -89,3 +90,26 @@ def test_the_w2_floor_refuses_a_forged_ballot(store_settings: Settings) -> None:
                 deployment.system.app, [json.dumps(batch).encode()], raw_public_key(campaign.teller)
             )
         assert ledger.max_notification_id() == before
+
+
+def test_the_w1_floor_verifies_and_ledgers_each_ballot_over_http(
+    store_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with deployed(store_settings.data_dir, store_settings.database_url) as deployment:
+        campaign = Campaign(deployment).set_up()
+        good, forged = campaign.credential_ballots(2, meeting_size=2)
+        forged["command"]["rows"][0]["choice"] = "excellent"
+        for name, value in w1_floor.environment(deployment.env, campaign.id).items():
+            monkeypatch.setenv(name, value)
+        client = w1_floor.create_app().test_client()
+        ledger = deployment.system.app.ledger
+        assert client.get("/healthz").get_json()["keys"] == 2 + 3  # and the unit reps
+        before = ledger.ledger_size()
+        accepted = client.post("/ballots", json=good)
+        assert accepted.status_code == 201
+        assert accepted.get_json()["ledger_index"] == before
+        assert ledger.ledger_size() == before + 1
+        assert client.post("/ballots", json=forged).status_code == 400
+        stranger = campaign.ballot(Ed25519PrivateKey.generate(), campaign.credentials[0][1])
+        assert client.post("/ballots", json=stranger).status_code == 400
+        assert ledger.ledger_size() == before + 1
