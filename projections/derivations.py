@@ -24,6 +24,8 @@ from projections.store import ViewStore
 from service.application import AppraisalApplication
 from service.tallying import Derivation, derive
 
+RESULT_COLUMNS = ("campaign_id", "proposal_hash", "appraisee_id", "result")
+
 
 @dataclass(frozen=True)
 class Derived:
@@ -66,6 +68,7 @@ def is_stored(views: ViewStore, campaign_id: str, proposal_hash: str) -> bool:
 def store(views: ViewStore, campaign_id: str, derivation: Derivation) -> None:
     """Keep a derivation under the hash it reproduces; a concurrent copy is the same rows."""
     document = derivation.document
+    key = (campaign_id, derivation.proposal_hash)
     with views.writing() as tx:
         tx.upsert(
             "derived_proposals",
@@ -75,16 +78,10 @@ def store(views: ViewStore, campaign_id: str, derivation: Derivation) -> None:
                 "quota_decisions": dumps(document["quota_decisions"]),
             },
         )
-        for result in document["results"]:
-            tx.upsert(
-                "derived_results",
-                {
-                    "campaign_id": campaign_id,
-                    "proposal_hash": derivation.proposal_hash,
-                    "appraisee_id": result["appraisee_id"],
-                    "result": dumps(result),
-                },
-            )
+        tx.cursor.executemany(
+            tx.sql.upsert("derived_results", RESULT_COLUMNS),
+            [(*key, r["appraisee_id"], dumps(r)) for r in document["results"]],
+        )
 
 
 def derive_current(app: AppraisalApplication, views: ViewStore, campaign: Campaign) -> Derivation:
