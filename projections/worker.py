@@ -11,9 +11,10 @@ event is ever applied twice. Gaps in PostgreSQL notification ids are harmless:
 the worker asks for "ids greater than P", never for P + 1.
 
 After a step that projected a new proposal, the worker derives it and keeps the
-derivation (`projections.derivations`), outside the step's transaction: it is a
-content-addressed cache, not a view, so a crash or a failure there loses nothing an
-explanation cannot compute itself.
+derivation (`projections.derivations`) on a thread of its own, outside the step's
+transaction: deriving a city takes seconds, and the views must not stand still
+meanwhile. It is a content-addressed cache, not a view, so a crash or a failure there
+loses nothing an explanation cannot compute itself.
 
 Waiting for new events: on PostgreSQL the worker LISTENs on the channel the
 application recorder NOTIFYs inside every insert transaction, polling only as a
@@ -23,6 +24,7 @@ safety net; SQLite has no notifications, so there it polls.
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +71,7 @@ class Worker:
         self.views = views_of(app)
         self.projector = Projector(app)
         self.batch_size = batch_size
+        self._deriving = ThreadPoolExecutor(max_workers=1, thread_name_prefix="derivations")
 
     def step(self) -> Batch | None:
         """Apply the next batch in one transaction with its tracking row; None when caught up."""
@@ -96,11 +99,19 @@ class Worker:
     def _derive_proposals(self, rows: list[dict[str, Any]]) -> None:
         proposed = {str(row["originator_id"]) for row in rows if row["topic"] == PROPOSED}
         for campaign_id in sorted(proposed):
-            try:
-                if precompute(self.app, self.views, campaign_id):
-                    log.info("derivation of campaign %s stored", campaign_id)
-            except Exception:
-                log.exception("deriving campaign %s failed; explanations derive it", campaign_id)
+            self._deriving.submit(self._derive, campaign_id)
+
+    def _derive(self, campaign_id: str) -> None:
+        try:
+            if precompute(self.app, self.views, campaign_id):
+                log.info("derivation of campaign %s stored", campaign_id)
+        except Exception:
+            log.exception("deriving campaign %s failed; explanations derive it", campaign_id)
+
+    def finish(self) -> None:
+        """Wait for the derivations started so far, then stop deriving (a synchronous
+        catch-up ends with them)."""
+        self._deriving.shutdown(wait=True)
 
     def catch_up(self, on_batch: Callable[[Batch], object] | None = None) -> int:
         """Apply everything up to the head as it stands now; return how many events."""
@@ -119,12 +130,15 @@ class Worker:
 
     def run(self, stop: threading.Event, poll_interval: float) -> None:
         """Keep the views current until `stop` is set."""
-        with self.views.listening(stop) as wait:
-            while not stop.is_set():
-                applied = self.catch_up()
-                if applied:
-                    log.info("projected %d event(s)", applied)
-                wait(poll_interval)
+        try:
+            with self.views.listening(stop) as wait:
+                while not stop.is_set():
+                    applied = self.catch_up()
+                    if applied:
+                        log.info("projected %d event(s)", applied)
+                    wait(poll_interval)
+        finally:
+            self._deriving.shutdown(wait=False, cancel_futures=True)
 
 
 def catch_up(
@@ -133,8 +147,13 @@ def catch_up(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Callable[[Batch], object] | None = None,
 ) -> int:
-    """Bring the views up to the current head synchronously (demo, tests, `run --once`)."""
-    return Worker(system.app, batch_size).catch_up(on_batch)
+    """Bring the views up to the current head synchronously (demo, tests, `run --once`),
+    with the derivations of the proposals among them."""
+    worker = Worker(system.app, batch_size)
+    try:
+        return worker.catch_up(on_batch)
+    finally:
+        worker.finish()
 
 
 def rebuild(

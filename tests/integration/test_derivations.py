@@ -3,6 +3,7 @@ the projection worker stores it, explanations read it, and a derivation that doe
 reproduce its proposal is never kept."""
 
 import dataclasses
+import threading
 import uuid
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import projections
 from projections import derivations, explain, queries
 from projections.store import views_of
+from projections.worker import Worker
 from service.tallying import Derivation, derive
 from tests.integration.test_lifecycle import Campaign
 from tests.support import Harness
@@ -129,3 +131,26 @@ def test_explanations_name_the_same_rows_as_the_domain_derivation(proposed: Camp
                 refs = getattr(expected.groups[code], name)
                 assert [r["ballot_id"] for r in group[name]] == [r.ballot_id for r in refs]
                 assert [r["ledger_index"] for r in group[name]] == [r.position for r in refs]
+
+
+def test_the_views_move_on_while_the_worker_derives(
+    proposed: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = proposed
+    release = threading.Event()
+    real_derive = derivations.derive
+
+    def slow(*args: Any) -> Derivation:
+        assert release.wait(10)
+        return real_derive(*args)
+
+    monkeypatch.setattr(derivations, "derive", slow)
+    worker = Worker(c.h.system.app)
+    try:
+        worker.catch_up()
+        assert queries.results(c.h.system, c.id, roles=INSPECTOR)["status"] == "proposed"
+        assert _stored_rows(c) == []  # still deriving, and the views did not wait for it
+    finally:
+        release.set()
+        worker.finish()
+    assert len(_stored_rows(c)) == len(c.appraisees)
