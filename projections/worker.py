@@ -138,7 +138,7 @@ class Worker:
                         log.info("projected %d event(s)", applied)
                     wait(poll_interval)
         finally:
-            self._deriving.shutdown(wait=False, cancel_futures=True)
+            self._deriving.shutdown(wait=True, cancel_futures=True)  # before the store closes
 
 
 def catch_up(
