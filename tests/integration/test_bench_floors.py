@@ -4,6 +4,7 @@ every signature checked, every ballot stored, a forgery refused."""
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -30,6 +31,12 @@ def _bundle(settings: Settings, path: Path) -> bytes:
         system.close()
 
 
+def _change_a_choice(envelope: dict[str, Any]) -> None:
+    """Alter a signed ballot after signing: its first row gets another choice."""
+    row = envelope["command"]["rows"][0]
+    row["choice"] = "incompetent" if row["choice"] != "incompetent" else "excellent"
+
+
 def test_the_w3_floor_verifies_every_signature_the_audit_verifies(
     store_settings: Settings, tmp_path: Path
 ) -> None:
@@ -49,7 +56,7 @@ def test_the_w3_floor_refuses_a_forged_ballot(store_settings: Settings, tmp_path
     last_ballot = max(i for i, line in enumerate(lines) if "CastBallot" in line)
     record = json.loads(lines[last_ballot])
     state = json.loads(base64.b64decode(record["state"]))
-    state["envelope"]["command"]["rows"][0]["choice"] = "excellent"
+    _change_a_choice(state["envelope"])
     record["state"] = base64.b64encode(json.dumps(state).encode()).decode()
     lines[last_ballot] = json.dumps(record)
     bundle.write_text("\n".join(lines) + "\n")
@@ -98,7 +105,7 @@ def test_the_w1_floor_verifies_and_ledgers_each_ballot_over_http(
     with deployed(store_settings.data_dir, store_settings.database_url) as deployment:
         campaign = Campaign(deployment).set_up()
         good, forged = campaign.credential_ballots(2, meeting_size=2)
-        forged["command"]["rows"][0]["choice"] = "excellent"
+        _change_a_choice(forged)
         for name, value in w1_floor.environment(deployment.env, campaign.id).items():
             monkeypatch.setenv(name, value)
         client = w1_floor.create_app().test_client()
