@@ -111,8 +111,7 @@ def published(harness: Harness) -> Campaign:
     c.set_up()
     c.open()
     c.vote()
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    proposal = c.send(c.organizer, "results.propose").result["proposal_hash"]
+    proposal = c.close_and_propose()["proposal_hash"]
     adjustment = {"appraisee_id": c.appraisees[3], "grade": "competent", "reason": "党委会研究决定"}
     c.send(c.committee, "results.approve", proposal_hash=proposal, adjustments=[adjustment])
     c.send(c.h.admin, "results.publish", window_days=0)

@@ -27,8 +27,7 @@ def proposed(harness: Harness) -> Campaign:
     c.set_up()
     c.open()
     c.vote()
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    c.send(c.organizer, "results.propose")
+    c.close_and_propose()
     return c
 
 

@@ -136,6 +136,11 @@ class Campaign:
             void_ballots=[ballot],
         )
 
+    def close_and_propose(self) -> dict:
+        """Close the meeting's balloting and propose results; returns the proposal's result."""
+        self.send(self.organizer, "balloting.close", meeting_id=self.meeting)
+        return self.send(self.organizer, "results.propose").result
+
     def choices(self, *codes: str) -> list[dict]:
         return [
             {"appraisee_id": a, "choice": c} for a, c in zip(self.appraisees, codes, strict=True)
@@ -403,8 +408,7 @@ def test_rules_are_frozen_after_publication(campaign: Campaign) -> None:
 def test_late_window_blocks_finalisation(campaign: Campaign) -> None:
     c = campaign
     c.vote()
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    proposal = c.send(c.organizer, "results.propose").result
+    proposal = c.close_and_propose()
     c.send(c.committee, "results.approve", proposal_hash=proposal["proposal_hash"], adjustments=[])
     c.send(c.h.admin, "results.publish", window_days=5)
     refused(c, errors.WrongState, c.h.admin, "results.finalize")
@@ -434,8 +438,7 @@ def run_year(c: Campaign) -> dict:
         c.cast(Signer(key=key), "unit_rep", low)
     for key in c.residents:
         c.cast(Signer(key=key), "resident_rep", low)
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    proposal = c.send(c.organizer, "results.propose").result
+    proposal = c.close_and_propose()
     c.send(c.committee, "results.approve", proposal_hash=proposal["proposal_hash"], adjustments=[])
     c.send(c.h.admin, "results.publish", window_days=0)
     c.send(c.h.admin, "results.finalize")

@@ -82,8 +82,7 @@ def test_store_derivation_equals_in_memory_derivation(harness: Harness, plan) ->
     plan["order"].shuffle(casts)
     for who, group, rows in casts:
         c.cast(who, group, rows)
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    c.send(c.organizer, "results.propose")
+    c.close_and_propose()
     expected = scoring.score(
         scoring.ScoringInput(
             rules=parse_rules(RULES),

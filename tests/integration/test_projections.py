@@ -56,8 +56,7 @@ def sync(c: Campaign) -> None:
 
 def approve_with_adjustment(c: Campaign) -> str:
     """Close, propose and approve, moving the last appraisee to another grade."""
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    proposal = c.send(c.organizer, "results.propose").result
+    proposal = c.close_and_propose()
     computed = c.h.system.app.find(uuid.UUID(c.id)).proposal["results"]
     last = next(r for r in computed if r["appraisee_id"] == c.appraisees[3])
     grade = "excellent" if last["grade"] != "excellent" else "competent"
@@ -259,8 +258,7 @@ def test_anonymity_floor_hides_small_groups_except_from_inspectors(
     c.set_up()
     c.open()
     c.vote()
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    c.send(c.organizer, "results.propose")
+    c.close_and_propose()
     sync(c)
     system, appraisee = harness.system, c.appraisees[1]
 

@@ -68,8 +68,7 @@ def busy_campaign(harness: Harness) -> Campaign:
         # Every fifth ballot marks two of four people excellent: recorded, but invalid.
         picks = ("excellent", "excellent") if n % 5 == 0 else ("excellent", "competent")
         c.cast(Signer(key=key), "resident_rep", c.choices(*picks, "competent", "competent"))
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    proposal = c.send(c.organizer, "results.propose").result
+    proposal = c.close_and_propose()
     c.send(c.committee, "results.approve", proposal_hash=proposal["proposal_hash"], adjustments=[])
     return c
 
