@@ -26,11 +26,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
@@ -38,11 +38,28 @@ from werkzeug.test import Client
 
 from service.serve import gunicorn_options
 
+Opened = TypeVar("Opened")
+
 LOOPBACK = "127.0.0.1"
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 STARTUP_SECONDS = 60
 STOP_SECONDS = 20
 REQUEST_TIMEOUT = 60
+
+
+def in_each_worker(open_it: Callable[[], Opened]) -> Callable[[], Opened]:
+    """What `open_it` builds, built once, on first use, in the process that serves: a
+    served peer's store or pool must never cross gunicorn's fork."""
+    opened: list[Opened] = []
+    lock = threading.Lock()
+
+    def get() -> Opened:
+        with lock:
+            if not opened:
+                opened.append(open_it())
+        return opened[0]
+
+    return get
 
 
 def free_port() -> int:

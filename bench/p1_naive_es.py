@@ -11,7 +11,6 @@ comparison errs in its favour.
 """
 
 import os
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 from flask import Flask, request
 
+from bench import load
 from service.settings import Settings
 
 DATABASE_ENV = "BENCH_P1_DATABASE_URL"
@@ -94,14 +94,9 @@ def depths(database_url: str, appraisee_ids: Iterable[str]) -> list[int]:
 def create_app() -> Flask:
     """The app; the store opens lazily in the worker that serves (no pool crosses a fork)."""
     app = Flask("p1")
-    store: list[NaiveBallots] = []
-    lock = threading.Lock()
-
-    def naive() -> NaiveBallots:
-        with lock:
-            if not store:
-                store.append(open_application(os.environ[DATABASE_ENV], int(os.environ[POOL_ENV])))
-        return store[0]
+    naive = load.in_each_worker(
+        lambda: open_application(os.environ[DATABASE_ENV], int(os.environ[POOL_ENV]))
+    )
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

@@ -8,13 +8,14 @@ difference is the work behind the endpoint.
 """
 
 import os
-import threading
 from typing import Any
 
 import psycopg
 from flask import Flask, request
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+
+from bench import load
 
 DATABASE_ENV = "BENCH_P2_DATABASE_URL"
 THREADS_ENV = "BENCH_P2_POOL_SIZE"
@@ -41,15 +42,12 @@ def environment(database_url: str, threads: int) -> dict[str, str]:
 def create_app() -> Flask:
     """The app; its pool opens lazily in the worker that serves (no pool crosses a fork)."""
     app = Flask("p2")
-    pool: list[ConnectionPool] = []
-    lock = threading.Lock()
 
-    def connections() -> ConnectionPool:
-        with lock:
-            if not pool:
-                size = int(os.environ[THREADS_ENV])
-                pool.append(ConnectionPool(os.environ[DATABASE_ENV], min_size=size, max_size=size))
-        return pool[0]
+    def open_pool() -> ConnectionPool:
+        size = int(os.environ[THREADS_ENV])
+        return ConnectionPool(os.environ[DATABASE_ENV], min_size=size, max_size=size)
+
+    connections = load.in_each_worker(open_pool)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

@@ -13,13 +13,13 @@ start-up.
 """
 
 import os
-import threading
 import uuid
 from typing import Any
 from uuid import UUID
 
 from flask import Flask, request
 
+from bench import load
 from domain.balloting import BallotRight, CastBallot
 from domain.envelope import parse_envelope
 from domain.errors import DomainError
@@ -76,14 +76,7 @@ class Floor:
 def create_app() -> Flask:
     """The app; its store opens lazily in the worker that serves (nothing crosses a fork)."""
     app = Flask("w1_floor")
-    opened: list[Floor] = []
-    lock = threading.Lock()
-
-    def floor() -> Floor:
-        with lock:
-            if not opened:
-                opened.append(Floor())
-        return opened[0]
+    floor = load.in_each_worker(Floor)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
