@@ -12,11 +12,11 @@ command records and HTTP, so its rate is an upper bound on W2's.
 
 import json
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.w1_floor import unchecked_ballot
 from domain.balloting import CastBallot
 from domain.envelope import parse_envelope
 from service.application import AppraisalApplication
@@ -54,18 +54,5 @@ def _ballots(raw_envelopes: list[dict[str, Any]], public_key: bytes) -> list[Cas
     for raw in raw_envelopes:
         envelope = parse_envelope(raw)
         envelope.verify(public_key)
-        command = envelope.command
-        ballots.append(
-            CastBallot(
-                id=uuid.uuid4(),
-                campaign_id=command["campaign_id"],
-                meeting_id=command["meeting_id"],
-                group=command["group"],
-                rows=command["rows"],
-                right=command["paper_serial"],
-                valid=True,
-                reason=None,
-                envelope=envelope.to_json(),
-            )
-        )
+        ballots.append(unchecked_ballot(envelope, right=envelope.command["paper_serial"]))
     return ballots
