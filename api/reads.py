@@ -44,7 +44,7 @@ from marshmallow import Schema, fields, post_load, validate
 
 from api.auth import require_roles
 from api.errors import PositionAhead
-from api.runtime import current_runtime, current_system
+from api.runtime import current_read, current_runtime, current_system
 from api.schemas import MAX_INDEX, QuerySchema
 from domain.registry import ROLES
 from projections import queries
@@ -112,7 +112,7 @@ def campaign_options(campaign_id: UUID, query: dict[str, Any]) -> dict[str, Any]
     lists would otherwise be merely empty), waiting for `min_position` once here."""
     options = read_options(query)
     queries.campaign(
-        current_system(),
+        current_read(),
         str(campaign_id),
         min_position=options.get("min_position"),
         timeout=options["timeout"],

@@ -1,4 +1,4 @@
-"""Per-process state behind the app: the System, sessions, metrics, background threads.
+"""Per-process state behind the app: the services, sessions, metrics, background threads.
 
 Gunicorn forks workers from a master that never loads the app (no preload), and
 even so nothing here touches the store until the first request needs it: the
@@ -15,7 +15,9 @@ from flask import current_app
 from api.config import ApiOptions
 from api.metrics import Metrics
 from api.sessions import Sessions, load_secret
+from bootstrap import Services
 from projections import ProjectionThread
+from projections.read_side import ReadSide
 from service.ledger import Checkpointer
 from service.settings import Settings
 from service.system import System
@@ -49,8 +51,8 @@ class Runtime:
         self.metrics = Metrics()
         self.lag_gate = LagGate(options.ready_max_lag_events, options.ready_max_lag_seconds)
         self.projects_in_process = options.projections_in_process(settings)
-        self._system = system
-        self._owns_system = system is None
+        self._given = system
+        self._services: Services | None = None
         self._sessions: Sessions | None = None
         self._checkpointer: Checkpointer | None = None
         self._projections: ProjectionThread | None = None
@@ -58,25 +60,34 @@ class Runtime:
         self._lock = threading.Lock()
 
     @property
-    def system(self) -> System:
+    def services(self) -> Services:
         if not self._started:
             with self._lock:
                 if not self._started:
                     self._start()
-        assert self._system is not None
-        return self._system
+        assert self._services is not None
+        return self._services
+
+    @property
+    def system(self) -> System:
+        return self.services.system
+
+    @property
+    def read(self) -> ReadSide:
+        return self.services.read
 
     def _start(self) -> None:
-        if self._system is None:
-            self._system = System.open(self.settings)
+        services = self._services = (
+            Services.open(self.settings) if self._given is None else Services.around(self._given)
+        )
         if self.options.checkpointer:
             self._checkpointer = Checkpointer(
-                self._system.ledger, self.settings.checkpoint_interval
+                services.system.ledger, self.settings.checkpoint_interval
             )
             self._checkpointer.start()
         if self.projects_in_process:
             self._projections = ProjectionThread(
-                self._system, poll_interval=self.options.projection_poll_seconds
+                services.read, poll_interval=self.options.projection_poll_seconds
             ).start()
         self._started = True
 
@@ -107,9 +118,9 @@ class Runtime:
             if self._checkpointer is not None:
                 self._checkpointer.stop()
                 self._checkpointer = None
-            if self._owns_system and self._system is not None:
-                self._system.close()
-                self._system = None
+            if self._given is None and self._services is not None:
+                self._services.close()
+            self._services = None
             self._started = False
 
 
@@ -119,3 +130,7 @@ def current_runtime() -> Runtime:
 
 def current_system() -> System:
     return current_runtime().system
+
+
+def current_read() -> ReadSide:
+    return current_runtime().read

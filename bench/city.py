@@ -3,7 +3,7 @@
 Why real commands: W3–W5 and W8 measure the audit and the read side on what a city's
 year leaves in the ledger, so every step goes through the command bus as a client's
 would — signed envelopes, one-time credentials for the anonymous groups, a teller's
-paper ballot — using `service.demo`'s actors and helpers. A meeting's ballots go in
+paper ballot — using `entrypoints.demo`'s actors and helpers. A meeting's ballots go in
 one `CommandBus.handle_batch` (each still verified, recorded and a leaf on its own),
 which keeps a full city within a few minutes.
 
@@ -35,8 +35,7 @@ from bench import progress, stores
 from domain.canonical import b64url_encode
 from domain.envelope import format_timestamp, seal
 from domain.errors import DomainError
-from service.commands import Accepted
-from service.demo import (
+from entrypoints.demo import (
     SURNAMES,
     THREE,
     DemoClock,
@@ -49,6 +48,7 @@ from service.demo import (
     new_key,
     open_meeting,
 )
+from service.commands import Accepted
 from service.settings import Settings
 from service.system import System, initialise
 
@@ -198,7 +198,7 @@ def generate(settings: Settings, communities: int, seed: int = SEED) -> City:
 
 @contextmanager
 def _seeded(seed: int) -> Iterator[None]:
-    """`service.demo`'s helpers draw keys and ids from the global generator: seed it for
+    """`entrypoints.demo`'s helpers draw keys and ids from the global generator: seed it for
     the generation only, and leave the rest of the process's randomness as it was."""
     state = random.getstate()
     random.seed(seed)

@@ -36,7 +36,7 @@ from gunicorn import util
 from gunicorn.app.base import BaseApplication
 from werkzeug.test import Client
 
-from service.serve import gunicorn_options
+from entrypoints.serve import gunicorn_options
 
 Opened = TypeVar("Opened")
 
@@ -324,7 +324,7 @@ def _tail(log: Path, characters: int = 2000) -> str:
 
 def appraisal_command(*args: str) -> list[str]:
     """The `appraisal` CLI of this interpreter, as the deployment runs it."""
-    return [sys.executable, "-c", "from service.cli import main; main()", *args]
+    return [sys.executable, "-c", "from entrypoints.cli import main; main()", *args]
 
 
 def wsgi_command(app: str, port: int, workers: int, threads: int) -> list[str]:

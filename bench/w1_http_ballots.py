@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,9 @@ from bench.results import Target, WorkloadResult
 from bench.stats import median_interval
 from domain.envelope import format_timestamp, seal
 from domain.keys import encode_public_key, raw_public_key
+from entrypoints.demo import load_rules
+from projections.read_side import ReadSide
 from service.commands import Accepted
-from service.demo import load_rules
 from service.settings import Settings
 from service.system import System, initialise
 
@@ -90,6 +92,10 @@ class Deployment:
             "APPRAISAL_DATA_DIR": str(self.settings.data_dir),
             "APPRAISAL_DATABASE_URL": self.settings.database_url,
         }
+
+    @cached_property
+    def read(self) -> ReadSide:
+        return ReadSide.open(self.system.app)
 
     def send(self, key: Ed25519PrivateKey, command_type: str, **fields: Any) -> Accepted:
         return self.system.bus.handle(seal(command(command_type, **fields), key))

@@ -30,12 +30,12 @@ from api import create_app
 from api.config import ApiOptions
 from bench import city, progress
 from bench.results import Target, WorkloadResult
+from bootstrap import Services
 from domain import keys
 from domain.envelope import SESSION_PREFIX
+from entrypoints.demo import Person
 from projections import catch_up
-from projections.store import views_of
-from service.demo import Person
-from service.system import System
+from projections.read_side import ReadSide
 
 REQUESTS = 200
 WARM_UP = 5
@@ -48,11 +48,12 @@ OPTIONS = ApiOptions(checkpointer=False, inprocess_projections=False, log_level=
 def run(size: str, workdir: Path) -> WorkloadResult:
     shared = city.shared(size)
     rng = random.Random(SEED)
-    system = System.open(shared.settings)
+    services = Services.open(shared.settings)
+    system = services.system
     app = create_app(system=system, options=OPTIONS)
     try:
         start = time.perf_counter()
-        projected = catch_up(system)
+        projected = catch_up(services.read)
         catch_up_seconds = time.perf_counter() - start
         client = app.test_client()
         organizer = _bearer(client, shared.officials["organizer"])
@@ -68,12 +69,12 @@ def run(size: str, workdir: Path) -> WorkloadResult:
             return _get(client, f"{base}/{rng.choice(appraisees)}/explanation", inspector)
 
         cold = _timed(explanation)
-        _forget_derivations(system, shared.campaign_id)
+        _forget_derivations(services.read, shared.campaign_id)
         on_demand = _timed(explanation)
         latencies = _measure({"results": results, "explanation": explanation})
     finally:
         app.extensions["appraisal"].close()
-        system.close()
+        services.close()
     p50 = {name: _percentile(values, 50) for name, values in latencies.items()}
     p99 = {name: _percentile(values, 99) for name, values in latencies.items()}
     return WorkloadResult(
@@ -125,8 +126,8 @@ def run(size: str, workdir: Path) -> WorkloadResult:
     )
 
 
-def _forget_derivations(system: System, campaign_id: str) -> None:
-    with views_of(system.app).writing() as tx:
+def _forget_derivations(read: ReadSide, campaign_id: str) -> None:
+    with read.views.writing() as tx:
         for table in ("derived_results", "derived_proposals"):
             tx.execute(f"DELETE FROM {{{table}}} WHERE campaign_id = ?", campaign_id)
 

@@ -57,7 +57,7 @@ class Sampler:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def poll(self) -> int:
-        index = projection_lag(self.deployment.system)["ledger_index"]
+        index = projection_lag(self.deployment.read)["ledger_index"]
         return -1 if index is None else index
 
     def run(self) -> None:

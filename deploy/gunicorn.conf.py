@@ -1,6 +1,6 @@
 """Gunicorn settings for `gunicorn -c deploy/gunicorn.conf.py 'api:create_app()'`.
 
-The same options `appraisal serve` uses (service/serve.py: gthread workers, no
+The same options `appraisal serve` uses (entrypoints/serve.py: gthread workers, no
 preload so each worker opens its own store after the fork, the readiness warm-up
 that starts each worker's checkpointer, JSON logs, multiprocess metrics clean-up),
 plus what a production host adds: worker count from the environment, recycling,
@@ -10,7 +10,7 @@ and trusting nginx's forwarded headers from loopback only.
 import multiprocessing
 import os
 
-from service.serve import gunicorn_options
+from entrypoints.serve import gunicorn_options
 
 _host, _, _port = os.environ.get("APPRAISAL_BIND", "127.0.0.1:8000").rpartition(":")
 globals().update(

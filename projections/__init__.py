@@ -24,7 +24,7 @@ count) and read-your-writes waits for one number. A city's volume (~25,000
 ballots a year) is far within one process, and a rebuild replays everything in
 one pass. Run it either as `appraisal projections run` — a separate process, the
 production setup — or, in the embedded default, inside the server or demo with
-`ProjectionThread(system).start()` (or `catch_up(system)` for a synchronous
+`ProjectionThread(read).start()` (or `catch_up(read)` for a synchronous
 catch-up). More runners than one are safe: they queue on the tracking-row lock.
 
 Why not eventsourcing's ProjectionRunner: it builds its own application from

@@ -13,16 +13,16 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import NotFound
-from projections.store import ViewStore, views_of
-from service.system import System
+from projections.read_side import ReadSide
+from projections.store import ViewStore
 
 PRIVILEGED = frozenset({"inspector", "auditor"})
 DEFAULT_WAIT_SECONDS = 2.0
 
 
-def ready(system: System, min_position: int | None, timeout: float) -> ViewStore:
+def ready(read: ReadSide, min_position: int | None, timeout: float) -> ViewStore:
     """The views, once they include the event at ledger index `min_position`."""
-    views = views_of(system.app)
+    views = read.views
     if min_position is not None:
         views.wait_for(min_position, timeout)
     return views

@@ -29,16 +29,16 @@ from projections.access import (
     uuid_text,
 )
 from projections.derivations import Derived, derive_current, derived_from, stored
+from projections.read_side import ReadSide
 from projections.store import ViewStore
 from service.application import AppraisalApplication
-from service.system import System
 
 CHUNK = 500
 ROW_LISTS = ("rows_used", "rows_trimmed", "rows_excluded")
 
 
 def explanation(
-    system: System,
+    read: ReadSide,
     campaign_id: str,
     appraisee_id: str,
     *,
@@ -60,7 +60,7 @@ def explanation(
     position and the checkpoint its tally rests on. `consistent` says whether the
     derivation reproduces the proposal's hash.
     """
-    views = ready(system, min_position, timeout)
+    views = ready(read, min_position, timeout)
     campaign = campaign_row(views, campaign_id)
     appraisee_id = uuid_text(appraisee_id, "appraisee")
     with views.reading() as tx:
@@ -76,7 +76,7 @@ def explanation(
         )
     if result is None:
         raise NotFound(f"appraisee {appraisee_id} has no current result in this campaign")
-    derived = _derived(system.app, views, campaign, appraisee_id)
+    derived = _derived(read.app, views, campaign, appraisee_id)
     groups = derived.result["groups"]
     group_rules = {g["code"]: g for g in json.loads(campaign["group_rules"])}
     group_floors = floors(campaign)
@@ -87,7 +87,7 @@ def explanation(
     }
     ballot_ids = [row["ballot_id"] for group in visible.values() for row in _rows(group)]
     receipts = _leaf_hashes(views, ballot_ids)
-    envelopes = _envelopes(system.app, ballot_ids) if privileged(roles) else {}
+    envelopes = _envelopes(read.app, ballot_ids) if privileged(roles) else {}
 
     def row_json(ref: Mapping[str, Any], anonymous: bool) -> dict[str, Any]:
         ballot_id = ref["ballot_id"]

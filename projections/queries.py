@@ -2,7 +2,7 @@
 
 Conventions shared by every function here:
 
-* The first argument is the composition root (`service.system.System`).
+* The first argument is the read side the composition root built (`ReadSide`).
 * `min_position` is a ledger index as returned by a command (`position`): the
   query first waits until the views include that event, for at most `timeout`
   seconds (default 2), and raises :class:`ProjectionBehind` (code
@@ -37,8 +37,8 @@ from projections.access import (
     uuid_text,
 )
 from projections.explain import explanation
-from projections.store import ProjectionBehind, ViewStore, views_of
-from service.system import System
+from projections.read_side import ReadSide
+from projections.store import ProjectionBehind, ViewStore
 
 __all__ = [
     "DEFAULT_WAIT_SECONDS",
@@ -129,7 +129,7 @@ def _campaign_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def campaigns(
-    system: System,
+    read: ReadSide,
     *,
     status: str | None = None,
     year: int | None = None,
@@ -140,25 +140,25 @@ def campaigns(
 ) -> dict[str, Any]:
     """Campaigns and their status in creation order: `{campaign_id, title, year,
     status, details, appraisees, meetings, groups, proposal_hash, …_position}`."""
-    views = ready(system, min_position, timeout)
+    views = ready(read, min_position, timeout)
     where = _where(status=status, year=year)
     rows, total = _page(views, "{campaigns}", where, "created_position", limit, offset)
     return _listing([_campaign_json(r) for r in rows], total, limit, offset)
 
 
 def campaign(
-    system: System,
+    read: ReadSide,
     campaign_id: str,
     *,
     min_position: int | None = None,
     timeout: float = DEFAULT_WAIT_SECONDS,
 ) -> dict[str, Any]:
     """One campaign, as in `campaigns`."""
-    return _campaign_json(campaign_row(ready(system, min_position, timeout), campaign_id))
+    return _campaign_json(campaign_row(ready(read, min_position, timeout), campaign_id))
 
 
 def results(
-    system: System,
+    read: ReadSide,
     campaign_id: str,
     *,
     roles: Collection[str],
@@ -177,7 +177,7 @@ def results(
     `grade` is the adjusted one. Without a current proposal (none yet, or one an
     upheld dispute or a new assessment withdrew) `results` is empty.
     """
-    views = ready(system, min_position, timeout)
+    views = ready(read, min_position, timeout)
     row = campaign_row(views, campaign_id)
     where = _where(campaign_id=row["campaign_id"])
     rows, total = _page(views, "{results}", where, "seq", limit, offset)
@@ -254,7 +254,7 @@ def _ballot_json(row: dict[str, Any], roles: Collection[str]) -> dict[str, Any]:
 
 
 def ballots(
-    system: System,
+    read: ReadSide,
     campaign_id: str,
     *,
     roles: Collection[str],
@@ -272,7 +272,7 @@ def ballots(
     signer of an anonymous group's ballot is never stored."""
     if status is not None and status not in BALLOT_STATUS:
         raise MalformedCommand("status must be valid, invalid or voided")
-    views = ready(system, min_position, timeout)
+    views = ready(read, min_position, timeout)
     where = _where(
         [(BALLOT_STATUS[status], [])] if status else [],
         campaign_id=uuid_text(campaign_id, "campaign"),
@@ -284,7 +284,7 @@ def ballots(
 
 
 def ballot_by_receipt(
-    system: System,
+    read: ReadSide,
     ballot_id: str,
     *,
     roles: Collection[str],
@@ -293,7 +293,7 @@ def ballot_by_receipt(
 ) -> dict[str, Any]:
     """A ballot by the id on its receipt, as in `ballots`: where it sits in the
     ledger (to check an inclusion proof against a checkpoint) and whether it counted."""
-    views = ready(system, min_position, timeout)
+    views = ready(read, min_position, timeout)
     ballot_id = uuid_text(ballot_id, "ballot")
     with views.reading() as tx:
         row = tx.one("SELECT * FROM {ballots} WHERE ballot_id = ?", ballot_id)
@@ -307,7 +307,7 @@ def _in(count: int) -> str:
 
 
 def reconciliation(
-    system: System,
+    read: ReadSide,
     campaign_id: str,
     *,
     meeting_id: str | None = None,
@@ -321,7 +321,7 @@ def reconciliation(
     live from the ballots (ballots voided after closing included). A closed meeting
     also shows `recorded`: the figures its Closed event carries, with the
     `checkpoint` it rests on and its `closed_position`."""
-    views = ready(system, min_position, timeout)
+    views = ready(read, min_position, timeout)
     where = _where(
         campaign_id=uuid_text(campaign_id, "campaign"),
         meeting_id=None if meeting_id is None else uuid_text(meeting_id, "meeting"),
@@ -363,7 +363,7 @@ def _json_or_none(text: str | None) -> Any:
 
 
 def reports(
-    system: System,
+    read: ReadSide,
     campaign_id: str,
     *,
     appraisee_id: str | None = None,
@@ -376,7 +376,7 @@ def reports(
     """Debriefing reports in submission order: `{report_id, campaign_id,
     appraisee_id, status (submitted|returned|accepted), parts, comments,
     submitted_position, updated_position}`."""
-    views = ready(system, min_position, timeout)
+    views = ready(read, min_position, timeout)
     where = _where(
         campaign_id=uuid_text(campaign_id, "campaign"), appraisee_id=appraisee_id, status=status
     )
@@ -398,7 +398,7 @@ def reports(
 
 
 def disputes(
-    system: System,
+    read: ReadSide,
     campaign_id: str,
     *,
     roles: Collection[str],
@@ -413,7 +413,7 @@ def disputes(
     grounds, status (open|upheld|dismissed), reason, voided_ballots,
     lodged_position, resolved_position}`, plus `lodged_by` (actor id) to
     inspectors and auditors only."""
-    views = ready(system, min_position, timeout)
+    views = ready(read, min_position, timeout)
     where = _where(
         campaign_id=uuid_text(campaign_id, "campaign"), status=status, appraisee_id=appraisee_id
     )
@@ -442,7 +442,7 @@ OVERDUE = "i.status <> 'verified' AND i.deadline < ?"
 
 
 def rectifications(
-    system: System,
+    read: ReadSide,
     *,
     today: date,
     campaign_id: str | None = None,
@@ -459,7 +459,7 @@ def rectifications(
     description, deadline, status, progress, checks, overdue}], overdue: [item
     ids], …_position}`; the answer adds `today` and `overdue_items`, the number of
     overdue items over every matching plan."""
-    views = ready(system, min_position, timeout)
+    views = ready(read, min_position, timeout)
     day = today.isoformat()
     overdue_plan = (
         f"EXISTS (SELECT 1 FROM {{plan_items}} i WHERE i.plan_id = p.plan_id AND {OVERDUE})"
@@ -526,7 +526,7 @@ def rectifications(
 
 
 def actors(
-    system: System,
+    read: ReadSide,
     *,
     role: str | None = None,
     limit: int | None = DEFAULT_LIMIT,
@@ -537,7 +537,7 @@ def actors(
     """Actors in registration order: `{actor_id, name, roles, registered_position,
     updated_position, keys: [{key_id, public_key, revoked, added_position,
     revoked_position}]}`. A revoked key's past signatures stay valid."""
-    views = ready(system, min_position, timeout)
+    views = ready(read, min_position, timeout)
     where = _where([("roles LIKE ?", [f'%"{role}"%'])] if role else [])
     rows, total = _page(views, "{actors}", where, "registered_position", limit, offset)
     keys: dict[str, list[dict[str, Any]]] = {r["actor_id"]: [] for r in rows}
@@ -573,11 +573,11 @@ def actors(
 
 
 def checkpoints(
-    system: System, *, limit: int | None = DEFAULT_LIMIT, offset: int = 0
+    read: ReadSide, *, limit: int | None = DEFAULT_LIMIT, offset: int = 0
 ) -> dict[str, Any]:
     """Signed checkpoints, newest first: `{tree_size, root (base64), note}`. They
     are the ledger's own table, not a projection, so they are always current."""
-    views = views_of(system.app)
+    views = read.views
     rows, total = _page(views, "{checkpoints}", _where(), "tree_size DESC", limit, offset)
     items = [
         {
@@ -590,17 +590,17 @@ def checkpoints(
     return _listing(items, total, limit, offset)
 
 
-def latest_checkpoint(system: System) -> dict[str, Any] | None:
+def latest_checkpoint(read: ReadSide) -> dict[str, Any] | None:
     """The newest signed checkpoint, or None before the first."""
-    items = checkpoints(system, limit=1)["items"]
+    items = checkpoints(read, limit=1)["items"]
     return items[0] if items else None
 
 
-def projection_lag(system: System) -> dict[str, Any]:
+def projection_lag(read: ReadSide) -> dict[str, Any]:
     """Where the views stand against the ledger: `{"projection", "notification_id",
     "ledger_index" (last leaf included), "head_notification_id", "ledger_size",
     "behind" (events not yet included)}`."""
-    position = views_of(system.app).position()
+    position = read.views.position()
     return {
         "projection": "views",
         "notification_id": position.notification_id,

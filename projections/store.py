@@ -13,7 +13,6 @@ everything else is written once in :class:`ViewStore`.
 import hashlib
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -234,16 +233,10 @@ class PostgresViews(ViewStore, PostgresTrackingRecorder):
                 conn.execute(SQL("UNLISTEN {}").format(channel))
 
 
-_VIEWS: "weakref.WeakKeyDictionary[AppraisalApplication, ViewStore]" = weakref.WeakKeyDictionary()
-_VIEWS_LOCK = threading.Lock()
-
-
-def views_of(app: AppraisalApplication) -> ViewStore:
-    """The view store of an application, created (tables included) once per process."""
-    with _VIEWS_LOCK:
-        views = _VIEWS.get(app)
-        if views is None:
-            kind = PostgresViews if app.settings.is_postgres else SQLiteViews
-            views = _VIEWS[app] = kind(app)
-            views.create_table()
-        return views
+def open_views(app: AppraisalApplication) -> ViewStore:
+    """The view store of an application, its tables created if missing. Built once per
+    process by the composition root (`bootstrap`), which hands it to every reader."""
+    kind = PostgresViews if app.settings.is_postgres else SQLiteViews
+    views = kind(app)
+    views.create_table()
+    return views

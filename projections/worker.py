@@ -33,9 +33,8 @@ from eventsourcing.utils import get_topic
 from domain.campaign import Campaign
 from projections.derivations import precompute
 from projections.projector import Projector
-from projections.store import TRACKING_NAME, views_of
-from service.application import AppraisalApplication
-from service.system import System
+from projections.read_side import ReadSide
+from projections.store import TRACKING_NAME
 
 DEFAULT_BATCH_SIZE = 200
 DEFAULT_POLL_INTERVAL = 0.5
@@ -66,10 +65,10 @@ class Batch:
 class Worker:
     """Applies batches of events; one per thread or process."""
 
-    def __init__(self, app: AppraisalApplication, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
-        self.app = app
-        self.views = views_of(app)
-        self.projector = Projector(app)
+    def __init__(self, read: ReadSide, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.app = read.app
+        self.views = read.views
+        self.projector = Projector(read.app)
         self.batch_size = batch_size
         self._deriving = ThreadPoolExecutor(max_workers=1, thread_name_prefix="derivations")
 
@@ -142,14 +141,14 @@ class Worker:
 
 
 def catch_up(
-    system: System,
+    read: ReadSide,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Callable[[Batch], object] | None = None,
 ) -> int:
     """Bring the views up to the current head synchronously (demo, tests, `run --once`),
     with the derivations of the proposals among them."""
-    worker = Worker(system.app, batch_size)
+    worker = Worker(read, batch_size)
     try:
         return worker.catch_up(on_batch)
     finally:
@@ -157,30 +156,30 @@ def catch_up(
 
 
 def rebuild(
-    system: System,
+    read: ReadSide,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Callable[[Batch], object] | None = None,
 ) -> int:
     """Drop every view table, recreate it and replay the whole store from zero."""
-    views_of(system.app).reset()
-    return catch_up(system, batch_size=batch_size, on_batch=on_batch)
+    read.views.reset()
+    return catch_up(read, batch_size=batch_size, on_batch=on_batch)
 
 
 def run_forever(
-    system: System,
+    read: ReadSide,
     stop: threading.Event,
     *,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> None:
     """The long-running worker of `appraisal projections run`."""
-    Worker(system.app, batch_size).run(stop, poll_interval)
+    Worker(read, batch_size).run(stop, poll_interval)
 
 
-def content_hashes(system: System) -> dict[str, str]:
+def content_hashes(read: ReadSide) -> dict[str, str]:
     """SHA-256 per view table over its rows in key order: equal hashes, equal views."""
-    return views_of(system.app).content_hashes()
+    return read.views.content_hashes()
 
 
 class ProjectionThread:
@@ -190,12 +189,12 @@ class ProjectionThread:
 
     def __init__(
         self,
-        system: System,
+        read: ReadSide,
         *,
         poll_interval: float = 0.2,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
-        self.system = system
+        self.read = read
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self._stop = threading.Event()
@@ -213,7 +212,7 @@ class ProjectionThread:
         while not self._stop.is_set():
             try:
                 run_forever(
-                    self.system,
+                    self.read,
                     self._stop,
                     poll_interval=self.poll_interval,
                     batch_size=self.batch_size,

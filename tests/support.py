@@ -5,12 +5,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.envelope import format_timestamp, seal
 from domain.keys import encode_public_key, key_id, raw_public_key
+from projections.read_side import ReadSide
 from service.commands import Accepted
 from service.keyfiles import write_private_key
 from service.settings import Settings
@@ -66,6 +68,11 @@ class Harness:
             yield cls(system, admin, result)
         finally:
             system.close()
+
+    @cached_property
+    def read(self) -> ReadSide:
+        """The read side, its view tables created on first use."""
+        return ReadSide.open(self.system.app)
 
     def submit(self, envelope: dict[str, Any]) -> Accepted:
         return self.system.bus.handle(envelope)

@@ -15,7 +15,7 @@ from api.auth import require_roles
 from api.parsing import Blueprint
 from api.read_schemas import ActorsPageSchema
 from api.reads import ACTOR_READERS, PageQuerySchema, read, read_options
-from api.runtime import current_system
+from api.runtime import current_read, current_system
 from api.schemas import ActorSchema
 from domain.errors import NotFound
 from domain.registry import ROLES, Actor
@@ -51,7 +51,7 @@ class Actors(MethodView):
     @read(blp, ActorsPageSchema, roles=ACTOR_READERS, query=ActorsQuerySchema, by_id=False)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Actors in registration order, with their keys (revoked ones flagged)."""
-        return queries.actors(current_system(), **read_options(query))
+        return queries.actors(current_read(), **read_options(query))
 
 
 @blp.route("/<uuid:actor_id>")

@@ -14,7 +14,7 @@ from flask.views import MethodView
 from api.parsing import Blueprint
 from api.read_schemas import BallotReceiptSchema
 from api.reads import ReadQuerySchema, read, read_options
-from api.runtime import current_system
+from api.runtime import current_read
 from projections import queries
 
 blp = Blueprint(
@@ -36,5 +36,5 @@ class BallotReceipt(MethodView):
         `min_position` right after casting.
         """
         return queries.ballot_by_receipt(
-            current_system(), str(ballot_id), roles=frozenset(), **read_options(query)
+            current_read(), str(ballot_id), roles=frozenset(), **read_options(query)
         )

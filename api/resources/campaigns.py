@@ -32,7 +32,7 @@ from api.reads import (
     read,
     read_options,
 )
-from api.runtime import current_system
+from api.runtime import current_read, current_system
 from domain.campaign import (
     APPROVED,
     DRAFT,
@@ -97,7 +97,7 @@ class Campaigns(MethodView):
     @read(blp, CampaignsPageSchema, roles=ANY_ACTOR, query=CampaignsQuerySchema, by_id=False)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Campaigns in creation order, with their status."""
-        return queries.campaigns(current_system(), **read_options(query))
+        return queries.campaigns(current_read(), **read_options(query))
 
 
 @blp.route("/<uuid:campaign_id>")
@@ -105,7 +105,7 @@ class CampaignById(MethodView):
     @read(blp, CampaignSchema, roles=ANY_ACTOR, query=ReadQuerySchema)
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
         """One campaign: status, roster size, meetings, groups, proposal and approval."""
-        return queries.campaign(current_system(), str(campaign_id), **read_options(query))
+        return queries.campaign(current_read(), str(campaign_id), **read_options(query))
 
 
 @blp.route("/<uuid:campaign_id>/results")
@@ -119,7 +119,7 @@ class Results(MethodView):
         all but inspectors and auditors.
         """
         return queries.results(
-            current_system(), str(campaign_id), roles=caller_roles(), **read_options(query)
+            current_read(), str(campaign_id), roles=caller_roles(), **read_options(query)
         )
 
 
@@ -140,7 +140,7 @@ class Explanation(MethodView):
         if not caller_roles() & EXPLANATION_READERS:
             _require_own_appraisee(campaign_id, appraisee_id)
         return queries.explanation(
-            current_system(),
+            current_read(),
             str(campaign_id),
             str(appraisee_id),
             roles=caller_roles(),
@@ -167,7 +167,7 @@ class Ballots(MethodView):
         anonymous ballot's signer is never stored.
         """
         return queries.ballots(
-            current_system(),
+            current_read(),
             str(campaign_id),
             roles=caller_roles(),
             **campaign_options(campaign_id, query),
@@ -180,7 +180,7 @@ class Reconciliation(MethodView):
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
         """Per meeting and group: issued = cast + unused, cast = valid + invalid, …"""
         return queries.reconciliation(
-            current_system(), str(campaign_id), **campaign_options(campaign_id, query)
+            current_read(), str(campaign_id), **campaign_options(campaign_id, query)
         )
 
 
@@ -190,7 +190,7 @@ class Reports(MethodView):
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
         """Debriefing reports in submission order, with review comments."""
         return queries.reports(
-            current_system(), str(campaign_id), **campaign_options(campaign_id, query)
+            current_read(), str(campaign_id), **campaign_options(campaign_id, query)
         )
 
 
@@ -200,7 +200,7 @@ class Disputes(MethodView):
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
         """Disputes in the order lodged; who lodged one is shown to inspectors and auditors."""
         return queries.disputes(
-            current_system(),
+            current_read(),
             str(campaign_id),
             roles=caller_roles(),
             **campaign_options(campaign_id, query),

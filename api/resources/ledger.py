@@ -9,7 +9,7 @@ from flask.views import MethodView
 from api.parsing import Blueprint
 from api.read_schemas import CheckpointsPageSchema
 from api.reads import WindowSchema
-from api.runtime import current_system
+from api.runtime import current_read, current_system
 from api.schemas import (
     ConsistencyProofSchema,
     ConsistencyQuerySchema,
@@ -58,7 +58,7 @@ class Checkpoints(MethodView):
 
         The ledger's own table, not a projection: always current.
         """
-        return queries.checkpoints(current_system(), **query)
+        return queries.checkpoints(current_read(), **query)
 
 
 @blp.route("/proofs/inclusion")

@@ -43,7 +43,7 @@ class Ready(MethodView):
         try:
             system = runtime.system
             size = system.ledger.size()
-            lag = queries.projection_lag(system)
+            lag = queries.projection_lag(runtime.read)
         except Exception as exc:
             log.warning("not ready: %r", exc)
             raise NotReady(f"the store is not ready ({type(exc).__name__})") from exc
@@ -66,7 +66,7 @@ class ProjectionLag(MethodView):
     def get(self) -> dict[str, Any]:
         """Where the read models stand against the ledger, and who keeps them."""
         runtime = current_runtime()
-        lag = queries.projection_lag(runtime.system)
+        lag = queries.projection_lag(runtime.read)
         return {**lag, "in_process": runtime.projects_in_process}
 
 

@@ -9,7 +9,7 @@ from marshmallow import fields
 from api.parsing import Blueprint
 from api.read_schemas import RectificationsPageSchema
 from api.reads import CASE_READERS, PageQuerySchema, read, read_options
-from api.runtime import current_system
+from api.runtime import current_read
 from projections import queries
 
 blp = Blueprint(
@@ -41,4 +41,4 @@ class Rectifications(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Plans in creation order; an item is overdue past its deadline, as of the
         server's date, until it passes a follow-up check."""
-        return queries.rectifications(current_system(), today=date.today(), **read_options(query))
+        return queries.rectifications(current_read(), today=date.today(), **read_options(query))

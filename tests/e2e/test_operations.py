@@ -31,7 +31,7 @@ def test_healthz_does_not_touch_the_store(
 def test_readyz_reports_the_ledger_size_and_projection_lag(
     harness: Harness, client: FlaskClient
 ) -> None:
-    catch_up(harness.system)
+    catch_up(harness.read)
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.get_json() == {
@@ -56,14 +56,14 @@ def test_readyz_is_503_while_the_views_stay_too_far_behind(harness: Harness) -> 
     app = lagging_app(harness, max_seconds=0)
     client = app.test_client()
     try:
-        catch_up(harness.system)
+        catch_up(harness.read)
         assert client.get("/readyz").status_code == 200
         harness.register("cadre")
         response = client.get("/readyz")
         body = assert_problem(response, 503, "not-ready")
         assert body["projection"]["behind"] > 0
         assert response.headers["Retry-After"]
-        catch_up(harness.system)
+        catch_up(harness.read)
         assert client.get("/readyz").status_code == 200
     finally:
         runtime(app).close()

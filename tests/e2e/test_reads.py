@@ -134,14 +134,14 @@ def test_a_position_the_views_do_not_reach_in_time_is_503(
 ) -> None:
     client = unprojected.test_client()
     token = login(client, harness.admin)["token"]
-    catch_up(harness.system)
+    catch_up(harness.read)
     harness.register("organizer")
     written = harness.size - 1
     response = client.get(f"/api/v1/campaigns?min_position={written}", headers=bearer(token))
     body = assert_problem(response, 503, "projection-behind")
     assert response.headers["Retry-After"] == "1"
     assert body["min_position"] == written and body["position"] < written
-    catch_up(harness.system)
+    catch_up(harness.read)
     response = client.get(f"/api/v1/campaigns?min_position={written}", headers=bearer(token))
     assert response.status_code == 200
 

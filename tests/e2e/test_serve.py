@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from domain import checkpoint, keys
 from domain.canonical import b64url_decode
 from domain.envelope import SESSION_PREFIX
-from service.cli import main
+from entrypoints.cli import main
 from service.settings import Settings
 from tests.support import Harness, Signer
 
@@ -46,7 +46,7 @@ def server(harness: Harness, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         **store_env(harness.system.settings),
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
-    command = [sys.executable, "-c", "from service.cli import main; main()", "serve"]
+    command = [sys.executable, "-c", "from entrypoints.cli import main; main()", "serve"]
     with log.open("wb") as output:
         process = subprocess.Popen(
             [*command, "--port", str(port)], env=env, stdout=output, stderr=output

@@ -20,7 +20,7 @@ from domain.audit import event_mapper
 from domain.entries import Entry
 from domain.registry import Actor
 from domain.tree_check import TreeRebuilder
-from service.cli import main
+from entrypoints.cli import main
 from service.keyfiles import read_private_key
 from tests.integration.test_lifecycle import Campaign
 from tests.integration.test_lifecycle import test_whole_campaign_lifecycle as whole_lifecycle

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from service.cli import main
+from entrypoints.cli import main
 from service.settings import Settings
 from tests.support import Harness
 

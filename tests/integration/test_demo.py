@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from service.cli import main
+from entrypoints.cli import main
 from service.settings import Settings
 
 

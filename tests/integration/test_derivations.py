@@ -11,7 +11,6 @@ import pytest
 
 import projections
 from projections import derivations, explain, queries
-from projections.store import views_of
 from projections.worker import Worker
 from service.tallying import Derivation, derive
 from tests.integration.test_lifecycle import Campaign
@@ -36,11 +35,11 @@ def _proposal_hash(c: Campaign) -> str:
 
 
 def _explain_all(c: Campaign) -> dict[str, Any]:
-    return {a: queries.explanation(c.h.system, c.id, a, roles=INSPECTOR) for a in c.appraisees}
+    return {a: queries.explanation(c.h.read, c.id, a, roles=INSPECTOR) for a in c.appraisees}
 
 
 def _stored_rows(c: Campaign) -> list[dict[str, Any]]:
-    with views_of(c.h.system.app).reading() as tx:
+    with c.h.read.views.reading() as tx:
         return tx.all("SELECT * FROM {derived_results} WHERE campaign_id = ?", c.id)
 
 
@@ -55,8 +54,8 @@ def test_the_worker_stores_the_derivation_and_explanations_read_it(
     proposed: Campaign, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c = proposed
-    projections.catch_up(c.h.system, batch_size=5)
-    views = views_of(c.h.system.app)
+    projections.catch_up(c.h.read, batch_size=5)
+    views = c.h.read.views
     assert derivations.is_stored(views, c.id, _proposal_hash(c))
     assert {row["appraisee_id"] for row in _stored_rows(c)} == set(c.appraisees)
 
@@ -76,10 +75,10 @@ def test_a_rebuild_keeps_the_derivations_and_does_not_derive_again(
     proposed: Campaign, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c = proposed
-    projections.catch_up(c.h.system)
+    projections.catch_up(c.h.read)
     before = _stored_rows(c)
     _no_deriving(monkeypatch)
-    projections.rebuild(c.h.system, batch_size=7)
+    projections.rebuild(c.h.read, batch_size=7)
     assert _stored_rows(c) == before
     assert all(told["consistent"] for told in _explain_all(c).values())
 
@@ -93,8 +92,8 @@ def test_a_derivation_that_does_not_reproduce_the_proposal_is_not_kept(
         return dataclasses.replace(derive(*args), proposal_hash="0" * 64)
 
     monkeypatch.setattr(derivations, "derive", drifted)
-    projections.catch_up(c.h.system)
-    told = queries.explanation(c.h.system, c.id, c.appraisees[0], roles=INSPECTOR)
+    projections.catch_up(c.h.read)
+    told = queries.explanation(c.h.read, c.id, c.appraisees[0], roles=INSPECTOR)
     assert not told["consistent"] and told["derivation_hash"] == "0" * 64
     assert _stored_rows(c) == []
 
@@ -109,19 +108,19 @@ def test_a_failing_derivation_leaves_the_projection_and_explanations_working(
             raise RuntimeError("store unavailable")
 
         patched.setattr(derivations, "derive", broken)
-        projections.catch_up(c.h.system)
-    assert queries.results(c.h.system, c.id, roles=INSPECTOR)["status"] == "proposed"
+        projections.catch_up(c.h.read)
+    assert queries.results(c.h.read, c.id, roles=INSPECTOR)["status"] == "proposed"
     assert _stored_rows(c) == []
-    told = queries.explanation(c.h.system, c.id, c.appraisees[0], roles=INSPECTOR)
+    told = queries.explanation(c.h.read, c.id, c.appraisees[0], roles=INSPECTOR)
     assert told["consistent"]
     assert len(_stored_rows(c)) == len(c.appraisees)
 
 
 def test_explanations_name_the_same_rows_as_the_domain_derivation(proposed: Campaign) -> None:
     c = proposed
-    projections.catch_up(c.h.system)
-    system = c.h.system
-    outcome = derive(system.app, system.app.find(uuid.UUID(c.id))).outcome
+    projections.catch_up(c.h.read)
+    read = c.h.read
+    outcome = derive(read.app, read.app.find(uuid.UUID(c.id))).outcome
     for appraisee, told in _explain_all(c).items():
         expected = outcome.result(appraisee)
         assert told["grade"]["grade_before_rules"] == expected.grade_before_rules
@@ -144,10 +143,10 @@ def test_the_views_move_on_while_the_worker_derives(
         return real_derive(*args)
 
     monkeypatch.setattr(derivations, "derive", slow)
-    worker = Worker(c.h.system.app)
+    worker = Worker(c.h.read)
     try:
         worker.catch_up()
-        assert queries.results(c.h.system, c.id, roles=INSPECTOR)["status"] == "proposed"
+        assert queries.results(c.h.read, c.id, roles=INSPECTOR)["status"] == "proposed"
         assert _stored_rows(c) == []  # still deriving, and the views did not wait for it
     finally:
         release.set()

@@ -19,11 +19,12 @@ from click.testing import CliRunner, Result
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bootstrap import Services
+from entrypoints.cli import main
+from entrypoints.demo import load_rules, run_demo
 from projections import catch_up, queries
-from service.cli import main
-from service.demo import load_rules, run_demo
+from projections.read_side import ReadSide
 from service.settings import Settings
-from service.system import System
 from tests.support import Harness
 
 SUMMARY, EVALUATION, RECTIFICATION = "民主测评结果汇总表", "综合评价表", "问题整改清单"
@@ -79,17 +80,17 @@ class RuleLabels:
 
 
 def expected_summary(
-    system: System, campaign_id: str, roster: list[dict[str, Any]], labels: RuleLabels
+    read: ReadSide, campaign_id: str, roster: list[dict[str, Any]], labels: RuleLabels
 ) -> tuple[list[list[Any]], list[tuple[Any, ...]]]:
     """Header rows and one row per appraisee: the ballots of the meetings that appraised
     them per group (issued, cast, valid and not voided) and the group's score."""
     groups = labels.document["groups"]
     results = {
-        r["appraisee_id"]: r for r in queries.results(system, campaign_id, roles=AUDITOR)["results"]
+        r["appraisee_id"]: r for r in queries.results(read, campaign_id, roles=AUDITOR)["results"]
     }
-    meetings = queries.reconciliation(system, campaign_id, limit=None)["items"]
+    meetings = queries.reconciliation(read, campaign_id, limit=None)["items"]
     members = {
-        m["meeting_id"]: system.app.find(UUID(m["meeting_id"])).appraisee_ids for m in meetings
+        m["meeting_id"]: read.app.find(UUID(m["meeting_id"])).appraisee_ids for m in meetings
     }
     identity = ["序号", "单位", "姓名", "职务", "类别"]
     top = identity + [label for g in groups for label in (g["label"], None, None, None, None)]
@@ -124,7 +125,7 @@ def expected_summary(
 
 
 def expected_evaluation(
-    system: System, campaign_id: str, roster: list[dict[str, Any]], labels: RuleLabels
+    read: ReadSide, campaign_id: str, roster: list[dict[str, Any]], labels: RuleLabels
 ) -> tuple[list[list[Any]], list[tuple[Any, ...]]]:
     """Header and one row per result, in the results' order (category, then rank)."""
     assessments = labels.document.get("assessments", [])
@@ -133,8 +134,8 @@ def expected_evaluation(
         "测算等次", "确定等次", "调整理由", "标记/说明", *(a["label"] for a in assessments),
     ]  # fmt: skip
     people = {who["appraisee_id"]: who for who in roster}
-    recorded = system.app.find(UUID(campaign_id)).assessments
-    results = queries.results(system, campaign_id, roles=AUDITOR)["results"]
+    recorded = read.app.find(UUID(campaign_id)).assessments
+    results = queries.results(read, campaign_id, roles=AUDITOR)["results"]
     assert {r["appraisee_id"] for r in results} == set(people)
     rows = []
     for n, result in enumerate(results, 1):
@@ -162,7 +163,7 @@ def expected_evaluation(
 
 
 def expected_rectification(
-    system: System, campaign_id: str, roster: list[dict[str, Any]], day: date
+    read: ReadSide, campaign_id: str, roster: list[dict[str, Any]], day: date
 ) -> tuple[list[list[Any]], list[tuple[Any, ...]]]:
     header = [
         "序号",
@@ -176,7 +177,7 @@ def expected_rectification(
         "是否逾期",
     ]
     people = {who["appraisee_id"]: who for who in roster}
-    plans = queries.rectifications(system, today=day, campaign_id=campaign_id, limit=None)["items"]
+    plans = queries.rectifications(read, today=day, campaign_id=campaign_id, limit=None)["items"]
     rows = []
     for plan in plans:
         who = people[plan["appraisee_id"]]
@@ -237,22 +238,22 @@ def check_layout(
     assert f"树大小 {checkpoint['tree_size']}，根哈希 {checkpoint['root']}" in footer[1]
 
 
-def export_day(system: System, campaign_id: str) -> date:
+def export_day(read: ReadSide, campaign_id: str) -> date:
     """The day after the campaign's first rectification deadline, so that items both
     overdue and not appear; today when it has no plan."""
-    plans = queries.rectifications(system, today=date.today(), campaign_id=campaign_id)["items"]
+    plans = queries.rectifications(read, today=date.today(), campaign_id=campaign_id)["items"]
     if not plans:
         return date.today()
     return date.fromisoformat(plans[0]["items"][0]["deadline"]) + timedelta(days=1)
 
 
 def check_export(
-    settings: Settings, system: System, demo_campaign: dict[str, Any], rule_file: str, out: Path
+    settings: Settings, read: ReadSide, demo_campaign: dict[str, Any], rule_file: str, out: Path
 ) -> dict[str, list[tuple[Any, ...]]]:
     """Export one campaign through the CLI and compare every sheet with the read models;
     return the expected data rows per sheet."""
     campaign_id = demo_campaign["campaign_id"]
-    day = export_day(system, campaign_id)
+    day = export_day(read, campaign_id)
     path = out / f"{campaign_id}.xlsx"
     result = export(settings, campaign_id, "-o", str(path), "--date", day.isoformat(), "--json")
     assert result.exit_code == 0, result.output
@@ -260,11 +261,11 @@ def check_export(
     labels = RuleLabels(load_rules(rule_file))
     roster = demo_campaign["roster"]
     expected = {
-        SUMMARY: expected_summary(system, campaign_id, roster, labels),
-        EVALUATION: expected_evaluation(system, campaign_id, roster, labels),
-        RECTIFICATION: expected_rectification(system, campaign_id, roster, day),
+        SUMMARY: expected_summary(read, campaign_id, roster, labels),
+        EVALUATION: expected_evaluation(read, campaign_id, roster, labels),
+        RECTIFICATION: expected_rectification(read, campaign_id, roster, day),
     }
-    checkpoint = queries.latest_checkpoint(system)
+    checkpoint = queries.latest_checkpoint(read)
     assert json.loads(result.stdout) == {
         "file": str(path),
         "campaign_id": campaign_id,
@@ -274,7 +275,7 @@ def check_export(
     }
     workbook = openpyxl.load_workbook(path)
     assert workbook.sheetnames == [SUMMARY, EVALUATION, RECTIFICATION]
-    campaign = queries.campaign(system, campaign_id)
+    campaign = queries.campaign(read, campaign_id)
     for name, (want_headers, want_rows) in expected.items():
         sheet = workbook[name]
         headers, rows, _ = header_and_data(sheet)
@@ -292,15 +293,15 @@ def test_exported_forms_match_the_read_models_cell_by_cell(
     summary = run_demo(store_settings, lambda _: None)
     out = tmp_path / "out"
     out.mkdir()
-    system = System.open(store_settings)
+    services = Services.open(store_settings)
     try:
-        catch_up(system)
+        catch_up(services.read)
         compared = [
-            check_export(store_settings, system, demo_campaign, rule_file, out)
+            check_export(store_settings, services.read, demo_campaign, rule_file, out)
             for demo_campaign, rule_file in zip(summary["campaigns"], RULE_FILES, strict=True)
         ]
     finally:
-        system.close()
+        services.close()
     items = [row for rows in compared for row in rows[RECTIFICATION]]
     assert {row[-1] for row in items} == {"是", "否"}, "both overdue and not were compared"
     assert all(p.suffix == ".xlsx" for p in out.iterdir()), "no temporary file is left behind"

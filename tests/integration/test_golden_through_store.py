@@ -645,8 +645,8 @@ def test_golden_scenario_through_store(harness: Harness, scenario: Scenario) -> 
     if scenario.skip is not None:
         pytest.skip(scenario.skip)
     cid = Replay(harness, scenario).run()
-    projections.catch_up(harness.system)
-    shown = queries.results(harness.system, cid, roles=AUDITOR)
+    projections.catch_up(harness.read)
+    shown = queries.results(harness.read, cid, roles=AUDITOR)
     assert shown["status"] == "proposed" and shown["proposal_hash"]
     assert shown["page"]["total"] == len(shown["results"])
     stored = harness.system.app.find(uuid.UUID(cid)).proposal["results"]

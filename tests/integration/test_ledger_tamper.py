@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain import checkpoint
-from service.cli import main
+from entrypoints.cli import main
 from service.settings import Settings
 from tests.support import Harness, RawStore
 

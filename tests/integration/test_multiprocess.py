@@ -125,10 +125,10 @@ def test_workers_and_projections_under_load_keep_every_ballot_exactly_once(
             assert all(deployment.system.app.find(UUID(c)) is None for c in unsent)
 
             deadline = time.monotonic() + CATCH_UP_SECONDS
-            while queries.projection_lag(deployment.system)["behind"] > 0:
+            while queries.projection_lag(deployment.read)["behind"] > 0:
                 assert time.monotonic() < deadline, "the projections did not catch up"
                 time.sleep(0.1)
-            viewed = queries.ballots(deployment.system, campaign.id, roles=PRIVILEGED, limit=None)
+            viewed = queries.ballots(deployment.read, campaign.id, roles=PRIVILEGED, limit=None)
             assert viewed["total"] == len(acknowledged)
             assert {item["ballot_id"] for item in viewed["items"]} == set(acknowledged)
 

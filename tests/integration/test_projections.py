@@ -51,7 +51,7 @@ def expected_results(harness: Harness, campaign_id: str) -> list[dict[str, Any]]
 
 def sync(c: Campaign) -> None:
     """Small batches on purpose: batch boundaries must not change what is written."""
-    projections.catch_up(c.h.system, batch_size=5)
+    projections.catch_up(c.h.read, batch_size=5)
 
 
 def approve_with_adjustment(c: Campaign) -> str:
@@ -86,15 +86,15 @@ def test_results_equal_the_domain_derivation_with_adjustments(campaign: Campaign
     grade = approve_with_adjustment(c)
     sync(c)
 
-    system = c.h.system
-    shown = queries.results(system, c.id, roles=INSPECTOR)
+    read = c.h.read
+    shown = queries.results(read, c.id, roles=INSPECTOR)
     assert shown["status"] == "approved"
     assert shown["results"] == expected_results(c.h, c.id)
     adjusted = next(r for r in shown["results"] if r["appraisee_id"] == c.appraisees[3])
     assert adjusted["grade"] == grade and adjusted["adjustment"]["grade"] == grade
     assert adjusted["computed_grade"] != grade
     assert (
-        queries.results(system, c.id, roles=INSPECTOR, limit=2, offset=1)["results"]
+        queries.results(read, c.id, roles=INSPECTOR, limit=2, offset=1)["results"]
         == (shown["results"][1:3])
     )
 
@@ -104,24 +104,24 @@ def test_ballots_receipts_reconciliation_and_explanation(campaign: Campaign) -> 
     c.vote()
     closed = c.send(c.organizer, "balloting.close", meeting_id=c.meeting).result
     sync(c)
-    system, ledger = c.h.system, c.h.system.ledger
+    read, ledger = c.h.read, c.h.system.ledger
 
-    listed = queries.ballots(system, c.id, roles=INSPECTOR, limit=None)
+    listed = queries.ballots(read, c.id, roles=INSPECTOR, limit=None)
     assert listed["total"] == len(c.ballots)
     by_id = {b["ballot_id"]: b for b in listed["items"]}
     for ballot in c.ballots:
-        shown = queries.ballot_by_receipt(system, ballot.ballot_id, roles=CADRE)
-        index = system.app.ledger.position_of(uuid.UUID(ballot.ballot_id), 1)
+        shown = queries.ballot_by_receipt(read, ballot.ballot_id, roles=CADRE)
+        index = read.app.ledger.position_of(uuid.UUID(ballot.ballot_id), 1)
         assert shown["ledger_index"] == index
         assert shown["leaf_hash"] == base64.b64encode(ledger.leaf_hash(index)).decode()
         assert "signer" not in shown
         anonymous = ballot.group in ("resident_rep", "unit_rep")
         assert ("signer" in by_id[ballot.ballot_id]) is not anonymous
     assert {b["status"] for b in listed["items"]} == {"valid", "invalid"}
-    invalid = queries.ballots(system, c.id, roles=CADRE, status="invalid")["items"]
+    invalid = queries.ballots(read, c.id, roles=CADRE, status="invalid")["items"]
     assert [b["reason"] for b in invalid] == ["excess_choice_share:excellent"]
 
-    [meeting] = queries.reconciliation(system, c.id)["items"]
+    [meeting] = queries.reconciliation(read, c.id)["items"]
     assert meeting["status"] == "closed"
     assert meeting["recorded"] == closed["reconciliation"]
     assert meeting["checkpoint"] == closed["checkpoint"]
@@ -132,11 +132,11 @@ def test_ballots_receipts_reconciliation_and_explanation(campaign: Campaign) -> 
     proposal = c.send(c.organizer, "results.propose").result
     sync(c)
     appraisee = c.appraisees[0]
-    derived = derive(system.app, system.app.find(uuid.UUID(c.id))).outcome.result(appraisee)
-    told = queries.explanation(system, c.id, appraisee, roles=AUDITOR)
+    derived = derive(read.app, read.app.find(uuid.UUID(c.id))).outcome.result(appraisee)
+    told = queries.explanation(read, c.id, appraisee, roles=AUDITOR)
     assert told["consistent"] and told["proposal_hash"] == proposal["proposal_hash"]
     assert told["grade"]["proof"]["event"] == "Campaign.ResultsProposed"
-    shown = queries.results(system, c.id, roles=AUDITOR)["results"]
+    shown = queries.results(read, c.id, roles=AUDITOR)["results"]
     [own] = [r for r in shown if r["appraisee_id"] == appraisee]
     assert told["score"]["score_exact"] == own["score_exact"]
     for code, group in told["groups"].items():
@@ -147,11 +147,11 @@ def test_ballots_receipts_reconciliation_and_explanation(campaign: Campaign) -> 
             assert row["leaf_hash"] == by_id[row["ballot_id"]]["leaf_hash"]
             assert row["envelope"]["command"]["ballot_id"] == row["ballot_id"]
             assert ("signer" in row) is (code not in ("resident_rep", "unit_rep"))
-    cadre_view = queries.explanation(system, c.id, appraisee, roles=CADRE)
+    cadre_view = queries.explanation(read, c.id, appraisee, roles=CADRE)
     rows = [r for g in cadre_view["groups"].values() for r in g.get("rows_used", [])]
     assert rows and all("envelope" not in r and "signer" not in r for r in rows)
     with pytest.raises(NotFound):
-        queries.explanation(system, c.id, new_id(), roles=CADRE)
+        queries.explanation(read, c.id, new_id(), roles=CADRE)
 
 
 def test_upheld_dispute_voids_a_ballot_and_withdraws_the_results(campaign: Campaign) -> None:
@@ -161,29 +161,29 @@ def test_upheld_dispute_voids_a_ballot_and_withdraws_the_results(campaign: Campa
     dispute = c.lodge_dispute()
     resolved = c.uphold_dispute(dispute)
     [voided] = resolved.result["voided"]
-    system = c.h.system
+    read = c.h.read
 
     with pytest.raises(queries.ProjectionBehind):
-        queries.results(system, c.id, roles=CADRE, min_position=resolved.position, timeout=0.1)
+        queries.results(read, c.id, roles=CADRE, min_position=resolved.position, timeout=0.1)
     sync(c)
-    withdrawn = queries.results(system, c.id, roles=CADRE, min_position=resolved.position)
+    withdrawn = queries.results(read, c.id, roles=CADRE, min_position=resolved.position)
     assert withdrawn["status"] == "reopened" and withdrawn["results"] == []
-    ballot = queries.ballot_by_receipt(system, voided, roles=CADRE)
+    ballot = queries.ballot_by_receipt(read, voided, roles=CADRE)
     assert ballot["status"] == "voided" and ballot["reason"] == "经核实该票为代填，予以作废"
     assert ballot["voided"]["dispute_id"] == dispute
-    [meeting] = queries.reconciliation(system, c.id)["items"]
+    [meeting] = queries.reconciliation(read, c.id)["items"]
     residents, recorded = meeting["groups"]["resident_rep"], meeting["recorded"]["resident_rep"]
     assert residents["voided"] == recorded["voided"] + 1
     assert residents["counted"] == recorded["counted"] - 1
-    [shown] = queries.disputes(system, c.id, roles=INSPECTOR)["items"]
+    [shown] = queries.disputes(read, c.id, roles=INSPECTOR)["items"]
     assert shown["status"] == "upheld" and shown["voided_ballots"] == [voided]
     assert shown["lodged_by"] == c.cadres[3].actor_id
-    assert "lodged_by" not in queries.disputes(system, c.id, roles=CADRE)["items"][0]
+    assert "lodged_by" not in queries.disputes(read, c.id, roles=CADRE)["items"][0]
 
     second = c.send(c.organizer, "results.propose").result
     c.send(c.committee, "results.approve", proposal_hash=second["proposal_hash"], adjustments=[])
     sync(c)
-    again = queries.results(system, c.id, roles=INSPECTOR)
+    again = queries.results(read, c.id, roles=INSPECTOR)
     assert again["status"] == "approved"
     assert again["results"] == expected_results(c.h, c.id)
 
@@ -202,14 +202,14 @@ def test_rebuild_from_zero_is_byte_identical(campaign: Campaign) -> None:
     sync(c)
     approve_with_adjustment(c)
     sync(c)
-    system = c.h.system
-    incremental = projections.content_hashes(system)
-    assert projections.rebuild(system) == c.h.size
-    first = projections.content_hashes(system)
-    projections.rebuild(system, batch_size=1000)
-    assert projections.content_hashes(system) == first == incremental
-    assert queries.projection_lag(system)["behind"] == 0
-    [report] = queries.reports(system, c.id)["items"]
+    read = c.h.read
+    incremental = projections.content_hashes(read)
+    assert projections.rebuild(read) == c.h.size
+    first = projections.content_hashes(read)
+    projections.rebuild(read, batch_size=1000)
+    assert projections.content_hashes(read) == first == incremental
+    assert queries.projection_lag(read)["behind"] == 0
+    [report] = queries.reports(read, c.id)["items"]
     assert report["status"] == "returned" and report["comments"] == ["请补充"]
 
 
@@ -229,19 +229,19 @@ def register(harness: Harness, role: str) -> tuple[Signer, int]:
 
 
 def test_read_your_writes_waits_for_the_position_or_refuses(harness: Harness) -> None:
-    system = harness.system
-    projections.catch_up(system)
+    read = harness.read
+    projections.catch_up(read)
     _, position = register(harness, "cadre")
     with pytest.raises(queries.ProjectionBehind) as behind:
-        queries.actors(system, min_position=position, timeout=0.2)
+        queries.actors(read, min_position=position, timeout=0.2)
     assert behind.value.code == "projection-behind"
     with pytest.raises(queries.ProjectionBehind):
-        queries.campaigns(system, min_position=harness.size + 10, timeout=0.05)
+        queries.campaigns(read, min_position=harness.size + 10, timeout=0.05)
 
-    runner = projections.ProjectionThread(system, poll_interval=0.05).start()
+    runner = projections.ProjectionThread(read, poll_interval=0.05).start()
     try:
         organizer, position = register(harness, "organizer")
-        found = queries.actors(system, role="organizer", min_position=position, timeout=5)
+        found = queries.actors(read, role="organizer", min_position=position, timeout=5)
     finally:
         runner.stop()
     assert [a["actor_id"] for a in found["items"]] == [organizer.actor_id]
@@ -260,17 +260,17 @@ def test_anonymity_floor_hides_small_groups_except_from_inspectors(
     c.vote()
     c.close_and_propose()
     sync(c)
-    system, appraisee = harness.system, c.appraisees[1]
+    read, appraisee = harness.read, c.appraisees[1]
 
-    for_cadre = queries.results(system, c.id, roles=CADRE)["results"]
+    for_cadre = queries.results(read, c.id, roles=CADRE)["results"]
     assert all(r["groups"]["unit_rep"] == {"hidden": True} for r in for_cadre)
     assert all(r["groups"]["resident_rep"]["ballots"] >= 5 for r in for_cadre)
-    for_inspector = queries.results(system, c.id, roles=INSPECTOR)["results"]
+    for_inspector = queries.results(read, c.id, roles=INSPECTOR)["results"]
     assert all(r["groups"]["unit_rep"]["ballots"] == 3 for r in for_inspector)
-    assert queries.explanation(system, c.id, appraisee, roles=CADRE)["groups"]["unit_rep"] == {
+    assert queries.explanation(read, c.id, appraisee, roles=CADRE)["groups"]["unit_rep"] == {
         "hidden": True
     }
-    told = queries.explanation(system, c.id, appraisee, roles=INSPECTOR)["groups"]["unit_rep"]
+    told = queries.explanation(read, c.id, appraisee, roles=INSPECTOR)["groups"]["unit_rep"]
     assert len(told["rows_used"]) == 3
 
 
@@ -300,18 +300,18 @@ def test_overdue_rectification_items_and_revoked_keys(harness: Harness) -> None:
         )
     )
     sync(c)
-    system = harness.system
+    read = harness.read
 
-    april = queries.rectifications(system, today=date(2026, 4, 1), campaign_id=c.id)
+    april = queries.rectifications(read, today=date(2026, 4, 1), campaign_id=c.id)
     [shown] = april["items"]
     assert shown["overdue"] == ["1"] and april["overdue_items"] == 1
     assert [i["overdue"] for i in shown["items"]] == [True, False]
-    july = queries.rectifications(system, today=date(2026, 7, 1), overdue_only=True)
+    july = queries.rectifications(read, today=date(2026, 7, 1), overdue_only=True)
     assert july["overdue_items"] == 2 and [p["plan_id"] for p in july["items"]] == [plan]
-    march = queries.rectifications(system, today=date(2026, 3, 1), overdue_only=True)
+    march = queries.rectifications(read, today=date(2026, 3, 1), overdue_only=True)
     assert march["items"] == [] and march["overdue_items"] == 0
 
-    cadres = queries.actors(system, role="cadre")["items"]
+    cadres = queries.actors(read, role="cadre")["items"]
     rotated = next(a for a in cadres if a["actor_id"] == c.cadres[3].actor_id)
     assert [(k["key_id"], k["revoked"]) for k in rotated["keys"]] == [
         (c.cadres[3].key_id, True),

@@ -20,7 +20,7 @@ from tests.integration.test_lifecycle import Campaign
 from tests.support import Harness, Signer
 
 EXTRA_RESIDENTS = 150
-RUN = [sys.executable, "-c", "from service.cli import main; main()", "projections", "run"]
+RUN = [sys.executable, "-c", "from entrypoints.cli import main; main()", "projections", "run"]
 
 
 @pytest.fixture
@@ -78,10 +78,10 @@ def test_sigkilled_worker_resumes_exactly_once(
     harness: Harness, worker: Callable[[], subprocess.Popen[bytes]]
 ) -> None:
     c = busy_campaign(harness)
-    system, head = harness.system, harness.size
+    read, head = harness.read, harness.size
 
     def lag() -> dict[str, Any]:
-        return queries.projection_lag(system)
+        return queries.projection_lag(read)
 
     assert lag()["behind"] == head  # creates the view tables before the workers start
 
@@ -97,14 +97,14 @@ def test_sigkilled_worker_resumes_exactly_once(
     second.send_signal(signal.SIGTERM)
     assert second.wait(10) == 0
 
-    resumed = projections.content_hashes(system)
-    projections.rebuild(system)
-    assert projections.content_hashes(system) == resumed
+    resumed = projections.content_hashes(read)
+    projections.rebuild(read)
+    assert projections.content_hashes(read) == resumed
 
     # The live counters are increments, so an event applied twice would show here.
-    [meeting] = queries.reconciliation(system, c.id)["items"]
+    [meeting] = queries.reconciliation(read, c.id)["items"]
     for code, counts in meeting["groups"].items():
         assert counts == {k: meeting["recorded"][code][k] for k in counts}
     assert meeting["groups"]["resident_rep"]["cast"] == 8 + EXTRA_RESIDENTS
-    shown = queries.results(system, c.id, roles={"inspector"})
+    shown = queries.results(read, c.id, roles={"inspector"})
     assert shown["status"] == "approved" and len(shown["results"]) == len(c.appraisees)

@@ -5,7 +5,7 @@ from unittest import mock
 import pytest
 from gunicorn import glogging
 
-from service.serve import AppRequestLog, gunicorn_options
+from entrypoints.serve import AppRequestLog, gunicorn_options
 
 
 def _access(logger_class: type[glogging.Logger]) -> None:

@@ -1,6 +1,6 @@
 """`appraisal export xlsx`: one workbook of a campaign's official forms, laid out for print.
 
-Each sheet is one form (`service.excel_forms`) laid out the way the paper forms
+Each sheet is one form (`entrypoints.excel_forms`) laid out the way the paper forms
 are: a merged title row (campaign title and form name), a subtitle row (the
 jurisdiction, year, 填报单位/日期 and 公示/状态), bold bordered header rows,
 the data rows, and a footer with blanks for 制表人/审核人 and the ledger
@@ -30,8 +30,8 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from service.excel_forms import DASH, Cell, Form, campaign_status, forms, gather
-from service.system import System
+from bootstrap import Services
+from entrypoints.excel_forms import DASH, Cell, Form, campaign_status, forms, gather
 
 FONT = "宋体"
 TITLE_FONT = Font(name="黑体", size=16, bold=True)
@@ -77,7 +77,7 @@ class Exported:
 
 
 def export_workbook(
-    system: System,
+    services: Services,
     campaign_id: str,
     path: Path,
     today: date,
@@ -86,10 +86,10 @@ def export_workbook(
     """Write CAMPAIGN's three forms to `path` as of `today` (填报日期, and the day
     rectification items are judged overdue)."""
     on_step("reading the campaign from the read models")
-    sources = gather(system, campaign_id, today)
+    sources = gather(services, campaign_id, today)
     on_step("building the forms")
     built = forms(sources)
-    checkpoint = system.ledger.tree_head()
+    checkpoint = services.system.ledger.tree_head()
     campaign = sources.campaign
     heading = Heading(
         title=campaign["title"],

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.campaign import Campaign
+from entrypoints.demo import run_demo
 from service.audit import export_bundle, verify_bundle
-from service.demo import run_demo
 from service.settings import Settings
 from service.system import System
 

@@ -11,10 +11,10 @@ def export() -> None:
     """Export a campaign's official forms (民主测评结果汇总表, 综合评价表, 问题整改清单)."""
 
 
-# Imported after `export` exists: service.cli registers this group at its end, so either
+# Imported after `export` exists: entrypoints.cli registers this group at its end, so either
 # module may be imported first.
-from service.cli import emit, err, one_line_errors, opened_system  # noqa: E402
-from service.excel import Exported, export_workbook  # noqa: E402
+from entrypoints.cli import emit, err, one_line_errors, opened_services  # noqa: E402
+from entrypoints.excel import Exported, export_workbook  # noqa: E402
 
 
 @export.command("xlsx")
@@ -40,9 +40,9 @@ def xlsx(campaign_id: str, output: Path, on: datetime | None, as_json: bool) -> 
     as an organizer or auditor sees them (every group's breakdown), with the ledger
     checkpoint the figures rest on in each sheet's footer."""
     today = on.date() if on is not None else date.today()
-    with opened_system() as system, err.status("exporting") as status:
+    with opened_services() as services, err.status("exporting") as status:
         exported = export_workbook(
-            system, campaign_id, output, today, lambda step: status.update(step)
+            services, campaign_id, output, today, lambda step: status.update(step)
         )
     emit(exported.to_json(), as_json, lambda: _print(exported))
 

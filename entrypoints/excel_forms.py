@@ -7,7 +7,7 @@ no view holds comes from the event-sourced aggregates: the roster's names,
 units and positions, the rules document (for labels) and the assessments from
 the Campaign, and which appraisees each meeting appraised from its Meeting.
 
-This module only decides what the forms say; `service.excel` lays them out.
+This module only decides what the forms say; `entrypoints.excel` lays them out.
 """
 
 from collections.abc import Mapping, Sequence
@@ -16,10 +16,10 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from bootstrap import Services
 from domain.campaign import Campaign
 from domain.rules import Rules
 from projections import catch_up, queries
-from service.system import System
 
 Cell = str | int | None
 DASH = "—"  # a value the form expects but the campaign does not (yet) have
@@ -86,26 +86,27 @@ class Sources:
     today: date
 
 
-def gather(system: System, campaign_id: str, today: date) -> Sources:
+def gather(services: Services, campaign_id: str, today: date) -> Sources:
     """Bring the views up to date and read one campaign's forms' sources.
 
     Raises `domain.errors.NotFound` for an unknown campaign.
     """
-    catch_up(system)
-    campaign = queries.campaign(system, campaign_id)
+    read = services.read
+    catch_up(read)
+    campaign = queries.campaign(read, campaign_id)
     campaign_id = campaign["campaign_id"]
-    aggregate: Campaign = system.app.find(UUID(campaign_id))
-    meetings = queries.reconciliation(system, campaign_id, limit=None)["items"]
-    loaded = system.app.load_many(UUID(m["meeting_id"]) for m in meetings)
+    aggregate: Campaign = read.app.find(UUID(campaign_id))
+    meetings = queries.reconciliation(read, campaign_id, limit=None)["items"]
+    loaded = read.app.load_many(UUID(m["meeting_id"]) for m in meetings)
     return Sources(
         campaign=campaign,
         rules=aggregate.rules,
         roster=list(aggregate.appraisees.values()),
         assessments=aggregate.assessments,
-        results=queries.results(system, campaign_id, roles=queries.PRIVILEGED)["results"],
+        results=queries.results(read, campaign_id, roles=queries.PRIVILEGED)["results"],
         meetings=meetings,
         members={str(key): meeting.appraisee_ids for key, meeting in loaded.items()},
-        plans=queries.rectifications(system, today=today, campaign_id=campaign_id, limit=None)[
+        plans=queries.rectifications(read, today=today, campaign_id=campaign_id, limit=None)[
             "items"
         ],
         today=today,

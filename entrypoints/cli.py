@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.progress import Progress
 
+from bootstrap import Services
 from domain import envelope as envelopes
 from domain.errors import DomainError
 from domain.keys import encode_public_key, key_id, raw_public_key
@@ -53,11 +54,18 @@ def emit(data: Any, as_json: bool, human: Callable[[], None] | None = None) -> N
 
 @contextmanager
 def opened_system() -> Iterator[System]:
-    system = System.open(Settings.from_env())
+    with opened_services() as services:
+        yield services.system
+
+
+@contextmanager
+def opened_services() -> Iterator[Services]:
+    """The write and read sides of the configured store (the composition root)."""
+    services = Services.open(Settings.from_env())
     try:
-        yield system
+        yield services
     finally:
-        system.close()
+        services.close()
 
 
 def read_json(path: str) -> Any:
@@ -102,11 +110,11 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     lazy={
-        "demo": "service.demo_cli:demo",
-        "serve": "service.serve:serve",
-        "audit": "service.audit_cli:audit",
-        "projections": "service.projections_cli:projections",
-        "export": "service.export_cli:export",
+        "demo": "entrypoints.demo_cli:demo",
+        "serve": "entrypoints.serve:serve",
+        "audit": "entrypoints.audit_cli:audit",
+        "projections": "entrypoints.projections_cli:projections",
+        "export": "entrypoints.export_cli:export",
     },
 )
 @click.version_option(package_name="appraisal-ledger")

@@ -7,7 +7,7 @@ second runner is harmless — it queues on the tracking-row lock — but useless
 On PostgreSQL `run` wakes on the store's NOTIFY; on SQLite it polls every
 `--poll-interval` seconds. SIGTERM or Ctrl-C stop it after the current batch.
 
-This module does not import `service.cli`, which imports it.
+This module does not import `entrypoints.cli`, which imports it.
 """
 
 import json
@@ -22,12 +22,12 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bootstrap import Services
 from domain.errors import DomainError
 from projections import Batch, catch_up, rebuild, run_forever
 from projections.queries import projection_lag
 from projections.worker import DEFAULT_BATCH_SIZE, DEFAULT_POLL_INTERVAL
 from service.settings import Settings, SettingsError
-from service.system import System
 
 err = Console(stderr=True)
 
@@ -46,12 +46,12 @@ def _clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
-def _system() -> Iterator[System]:
-    system = System.open(Settings.from_env())
+def _services() -> Iterator[Services]:
+    services = Services.open(Settings.from_env())
     try:
-        yield system
+        yield services
     finally:
-        system.close()
+        services.close()
 
 
 batch_size_option = click.option(
@@ -81,16 +81,16 @@ def projections() -> None:
 @_clean_errors
 def run(once: bool, poll_interval: float, batch_size: int) -> None:
     """Apply new events to the views as they are stored, until stopped."""
-    with _system() as system:
+    with _services() as services:
         if once:
-            applied = catch_up(system, batch_size=batch_size)
+            applied = catch_up(services.read, batch_size=batch_size)
             err.print(f"projections: applied {applied} event(s); caught up")
             return
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        err.print(f"projections: running (store: {_store(system)})")
-        run_forever(system, stop, poll_interval=poll_interval, batch_size=batch_size)
+        err.print(f"projections: running (store: {_store(services)})")
+        run_forever(services.read, stop, poll_interval=poll_interval, batch_size=batch_size)
         err.print("projections: stopped")
 
 
@@ -99,8 +99,8 @@ def run(once: bool, poll_interval: float, batch_size: int) -> None:
 @_clean_errors
 def rebuild_command(batch_size: int) -> None:
     """Drop every view table and replay the whole store from zero."""
-    with _system() as system:
-        total = system.ledger.size()
+    with _services() as services:
+        total = services.system.ledger.size()
         columns = (TextColumn("rebuilding views"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, TimeElapsedColumn(), console=err) as progress:
             task = progress.add_task("rebuild", total=total)
@@ -108,7 +108,7 @@ def rebuild_command(batch_size: int) -> None:
             def advance(batch: Batch) -> None:
                 progress.update(task, completed=batch.ledger_index + 1)
 
-            applied = rebuild(system, batch_size=batch_size, on_batch=advance)
+            applied = rebuild(services.read, batch_size=batch_size, on_batch=advance)
     err.print(f"projections: rebuilt from {applied} event(s)")
 
 
@@ -117,8 +117,8 @@ def rebuild_command(batch_size: int) -> None:
 @_clean_errors
 def status(as_json: bool) -> None:
     """Where each projection stands against the ledger head."""
-    with _system() as system:
-        lag = projection_lag(system)
+    with _services() as services:
+        lag = projection_lag(services.read)
     if as_json:
         click.echo(json.dumps({"projections": [lag]}, indent=2))
         return
@@ -129,5 +129,5 @@ def status(as_json: bool) -> None:
     )
 
 
-def _store(system: System) -> str:
-    return "postgresql" if system.settings.is_postgres else "sqlite"
+def _store(services: Services) -> str:
+    return "postgresql" if services.system.settings.is_postgres else "sqlite"

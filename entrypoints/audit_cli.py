@@ -11,12 +11,12 @@ def audit() -> None:
     """Export and verify offline audit bundles; re-derive a campaign's grades."""
 
 
-# Imported after `audit` exists: service.cli registers this group at its end, so either
+# Imported after `audit` exists: entrypoints.cli registers this group at its end, so either
 # module may be imported first.
 from domain.audit import AuditReport  # noqa: E402
 from domain.audit_bundle import parse_log_key  # noqa: E402
+from entrypoints.cli import emit, err, one_line_errors, opened_system  # noqa: E402
 from service.audit import Replayed, export_bundle, replay_campaign, verify_bundle  # noqa: E402
-from service.cli import emit, err, one_line_errors, opened_system  # noqa: E402
 
 
 def _progress_bar() -> Progress:
