@@ -118,8 +118,11 @@ class Runtime:
             if self._checkpointer is not None:
                 self._checkpointer.stop()
                 self._checkpointer = None
-            if self._given is None and self._services is not None:
-                self._services.close()
+            if self._services is not None:
+                if self._given is None:
+                    self._services.close()
+                else:
+                    self._services.read.close()
             self._services = None
             self._started = False
 

@@ -28,4 +28,5 @@ class Services:
         return cls(system, ReadSide.open(system.app))
 
     def close(self) -> None:
+        self.read.close()
         self.system.close()

@@ -22,7 +22,7 @@ DEFAULT_WAIT_SECONDS = 2.0
 
 def ready(read: ReadSide, min_position: int | None, timeout: float) -> ViewStore:
     """The views, once they include the event at ledger index `min_position`."""
-    views = read.views
+    views = read.queried
     if min_position is not None:
         views.wait_for(min_position, timeout)
     return views

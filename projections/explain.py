@@ -76,7 +76,7 @@ def explanation(
         )
     if result is None:
         raise NotFound(f"appraisee {appraisee_id} has no current result in this campaign")
-    derived = _derived(read.app, views, campaign, appraisee_id)
+    derived = _derived(read, views, campaign, appraisee_id)
     groups = derived.result["groups"]
     group_rules = {g["code"]: g for g in json.loads(campaign["group_rules"])}
     group_floors = floors(campaign)
@@ -184,17 +184,17 @@ def _rows(group: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
 
 
 def _derived(
-    app: AppraisalApplication,
+    read: ReadSide,
     views: ViewStore,
     campaign: Mapping[str, Any],
     appraisee_id: str,
 ) -> Derived:
-    """The appraisee's part of the current proposal's derivation: stored, or derived now
-    (and stored, if it reproduces the proposal)."""
+    """The appraisee's part of the current proposal's derivation: stored (as `views`
+    show it), or derived now (and stored on the primary, if it reproduces the proposal)."""
     campaign_id = campaign["campaign_id"]
     found = stored(views, campaign_id, campaign["proposal_hash"], appraisee_id)
     if found is None:
-        derivation = derive_current(app, views, app.find(UUID(campaign_id)))
+        derivation = derive_current(read.app, read.views, read.app.find(UUID(campaign_id)))
         found = derived_from(derivation, appraisee_id)
     if found is None:
         raise NotFound(f"appraisee {appraisee_id} is not in the campaign's derivation")

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
-from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.persistence import ProgrammingError, Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
@@ -31,6 +31,7 @@ from service.settings import APPLICATION_NAME
 # The position is kept, as the library does, under the name of the application
 # whose notifications it counts.
 TRACKING_NAME = APPLICATION_NAME
+UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE for a relation that does not exist
 
 
 class ProjectionBehind(DomainError):
@@ -84,8 +85,16 @@ class ViewStore(TrackingRecorder):
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:
-        with self.datastore.transaction(commit=False) as cursor:
-            yield Tx(cursor, self.sql)
+        try:
+            with self.datastore.transaction(commit=False) as cursor:
+                yield Tx(cursor, self.sql)
+        except ProgrammingError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) == UNDEFINED_TABLE:
+                # Only a replica that has not yet replayed the tables' creation gets here.
+                raise ProjectionBehind(
+                    "the read models have not reached this replica yet; retry shortly"
+                ) from exc
+            raise
 
     def insert_tracking_in(self, tx: Tx, notification_id: int) -> None:
         """Record the new position in the caller's transaction (the library's guarded upsert)."""
@@ -132,15 +141,7 @@ class ViewStore(TrackingRecorder):
         deadline = time.monotonic() + timeout
         pause = 0.005
         while True:
-            with self.reading() as tx:
-                row = tx.one(
-                    "SELECT (SELECT notification_id FROM {leaves} WHERE leaf_index = ?) AS needed, "
-                    "(SELECT notification_id FROM {tracking} WHERE application_name = ?) AS done",
-                    ledger_index,
-                    TRACKING_NAME,
-                )
-            assert row is not None
-            if row["needed"] is not None and row["done"] >= row["needed"]:
+            if self._includes(ledger_index):
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -154,6 +155,20 @@ class ViewStore(TrackingRecorder):
                 )
             time.sleep(min(pause, remaining))
             pause = min(pause * 2, 0.1)
+
+    def _includes(self, ledger_index: int) -> bool:
+        try:
+            with self.reading() as tx:
+                row = tx.one(
+                    "SELECT (SELECT notification_id FROM {leaves} WHERE leaf_index = ?) AS needed, "
+                    "(SELECT notification_id FROM {tracking} WHERE application_name = ?) AS done",
+                    ledger_index,
+                    TRACKING_NAME,
+                )
+        except ProjectionBehind:
+            return False
+        assert row is not None
+        return row["needed"] is not None and row["done"] >= row["needed"]
 
     def content_hashes(self) -> dict[str, str]:
         """SHA-256 of every view table's rows in key order, to compare two builds."""
@@ -194,8 +209,8 @@ class PostgresViews(ViewStore, PostgresTrackingRecorder):
     """PostgreSQL: the events' schema; new events are announced on the recorder's
     NOTIFY channel, which the worker LISTENs to (polling only as a safety net)."""
 
-    def __init__(self, app: AppraisalApplication) -> None:
-        datastore = app.factory.datastore
+    def __init__(self, app: AppraisalApplication, datastore: Any = None) -> None:
+        datastore = datastore or app.factory.datastore
         super().__init__(datastore, tracking_table_name="view_tracking")
 
         def qualified(name: str) -> str:
@@ -240,3 +255,12 @@ def open_views(app: AppraisalApplication) -> ViewStore:
     views = kind(app)
     views.create_table()
     return views
+
+
+def open_replica_views(app: AppraisalApplication) -> ViewStore | None:
+    """The same view tables on the configured streaming replica, for queries only: the
+    replica is read-only and receives the tables, rows and position from the primary."""
+    connection = app.settings.read_replica_connection()
+    if connection is None:
+        return None
+    return PostgresViews(app, PostgresDatastore(**connection, pre_ping=True))

@@ -5,6 +5,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 APPLICATION_NAME = "appraisal"
@@ -22,6 +23,7 @@ class Settings:
     replay_window_seconds: int = 600
     checkpoint_interval: float = 0.5
     pool_size: int = 5
+    read_database_url: str | None = None  # a streaming replica for read-model queries
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -34,6 +36,7 @@ class Settings:
             log_origin=env.get("APPRAISAL_LOG_ORIGIN") or "appraisal-ledger.local/log",
             replay_window_seconds=_int(env, "APPRAISAL_REPLAY_WINDOW_SECONDS", 600),
             pool_size=_int(env, "APPRAISAL_DB_POOL_SIZE", 5),
+            read_database_url=env.get("APPRAISAL_READ_DATABASE_URL") or None,
         )
 
     @property
@@ -61,19 +64,9 @@ class Settings:
                 "APPLICATION_RECORDER_TOPIC": "service.recorders:LedgerSQLiteRecorder",
             }
         if parsed.scheme in ("postgresql", "postgres"):
-            query = parse_qs(parsed.query)
-            if not parsed.path.strip("/"):
-                raise SettingsError("APPRAISAL_DATABASE_URL: the PostgreSQL URL names no database")
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
-                "POSTGRES_DBNAME": unquote(parsed.path.strip("/")),
-                "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
-                "POSTGRES_PORT": str(parsed.port or 5432),
-                "POSTGRES_USER": unquote(parsed.username or "postgres"),
-                "POSTGRES_PASSWORD": unquote(parsed.password or ""),
-                "POSTGRES_SCHEMA": query.get("schema", [""])[0],
-                "POSTGRES_POOL_SIZE": str(self.pool_size),
-                "POSTGRES_CONNECT_TIMEOUT": "10",
+                **{f"POSTGRES_{k.upper()}": str(v) for k, v in self.postgres_connection().items()},
                 "POSTGRES_LOCK_TIMEOUT": "30",
                 # Explicitly off: the DB-function insert path skips the table lock the
                 # ledger relies on, so an inherited environment must not turn it on.
@@ -84,6 +77,40 @@ class Settings:
             f"APPRAISAL_DATABASE_URL must start with sqlite:/// or postgresql://, "
             f"got {self.database_url!r}"
         )
+
+    def postgres_connection(self, variable: str = "APPRAISAL_DATABASE_URL") -> dict[str, Any]:
+        """A PostgreSQL URL's connection parameters, named as the library's datastore
+        takes them: the store's own, or the read replica's (which copies the primary's
+        schemas, so it defaults to the primary's schema)."""
+        url = self.database_url if variable == "APPRAISAL_DATABASE_URL" else self.read_database_url
+        parsed = urlparse(url or "")
+        if parsed.scheme not in ("postgresql", "postgres"):
+            raise SettingsError(f"{variable} must be a postgresql:// URL, got {url!r}")
+        if not parsed.path.strip("/"):
+            raise SettingsError(f"{variable}: the PostgreSQL URL names no database")
+        schema = parse_qs(parsed.query).get("schema", [""])[0]
+        if variable != "APPRAISAL_DATABASE_URL" and not schema:
+            schema = self.postgres_connection()["schema"]
+        return {
+            "dbname": unquote(parsed.path.strip("/")),
+            "host": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 5432,
+            "user": unquote(parsed.username or "postgres"),
+            "password": unquote(parsed.password or ""),
+            "schema": schema,
+            "pool_size": self.pool_size,
+            "connect_timeout": 10,
+        }
+
+    def read_replica_connection(self) -> dict[str, Any] | None:
+        """Where read-model queries go when a replica is configured (PostgreSQL only)."""
+        if self.read_database_url is None:
+            return None
+        if not self.is_postgres:
+            raise SettingsError(
+                "APPRAISAL_READ_DATABASE_URL needs a PostgreSQL primary (APPRAISAL_DATABASE_URL)"
+            )
+        return self.postgres_connection("APPRAISAL_READ_DATABASE_URL")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

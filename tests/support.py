@@ -64,9 +64,12 @@ class Harness:
         write_private_key(settings.data_dir / "admin.key", admin.key)
         result = initialise(settings, admin.public_key)
         system = System.open(settings)
+        harness = cls(system, admin, result)
         try:
-            yield cls(system, admin, result)
+            yield harness
         finally:
+            if "read" in harness.__dict__:
+                harness.read.close()
             system.close()
 
     @cached_property
