@@ -28,6 +28,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bootstrap import Services
@@ -124,7 +125,8 @@ def _subtitle(campaign: dict[str, Any], today: date) -> str:
 
 def write_workbook(path: Path, heading: Heading, built: Sequence[Form]) -> None:
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    for sheet in workbook.worksheets:  # the empty default sheet
+        workbook.remove(sheet)
     for form in built:
         _lay_out(workbook.create_sheet(form.name), heading, form)
     save_atomically(workbook, path)
@@ -167,6 +169,8 @@ def _lay_out(sheet: Worksheet, heading: Heading, form: Form) -> None:
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
+    if sheet.sheet_properties.pageSetUpPr is None:
+        sheet.sheet_properties.pageSetUpPr = PageSetupProperties()
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 

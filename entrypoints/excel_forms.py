@@ -95,7 +95,8 @@ def gather(services: Services, campaign_id: str, today: date) -> Sources:
     catch_up(read)
     campaign = queries.campaign(read, campaign_id)
     campaign_id = campaign["campaign_id"]
-    aggregate: Campaign = read.app.find(UUID(campaign_id))
+    aggregate = read.app.find(UUID(campaign_id))
+    assert isinstance(aggregate, Campaign), "queries.campaign found it above"
     meetings = queries.reconciliation(read, campaign_id, limit=None)["items"]
     loaded = read.app.load_many(UUID(m["meeting_id"]) for m in meetings)
     return Sources(
@@ -253,7 +254,7 @@ def rectification_form(sources: Sources) -> Form:
         Column("状态"),
         Column("是否逾期"),
     )
-    rows = []
+    rows: list[tuple[Cell, ...]] = []
     for plan in sources.plans:
         who = roster[plan["appraisee_id"]]
         for item in plan["items"]:

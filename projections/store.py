@@ -21,7 +21,7 @@ from typing import Any
 from eventsourcing.persistence import ProgrammingError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import DomainError, MalformedCommand
 from projections.schema import DERIVATIONS, TABLES, Tx, ViewSQL, dumps
@@ -67,7 +67,7 @@ class ViewStore(TrackingRecorder):
         return [statement for table in tables for statement in self.sql.create(table)]
 
     def create_table(self) -> None:
-        super().create_table()
+        super().create_table()  # type: ignore[misc]  # the store's tracking recorder, mixed in
         with self.writing() as tx:
             self._seed_tracking(tx)
 
@@ -98,7 +98,9 @@ class ViewStore(TrackingRecorder):
 
     def insert_tracking_in(self, tx: Tx, notification_id: int) -> None:
         """Record the new position in the caller's transaction (the library's guarded upsert)."""
-        self._insert_tracking(tx.cursor, Tracking(TRACKING_NAME, notification_id))
+        self._insert_tracking(  # type: ignore[attr-defined]  # the store's recorder, mixed in
+            tx.cursor, Tracking(TRACKING_NAME, notification_id)
+        )
 
     def reset(self) -> None:
         """Drop and recreate every view table and rewind the position to zero, atomically.
@@ -199,7 +201,7 @@ class SQLiteViews(ViewStore, SQLiteTrackingRecorder):
             app.ledger.sql,
             "UPDATE {tracking} SET notification_id = notification_id WHERE application_name = ?",
         )
-        super().__init__(app.factory.datastore)
+        super().__init__(app.ledger.datastore)
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.view_ddl()]
@@ -210,7 +212,7 @@ class PostgresViews(ViewStore, PostgresTrackingRecorder):
     NOTIFY channel, which the worker LISTENs to (polling only as a safety net)."""
 
     def __init__(self, app: AppraisalApplication, datastore: Any = None) -> None:
-        datastore = datastore or app.factory.datastore
+        datastore = datastore or app.ledger.datastore
         super().__init__(datastore, tracking_table_name="view_tracking")
 
         def qualified(name: str) -> str:
@@ -223,8 +225,10 @@ class PostgresViews(ViewStore, PostgresTrackingRecorder):
             app.ledger.sql,
             "SELECT notification_id FROM {tracking} WHERE application_name = ? FOR UPDATE",
         )
-        self.channel = app.recorder.channel_name
-        self.sql_create_statements.extend(SQL(statement) for statement in self.view_ddl())
+        self.channel = app.ledger.channel_name
+        self.sql_create_statements.extend(
+            Composed([SQL(statement)]) for statement in self.view_ddl()
+        )
 
     def _create_table(self, curs: Any) -> None:
         """Serialise creation: a server and a worker starting together would otherwise

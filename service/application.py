@@ -5,11 +5,11 @@ the one Merkle tree an auditor verifies (DESIGN §6).
 """
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.domain import Aggregate, CanMutateProtocol, DomainEventProtocol
 from eventsourcing.utils import Environment
 
 from service.recorders import LEDGER_SINK, LeafRecord, LedgerRecorder
@@ -69,8 +69,7 @@ class AppraisalApplication(Application[UUID]):
         """Replay many aggregates from one batched read (proposals, tallies, audits)."""
         aggregates: dict[UUID, Any] = {}
         for stored in self.ledger.events_of(aggregate_ids):
-            domain_event = self.mapper.to_domain_event(stored)
-            aggregates[stored.originator_id] = domain_event.mutate(
-                aggregates.get(stored.originator_id)
-            )
+            domain_event = cast(CanMutateProtocol[Aggregate], self.mapper.to_domain_event(stored))
+            stream = cast(UUID, stored.originator_id)
+            aggregates[stream] = domain_event.mutate(aggregates.get(stream))
         return aggregates

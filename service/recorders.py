@@ -28,7 +28,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.errors import DataCorrupted
 from psycopg.rows import dict_row, tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from domain import merkle
 from domain.entries import Entry
@@ -161,6 +161,8 @@ class LedgerRecorder:
     """Ledger reads and writes shared by both stores; drivers supply a cursor."""
 
     sql: LedgerSQL
+    datastore: Any  # the store's connection (SQLite file or PostgreSQL pool), the library's
+    channel_name: str  # PostgreSQL's NOTIFY channel for new events (SQLite has none)
 
     def _stream_param(self, stream: UUID) -> Any:
         return stream
@@ -345,6 +347,7 @@ class LedgerSQLiteRecorder(LedgerRecorder, SQLiteApplicationRecorder):
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        assert notification_ids is not None, "an application recorder numbers its events"
         self._append_to_ledger(c, stored_events, notification_ids, kwargs.get(LEDGER_SINK))
         return notification_ids
 
@@ -358,7 +361,8 @@ class LedgerSQLiteRecorder(LedgerRecorder, SQLiteApplicationRecorder):
         curs.execute(self.sql.size)
         start = curs.fetchone()["size"]
         known = self._fetch_nodes(curs, merkle.root_plan(start))
-        leaf_rows, node_rows = [], []
+        leaf_rows: list[tuple[int, int]] = []
+        node_rows: list[tuple[int, int, bytes]] = []
         for offset, (event, notification_id) in enumerate(
             zip(stored_events, notification_ids, strict=True)
         ):
@@ -405,10 +409,16 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
             "notification_id",
         )
         self.sql_create_statements.extend(
-            SQL(
-                statement.format(
-                    leaves=self.sql.leaves, nodes=self.sql.nodes, checkpoints=self.sql.checkpoints
-                )
+            Composed(
+                [
+                    SQL(
+                        statement.format(
+                            leaves=self.sql.leaves,
+                            nodes=self.sql.nodes,
+                            checkpoints=self.sql.checkpoints,
+                        )
+                    )
+                ]
             )
             for statement in (
                 "CREATE TABLE IF NOT EXISTS {leaves} (leaf_index bigint PRIMARY KEY, "
@@ -421,7 +431,7 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
             )
         )
         self.append_function = qualified("ledger_append")
-        self.sql_create_statements.append(SQL(self._append_function_definition()))
+        self.sql_create_statements.append(Composed([SQL(self._append_function_definition())]))
 
     def _append_function_definition(self) -> str:
         """`ledger_append`: lock, insert the events, then for each leaf insert it and every
