@@ -15,6 +15,9 @@ from service.settings import Settings
 from service.system import System, command_specs
 
 API_PREFIX = "/api/v1"
+# Pages and the documentation viewers' scripts ship in the package (api/static) and are
+# served from here, so nothing a browser loads comes from outside the deployment.
+ASSETS_PATH = "/assets"
 
 
 def _openapi_config(options: ApiOptions) -> dict[str, Any]:
@@ -25,9 +28,9 @@ def _openapi_config(options: ApiOptions) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": API_PREFIX,
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "OPENAPI_SWAGGER_UI_URL": f"{ASSETS_PATH}/vendor/swagger-ui/",
         "OPENAPI_REDOC_PATH": "redoc",
-        "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+        "OPENAPI_REDOC_URL": f"{ASSETS_PATH}/vendor/redoc/redoc.standalone.js",
         "MAX_CONTENT_LENGTH": options.max_body_bytes,
         "API_SPEC_OPTIONS": {
             "info": {
@@ -61,7 +64,7 @@ def create_app(
     options = options or ApiOptions.from_env()
     settings = settings or (system.settings if system is not None else Settings.from_env())
     observability.configure_logging(options.log_level)
-    app = Flask("api")
+    app = Flask("api", static_url_path=ASSETS_PATH)
     app.config.update(_openapi_config(options))
     runtime = Runtime(settings, options, system)
     app.extensions["appraisal"] = runtime

@@ -1,5 +1,7 @@
 """The served OpenAPI document describes the API, and the API keeps to it (schemathesis)."""
 
+import re
+
 import pytest
 import schemathesis
 from flask import Flask
@@ -57,6 +59,28 @@ def test_interactive_docs_are_served(client: FlaskClient) -> None:
         response = client.get(path)
         assert response.status_code == 200
         assert "/api/v1/openapi.json" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("page", "assets"),
+    [
+        ("/api/v1/docs", 3),  # Swagger UI: its stylesheet, preset and bundle
+        ("/api/v1/redoc", 1),  # ReDoc: its standalone bundle
+    ],
+)
+def test_the_docs_load_nothing_from_outside_the_deployment(
+    client: FlaskClient, page: str, assets: int
+) -> None:
+    """An intranet has no CDN: every script and stylesheet is served by the app itself."""
+    html = client.get(page).get_data(as_text=True)
+    referenced = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert len(referenced) == assets, referenced
+    for url in referenced:
+        assert url.startswith("/assets/vendor/"), url
+        served = client.get(url)
+        assert served.status_code == 200, url
+        assert served.mimetype in ("text/javascript", "application/javascript", "text/css"), url
+        assert len(served.get_data()) > 100_000, url
 
 
 @pytest.fixture
