@@ -20,7 +20,8 @@ A file holds
   `REQUIRED_GROUP_FIELDS` (any other field of `Outcome.to_dict()` may be added and is
   then compared too), the complete `quota_decisions` and `tally`, and `validity`:
   every ballot as "valid" or "invalid:<reason>" —
-* or `refused` {`code`, `message`}: the DomainError scoring must raise.
+* or `refused` {`code`, `message`}: the DomainError scoring must raise, and
+  `store` {`command`, `code`}: the command the store refuses the scenario at, and how.
 
 Anything else in a file, or a file that does not parse, raises GoldenFileError when
 the directory is loaded, so a broken scenario stops the run instead of vanishing.
@@ -84,11 +85,11 @@ class Scenario:
     rules: Rules
     roster: tuple[Appraisee, ...]
     ballots: tuple[Ballot, ...]
-    wire_rows: Mapping[str, list[dict[str, Any]]]  # ballot id -> rows as ballot.cast sends them
+    wire_rows: tuple[list[dict[str, Any]], ...]  # each ballot's rows as ballot.cast sends them
     assessments: Mapping[str, Mapping[str, str]]
     previous_grades: Mapping[str, tuple[str, ...]]
     expect: Mapping[str, Any] | None
-    refused: Mapping[str, str] | None
+    refused: Mapping[str, Any] | None
 
     def scoring_input(self, reverse: bool = False) -> ScoringInput:
         """The scenario as `score()` takes it; `reverse` lists roster and ballots backwards."""
@@ -184,7 +185,7 @@ def _scenario(name: str, data: Any) -> Scenario:
         a = _fields(f"roster[{i}]", raw, {"appraisee_id", "category"})
         _texts(f"roster[{i}]", list(a.values()))
         roster.append(Appraisee(**a))
-    ballots, wire_rows = [], {}
+    ballots, wire_rows = [], []
     for i, raw in enumerate(_list("ballots", data["ballots"])):
         b = _fields(f"ballots[{i}]", raw, {"ballot_id", "group", "rows"}, _BALLOT_FIELDS)
         _texts(
@@ -202,7 +203,7 @@ def _scenario(name: str, data: Any) -> Scenario:
                 position=b.get("position"),
             )
         )
-        wire_rows[b["ballot_id"]] = b["rows"]
+        wire_rows.append(b["rows"])
     assessments = _fields("assessments", data.get("assessments", {}), set(), None)
     for aid, values in assessments.items():
         values = _fields(f"assessments.{aid}", values, set(), None)
@@ -215,16 +216,19 @@ def _scenario(name: str, data: Any) -> Scenario:
         _check_expect(expect, [b.ballot_id for b in ballots])
     refused = data.get("refused")
     if refused is not None:
-        _texts("refused", list(_fields("refused", refused, {"code", "message"}).values()))
-        if refused["code"] not in _ERROR_CODES:
-            raise GoldenFileError(f"refused.code {refused['code']!r} is no DomainError code")
+        _fields("refused", refused, {"code", "message", "store"})
+        store = _fields("refused.store", refused["store"], {"command", "code"})
+        _texts("refused", [refused["code"], refused["message"], *store.values()])
+        for code in (refused["code"], store["code"]):
+            if code not in _ERROR_CODES:
+                raise GoldenFileError(f"refused: {code!r} is no DomainError code")
     return Scenario(
         name=name,
         title=data["title"],
         rules=rules,
         roster=tuple(roster),
         ballots=tuple(ballots),
-        wire_rows=wire_rows,
+        wire_rows=tuple(wire_rows),
         assessments=assessments,
         previous_grades={aid: tuple(grades) for aid, grades in previous.items()},
         expect=expect,

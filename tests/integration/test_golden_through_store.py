@@ -1,5 +1,6 @@
 """Every golden scenario of tests/golden, driven through the real store on both stores:
-the results read model shows what the file expects (issue "Read side").
+the results read model shows what the file expects (issue "Read side"), and what
+scoring refuses the store refuses.
 
 Each scenario gets its own campaign: ids become uuid5(file name, id); `campaign.create`
 with the file's rules document; the roster (a self-group ballot's appraisee linked to
@@ -13,6 +14,9 @@ proposes again.  Previous years' grades are written as production writes them: f
 each earlier year a finalized campaign of the same people (same `person_id`) whose
 committee adjusts each to that year's grade.  Then `projections.catch_up` and
 `queries.results(roles={"auditor"})` against the file, field by field.
+
+A refusal file is driven the same way until the store refuses a command: it must be
+the command and error code the file names, and the ledger must not have grown.
 
 The two-year disposal rule is also covered by whole campaigns in
 tests/integration/test_lifecycle.py::test_incompetent_two_years_running_is_flagged_for_disposal.
@@ -28,6 +32,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import projections
+from domain.errors import DomainError
 from domain.scoring import Appraisee
 from projections import queries
 from service.balloting_commands import SELF_GROUP
@@ -37,7 +42,9 @@ from tests.support import Harness, Signer
 NAMESPACE = uuid.UUID("6f0d8a52-1c3e-4b7a-9d21-5e8f3a6c0b47")
 YEAR = 2025
 AUDITOR = frozenset({"auditor"})
-SCORED = [s for s in golden.load_all() if s.expect is not None]
+SCENARIOS = golden.load_all()
+SCORED = [s for s in SCENARIOS if s.expect is not None]
+REFUSED = [s for s in SCENARIOS if s.refused is not None]
 # What the read model shows of each result, and of each of its groups.
 FIELDS = ("category", "status", "score", "score_exact", "rank", "grade", "flags")
 GROUP_FIELDS = ("ballots", "score", "score_exact")
@@ -47,11 +54,10 @@ def uid(scenario: golden.Scenario, kind: str, key: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{scenario.name}\x00{kind}\x00{key}"))
 
 
-def wire_rows(scenario: golden.Scenario, ballot_id: str) -> list[dict[str, Any]]:
-    """The file's rows with the store's appraisee ids."""
+def with_store_ids(scenario: golden.Scenario, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ballot's wire rows with the store's appraisee ids."""
     return [
-        {**row, "appraisee_id": uid(scenario, "appraisee", row["appraisee_id"])}
-        for row in scenario.wire_rows[ballot_id]
+        {**row, "appraisee_id": uid(scenario, "appraisee", row["appraisee_id"])} for row in rows
     ]
 
 
@@ -93,9 +99,15 @@ class Replay:
         self.inspector = h.register("inspector", name="纪检")
         self.committee: list[Signer] = []
         self._placeholder: Signer | None = None
+        self.last: tuple[str, int] | None = None  # the last command sent, the ledger size before
 
     def send(self, who: Signer, command_type: str, **fields: Any) -> Any:
+        self.last = (command_type, self.h.size)
         return self.h.submit(who.envelope(command_type, **fields))
+
+    def anonymous(self, group: str) -> bool:
+        """Whether a ballot of `group` is cast with a credential (an unknown group: named)."""
+        return any(g.code == group and g.anonymous for g in self.rules.groups)
 
     def uid(self, kind: str, key: str) -> str:
         return uid(self.s, kind, key)
@@ -180,16 +192,18 @@ class Replay:
             self.earlier_year(year, grades)
 
         raters = self_raters(self.s)
-        ballots = sorted(self.s.ballots, key=lambda b: b.ballot_id)
-        casters: dict[str, Signer] = {}
+        order = sorted(range(len(self.s.ballots)), key=lambda i: self.s.ballots[i].ballot_id)
+        ballots = [self.s.ballots[i] for i in order]
+        rows = [self.s.wire_rows[i] for i in order]
+        casters: list[Signer] = []  # by position in `ballots`: a file may repeat a ballot id
         links: dict[str, str] = {}  # appraisee -> the actor casting its self ballot
         for ballot in ballots:
-            if self.rules.group(ballot.group).anonymous:
-                casters[ballot.ballot_id] = Signer(key=Ed25519PrivateKey.generate())
+            if self.anonymous(ballot.group):
+                casters.append(Signer(key=Ed25519PrivateKey.generate()))
             else:
-                casters[ballot.ballot_id] = self.h.register("evaluator", name="评议人")
+                casters.append(self.h.register("evaluator", name="评议人"))
                 if ballot.ballot_id in raters:
-                    links[raters[ballot.ballot_id]] = casters[ballot.ballot_id].actor_id
+                    links[raters[ballot.ballot_id]] = casters[-1].actor_id
 
         cid = self.campaign(YEAR, list(self.s.roster), links)
         for aid, values in sorted(self.s.assessments.items()):
@@ -206,9 +220,8 @@ class Replay:
         meeting = self.uid("meeting", str(YEAR))
         credentials: dict[str, list[str]] = defaultdict(list)
         evaluators: dict[str, list[str]] = defaultdict(list)
-        for ballot in ballots:
-            signer = casters[ballot.ballot_id]
-            if self.rules.group(ballot.group).anonymous:
+        for ballot, signer in zip(ballots, casters, strict=True):
+            if self.anonymous(ballot.group):
                 credentials[ballot.group].append(signer.public_key)
             else:
                 evaluators[ballot.group].append(signer.actor_id)
@@ -219,16 +232,18 @@ class Replay:
         if not ballots:
             rights = self.placeholder_right()
         self.send(self.organizer, "balloting.open", campaign_id=cid, meeting_id=meeting, **rights)
-        for ballot in ballots:
+        for ballot, signer, wire in zip(ballots, casters, rows, strict=True):
             cast = self.send(
-                casters[ballot.ballot_id],
+                signer,
                 "ballot.cast",
                 campaign_id=cid,
                 meeting_id=meeting,
                 ballot_id=self.uid("ballot", ballot.ballot_id),
                 group=ballot.group,
-                rows=wire_rows(self.s, ballot.ballot_id),
+                rows=with_store_ids(self.s, wire),
             ).result
+            if self.s.expect is None:
+                continue  # a refusal file expects no classification
             expected = self.s.validity(ballot.ballot_id)
             assert (cast["valid"], cast["reason"]) == (expected.valid, expected.reason), (
                 f"{self.s.name}: ballot {ballot.ballot_id}: the store classed it "
@@ -318,8 +333,9 @@ def differences(scenario: golden.Scenario, shown: dict[str, Any]) -> list[str]:
 
 
 def test_no_scenario_went_missing() -> None:
-    """A glob or loader bug must not make the walker below vacuous."""
+    """A glob or loader bug must not make the walkers below vacuous."""
     assert len(SCORED) >= golden.AT_LEAST_SCORED
+    assert len(REFUSED) >= golden.AT_LEAST_REFUSED
 
 
 @pytest.mark.parametrize("scenario", SCORED, ids=[s.name for s in SCORED])
@@ -331,3 +347,17 @@ def test_golden_scenario_through_store(harness: Harness, scenario: golden.Scenar
     assert shown["page"]["total"] == len(shown["results"])
     problems = differences(scenario, shown)
     assert not problems, f"{scenario.name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("scenario", REFUSED, ids=[s.name for s in REFUSED])
+def test_golden_refusal_through_store(harness: Harness, scenario: golden.Scenario) -> None:
+    """What scoring refuses, the store refuses at the door, and the refusal writes nothing."""
+    assert scenario.refused is not None
+    replay = Replay(harness, scenario)
+    with pytest.raises(DomainError) as refusal:
+        replay.run()
+    assert replay.last is not None
+    command, size_before = replay.last
+    store = scenario.refused["store"]
+    assert (command, refusal.value.code) == (store["command"], store["code"]), refusal.value
+    assert harness.size == size_before

@@ -104,7 +104,13 @@ FILE_ATTACKS = {
     "unknown ruleset": _set(["ruleset"], "seed999"),
     "invalid rules": _set(["rules", "groups", 0, "weight"], "0.5"),
     "expect and refused": _set(["refused"], {"code": "rule-violation", "message": "x"}),
-    "refusal with an unknown code": _as_refusal({"code": "teapot", "message": "x"}),
+    "refusal with an unknown code": _as_refusal(
+        {"code": "teapot", "message": "x", "store": {"command": "ballot.cast", "code": "conflict"}}
+    ),
+    "refusal without the store's": _as_refusal({"code": "conflict", "message": "x"}),
+    "refusal with an unknown store code": _as_refusal(
+        {"code": "conflict", "message": "x", "store": {"command": "ballot.cast", "code": "teapot"}}
+    ),
     "title not a string": _set(["title"], 12),
     "previous grades as one string": _set(["previous_grades"], {"a": "incompetent"}),
     "assessment value not a string": _set(["assessments"], {"a": {"party_building": 1}}),
