@@ -99,34 +99,93 @@ def parse_checkpoint(body: str) -> Checkpoint:
     return Checkpoint(origin=origin, size=int(size_line), root=root)
 
 
-def note_key_hash(name: str, public_key: bytes) -> bytes:
-    """C2SP signed-note Ed25519 key ID: SHA-256(name || 0x0A || 0x01 || key)[:4]."""
+def key_hash(name: str, signature_type: bytes, public_key: bytes) -> bytes:
+    """C2SP signed-note key ID: SHA-256(name || 0x0A || signature type || key)[:4]."""
     _check_name(name)
     if len(public_key) != ED25519_KEY_SIZE:
         raise CheckpointError(f"Ed25519 public key has {len(public_key)} bytes, want 32")
-    return hashlib.sha256(name.encode() + b"\n" + ED25519_SIGNATURE_TYPE + public_key).digest()[:4]
+    return hashlib.sha256(name.encode() + b"\n" + signature_type + public_key).digest()[:4]
 
 
-def verifier_key(name: str, public_key: bytes) -> str:
-    """The Go note verifier-key string, so standard tools can check our checkpoints."""
-    key_hash = note_key_hash(name, public_key).hex()
-    encoded = base64.b64encode(ED25519_SIGNATURE_TYPE + public_key).decode()
-    return f"{name}+{key_hash}+{encoded}"
+def note_key_hash(name: str, public_key: bytes) -> bytes:
+    """C2SP signed-note Ed25519 key ID: SHA-256(name || 0x0A || 0x01 || key)[:4]."""
+    return key_hash(name, ED25519_SIGNATURE_TYPE, public_key)
+
+
+@dataclass(frozen=True)
+class VerifierKey:
+    """A parsed C2SP vkey: who signs (name and key ID), with which algorithm and key."""
+
+    name: str
+    key_hash: bytes
+    signature_type: bytes
+    public_key: bytes
+
+    def __str__(self) -> str:
+        encoded = base64.b64encode(self.signature_type + self.public_key).decode()
+        return f"{self.name}+{self.key_hash.hex()}+{encoded}"
+
+
+def verifier_key(
+    name: str, public_key: bytes, signature_type: bytes = ED25519_SIGNATURE_TYPE
+) -> str:
+    """The C2SP vkey string (`name+hex(key ID)+base64(type || key)`) that standard tools read."""
+    return str(
+        VerifierKey(name, key_hash(name, signature_type, public_key), signature_type, public_key)
+    )
+
+
+def parse_vkey(text: str, signature_type: bytes = ED25519_SIGNATURE_TYPE) -> VerifierKey:
+    """A vkey of the given signature type, strictly: its key ID must be the one its name and
+    key imply, so a vkey cannot name one key and carry another."""
+    name, sep, rest = text.partition("+")
+    hash_hex, sep2, encoded = rest.partition("+")
+    if not (sep and sep2) or not re.fullmatch(r"[0-9a-f]{8}", hash_hex):
+        raise CheckpointError(f"{text!r} is not a verifier key (name+hex key ID+base64 key)")
+    material = _b64decode(encoded, "verifier key")
+    if material[:1] != signature_type:
+        raise CheckpointError(
+            f"verifier key {name!r} has signature type {material[:1].hex() or 'none'}, "
+            f"want {signature_type.hex()}"
+        )
+    public_key = material[1:]
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key)
+    except ValueError as e:
+        raise CheckpointError(f"verifier key {name!r} holds no valid Ed25519 key") from e
+    expected = key_hash(name, signature_type, public_key)
+    if expected.hex() != hash_hex:
+        raise CheckpointError(
+            f"verifier key {name!r} has key ID {hash_hex}, its key implies {expected.hex()}"
+        )
+    return VerifierKey(name, expected, signature_type, public_key)
 
 
 def sign_note(body: str, name: str, private_key: Ed25519PrivateKey) -> str:
     """Sign `body` as a C2SP signed-note with one Ed25519 signature line."""
     _check_text(body, "note text")
-    key_hash = note_key_hash(name, private_key.public_key().public_bytes_raw())
-    signature = private_key.sign(body.encode())
-    encoded = base64.b64encode(key_hash + signature).decode()
-    return f"{body}\n{SIGNATURE_PREFIX}{name} {encoded}\n"
+    key_id = note_key_hash(name, private_key.public_key().public_bytes_raw())
+    return f"{body}\n" + NoteSignature(name, key_id, private_key.sign(body.encode())).line()
 
 
-def _signature_lines(block: str) -> list[tuple[str, bytes]]:
-    """Parse the signature block into (key name, key ID || signature) pairs."""
+@dataclass(frozen=True)
+class NoteSignature:
+    """One signature line: the key name, the 4-byte key ID and the signature bytes after it."""
+
+    name: str
+    key_hash: bytes
+    signature: bytes
+
+    def line(self) -> str:
+        encoded = base64.b64encode(self.key_hash + self.signature).decode()
+        return f"{SIGNATURE_PREFIX}{self.name} {encoded}\n"
+
+
+def _signature_lines(block: str) -> list[NoteSignature]:
+    """Parse a block of newline-terminated signature lines."""
     if not block:
         raise CheckpointError("note has no signature lines")
+    _check_text(block, "signature lines")
     lines = block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise CheckpointError(f"note has more than {MAX_SIGNATURES} signatures")
@@ -141,8 +200,33 @@ def _signature_lines(block: str) -> list[tuple[str, bytes]]:
         signature = _b64decode(encoded, f"signature of {name}")
         if len(signature) < 5:
             raise CheckpointError(f"signature of {name} is too short")
-        signatures.append((name, signature))
+        signatures.append(NoteSignature(name, signature[:4], signature[4:]))
     return signatures
+
+
+def split_note(note: str) -> tuple[str, list[NoteSignature]]:
+    """A signed note's text (with its final newline) and its signature lines, unverified.
+
+    The text ends at the note's last blank line, as C2SP signed-note says.
+    """
+    _check_text(note, "signed note")
+    split = note.rfind("\n\n")
+    if split < 0:
+        raise CheckpointError("signed note has no blank line before its signatures")
+    return note[: split + 1], _signature_lines(note[split + 2 :])
+
+
+def parse_signature_lines(block: str) -> list[NoteSignature]:
+    """Signature lines on their own, as a witness answers them (C2SP tlog-witness)."""
+    return _signature_lines(block)
+
+
+def with_signatures(note: str, signatures: list[NoteSignature]) -> str:
+    """The note with `signatures` added after its own, each key (name and ID) only once."""
+    _, present = split_note(note)
+    seen = {(s.name, s.key_hash) for s in present}
+    added = [s for s in signatures if (s.name, s.key_hash) not in seen]
+    return note + "".join(s.line() for s in added)
 
 
 def open_note(note: str, name: str, public_key: bytes) -> str:
@@ -151,27 +235,23 @@ def open_note(note: str, name: str, public_key: bytes) -> str:
     Signatures by other keys (cosigners, witnesses, rotated keys) are ignored,
     as C2SP signed-note requires; a failing signature by this key rejects the note.
     """
-    key_hash = note_key_hash(name, public_key)
+    key_id = note_key_hash(name, public_key)
     try:
         key = Ed25519PublicKey.from_public_bytes(public_key)
     except ValueError as e:
         raise CheckpointError("invalid Ed25519 public key") from e
-    _check_text(note, "signed note")
-    split = note.rfind("\n\n")
-    if split < 0:
-        raise CheckpointError("signed note has no blank line before its signatures")
-    body = note[: split + 1]
+    body, signatures = split_note(note)
     verified = False
-    for signer, signature in _signature_lines(note[split + 2 :]):
-        if signer != name or signature[:4] != key_hash:
+    for signature in signatures:
+        if signature.name != name or signature.key_hash != key_id:
             continue
         try:
-            key.verify(signature[4:], body.encode())
+            key.verify(signature.signature, body.encode())
         except InvalidSignature as e:
             raise CheckpointError(f"bad signature by {name}") from e
         verified = True
     if not verified:
-        raise CheckpointError(f"no signature by {name} with key ID {key_hash.hex()}")
+        raise CheckpointError(f"no signature by {name} with key ID {key_id.hex()}")
     return body
 
 
