@@ -47,6 +47,7 @@ from projections import ProjectionBehind
 from service.ledger import ProofUnavailable
 from service.recorders import LedgerCorrupt
 from service.system import NotInitialised
+from service.witnessing import WitnessUnavailable
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://appraisal-ledger.example/problems/"
@@ -74,6 +75,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     RuleViolation: 422,
     PositionAhead: 422,
     NotInitialised: 503,
+    # The witnesses' quorum did not cosign a head for a tally to rest on.
+    WitnessUnavailable: 503,
     NotReady: 503,
     StoreUnavailable: 503,
     # The read models have not reached the asked-for `min_position` in time.

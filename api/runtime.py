@@ -21,6 +21,7 @@ from projections.read_side import ReadSide
 from service.ledger import Checkpointer
 from service.settings import Settings
 from service.system import System
+from service.witnessing import BackgroundCosigner
 
 
 class LagGate:
@@ -55,6 +56,7 @@ class Runtime:
         self._services: Services | None = None
         self._sessions: Sessions | None = None
         self._checkpointer: Checkpointer | None = None
+        self._cosigner: BackgroundCosigner | None = None
         self._projections: ProjectionThread | None = None
         self._started = False
         self._lock = threading.Lock()
@@ -85,6 +87,10 @@ class Runtime:
                 services.system.ledger, self.settings.checkpoint_interval
             )
             self._checkpointer.start()
+            witnessing = services.system.witnessing
+            if witnessing is not None:
+                self._cosigner = BackgroundCosigner(witnessing, self.settings.checkpoint_interval)
+                self._cosigner.start()
         if self.projects_in_process:
             self._projections = ProjectionThread(
                 services.read, poll_interval=self.options.projection_poll_seconds
@@ -118,6 +124,9 @@ class Runtime:
             if self._checkpointer is not None:
                 self._checkpointer.stop()
                 self._checkpointer = None
+            if self._cosigner is not None:
+                self._cosigner.stop()
+                self._cosigner = None
             if self._services is not None:
                 if self._given is None:
                     self._services.close()

@@ -58,9 +58,22 @@ class EnvelopeSchema(BodySchema):
     signature = fields.String(required=True, validate=SIGNATURE)
 
 
+class LeafInputSchema(Schema):
+    """The fields of a ledger leaf input (DESIGN §6), exactly as hashed."""
+
+    stream = fields.String(required=True, metadata={"format": "uuid"})
+    version = fields.Integer(required=True)
+    topic = fields.String(required=True)
+    state = fields.String(required=True, metadata=BASE64)
+
+
 class ReceiptSchema(Schema):
     ledger_index = fields.Integer(required=True)
     leaf_hash = fields.String(required=True, metadata=BASE64)
+    leaf = fields.Nested(LeafInputSchema, required=True)
+    signer_public_key = fields.String(
+        required=True, metadata={"description": "base64url Ed25519 key of the envelope's signer"}
+    )
 
 
 class AcceptedSchema(Schema):
@@ -136,12 +149,8 @@ class EntriesQuerySchema(QuerySchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
 
 
-class EntrySchema(Schema):
+class EntrySchema(LeafInputSchema):
     index = fields.Integer(required=True)
-    stream = fields.String(required=True, metadata={"format": "uuid"})
-    version = fields.Integer(required=True)
-    topic = fields.String(required=True)
-    state = fields.String(required=True, metadata=BASE64)
     leaf_hash = fields.String(required=True, metadata=BASE64)
 
 

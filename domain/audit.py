@@ -48,10 +48,13 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic, resolve_topic
 
 from domain import checkpoint, keys, merkle
+from domain.anchors import AnchorBroken, Anchors
 from domain.audit_bundle import (
+    BUNDLE_FORMAT,
     BadRecord,
     BundleHeader,
     parse_checkpoint_record,
+    parse_cosigned_record,
     parse_entry,
     parse_results_record,
     read_record,
@@ -150,6 +153,7 @@ class AuditReport:
     envelopes: int
     campaigns: tuple[CampaignAudit, ...]
     finding: Finding | None
+    anchors: dict[str, Any] | None = None  # what trust anchors established, when given
 
     @property
     def ok(self) -> bool:
@@ -170,6 +174,7 @@ class AuditReport:
             "campaigns": [c.to_json() for c in self.campaigns],
             "ballots_counted": self.ballots_counted,
             "first_bad": None if self.finding is None else self.finding.to_json(),
+            **({} if self.anchors is None else {"anchors": self.anchors}),
         }
 
 
@@ -287,6 +292,7 @@ class Auditor:
         *,
         check_proofs: bool = True,
         check_signature: SignatureCheck | None = None,
+        anchors: Anchors | None = None,
     ) -> None:
         self.header = header
         self._log_key = log_public_key
@@ -296,6 +302,7 @@ class Auditor:
         self._mapper = event_mapper()
         self._check_proofs = check_proofs
         self._check_signature = check_signature or verify_now
+        self._anchors = anchors or Anchors()
         self._public_keys: dict[str, bytes] = {}  # decoded once per key
         self._line = 0
         self._tree = merkle.RootAccumulator()
@@ -336,9 +343,13 @@ class Auditor:
             elif record["type"] == "results":
                 self._end_of_entries()
                 self._read_results(parse_results_record(record))
+            elif record["type"] == "cosigned" and self.header.format == BUNDLE_FORMAT:
+                self._end_of_entries()
+                note, proof = parse_cosigned_record(record)
+                self._anchors.cosigned(note, proof, self.header.origin, self._log_key)
             else:
                 raise _Bad(f"unexpected {record['type']!r} record here")
-        except (_Bad, BadRecord) as exc:
+        except (_Bad, BadRecord, AnchorBroken) as exc:
             self.finding = Finding(line, self._at, str(exc))
         except CONTENT_ERRORS as exc:
             self.finding = Finding(line, self._at, f"unreadable content: {exc!r}")
@@ -352,7 +363,8 @@ class Auditor:
                     raise _Bad("the bundle has no checkpoint record")
                 self._end_of_entries()
                 self._all_results_present()
-            except _Bad as exc:
+                self._anchors.check_quorum()
+            except (_Bad, AnchorBroken) as exc:
                 self.finding = Finding(line, self._at, str(exc))
         for cid, audit in self._campaigns.items():
             campaign = self._ledger.get(UUID(cid))
@@ -365,6 +377,7 @@ class Auditor:
             envelopes=self.envelopes,
             campaigns=tuple(a for cid, a in self._campaigns.items() if self._in_scope(cid)),
             finding=self.finding,
+            anchors=self._anchors.summary() if self._anchors.given else None,
         )
 
     # --- 1. the tree ------------------------------------------------------------------------
@@ -386,6 +399,7 @@ class Auditor:
                 f"{header.tree_size}: a checkpoint of another tree"
             )
         self._checkpoint = signed
+        self._anchors.start(note, signed, header.origin, self._log_key)
 
     def _read_entry(self, record: Mapping[str, Any]) -> None:
         assert self._checkpoint is not None
@@ -403,6 +417,7 @@ class Auditor:
         if self._check_proofs:
             _check_inclusion(leaf, index, item.proof, self._checkpoint)
         self._tree.add(leaf)
+        self._anchors.at_size(self._tree.size, self._tree.root)
         self._heads[self._tree.size] = self._tree.subtrees()
         self._heads.pop(self._tree.size - HEAD_WINDOW - 1, None)
         self._replay(index, item.entry)
@@ -419,6 +434,7 @@ class Auditor:
             )
         if self._tree.root() != self._checkpoint.root:
             raise _Bad("the tree rebuilt from the entries does not have the checkpoint's root")
+        self._anchors.end(self._tree.size)
         if self._command is not None:
             self._at = self._command.index
             raise _Bad(f"command {self._command.envelope.command_id} has no command record")

@@ -1,4 +1,5 @@
-"""Records of an audit bundle (format `appraisal-audit-bundle/v1`): their shapes, both ways.
+"""Records of an audit bundle (format `appraisal-audit-bundle/v2`, reading v1 too): their
+shapes, both ways.
 
 Why one module: the exporter writes and the offline verifier reads the same
 records, so neither can drift from the other. The layout itself is described
@@ -20,7 +21,8 @@ from domain.envelope import parse_uuid
 from domain.errors import DomainError
 from domain.merkle import HASH_SIZE
 
-BUNDLE_FORMAT = "appraisal-audit-bundle/v1"
+BUNDLE_FORMAT = "appraisal-audit-bundle/v2"
+BUNDLE_FORMATS = frozenset({"appraisal-audit-bundle/v1", BUNDLE_FORMAT})
 ENTRY_FIELDS = frozenset({"type", "index", "stream", "version", "topic", "state", "proof"})
 # Exactly the canonical base64 of 32 bytes: the last digit before "=" carries two zero bits.
 CANONICAL_HASH_PATTERN = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
@@ -47,11 +49,12 @@ class BundleHeader:
     tree_size: int
     created_at: str
     campaign_id: str | None
+    format: str = BUNDLE_FORMAT
 
     def to_json(self) -> dict[str, Any]:
         return {
             "type": "header",
-            "format": BUNDLE_FORMAT,
+            "format": self.format,
             "origin": self.origin,
             "log_public_key": self.log_public_key,
             "admin_key_id": self.admin_key_id,
@@ -90,8 +93,11 @@ def parse_header(text: str | bytes) -> BundleHeader:
         record = read_record(text)
     except BadRecord as exc:
         raise NotABundle(f"not an audit bundle: {exc}") from None
-    if record.get("type") != "header" or record.get("format") != BUNDLE_FORMAT:
-        raise NotABundle(f"not an audit bundle: the first line is not a {BUNDLE_FORMAT} header")
+    if record.get("type") != "header" or record.get("format") not in BUNDLE_FORMATS:
+        raise NotABundle(
+            f"not an audit bundle: the first line is not a {' or '.join(sorted(BUNDLE_FORMATS))} "
+            "header"
+        )
     strings = ("origin", "log_public_key", "admin_key_id", "admin_actor_id", "created_at")
     for name in strings:
         if not isinstance(record.get(name), str) or not record[name]:
@@ -114,6 +120,7 @@ def parse_header(text: str | bytes) -> BundleHeader:
         tree_size=size,
         created_at=record["created_at"],
         campaign_id=campaign,
+        format=record["format"],
     )
 
 
@@ -128,12 +135,24 @@ def parse_checkpoint_record(record: Mapping[str, Any]) -> str:
     return note
 
 
+def cosigned_record(note: str, proof: Sequence[bytes]) -> dict[str, Any]:
+    """v2: the latest cosigned checkpoint (below the head) and a consistency proof to it."""
+    return {"type": "cosigned", "note": note, "proof": [_b64encode(h) for h in proof]}
+
+
+def parse_cosigned_record(record: Mapping[str, Any]) -> tuple[str, list[bytes]]:
+    note = record.get("note")
+    if set(record) != {"type", "note", "proof"} or not isinstance(note, str):
+        raise BadRecord("a cosigned record has exactly the fields note (a signed note) and proof")
+    return note, _proof(record["proof"])
+
+
 def entry_record(index: int, entry: Entry, proof: Sequence[bytes]) -> dict[str, Any]:
     return {
         "type": "entry",
         "index": index,
         **entry.to_json(),
-        "proof": [base64.b64encode(h).decode("ascii") for h in proof],
+        "proof": [_b64encode(h) for h in proof],
     }
 
 
@@ -196,6 +215,10 @@ def parse_results_record(record: Mapping[str, Any]) -> dict[str, Any]:
 def parse_log_key(text: str) -> bytes:
     """The log's public key as `appraisal init --json` prints it (base64url raw Ed25519)."""
     return keys.decode_public_key(text, what="log key")
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _b64(value: Any, what: str) -> bytes:

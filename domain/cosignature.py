@@ -6,6 +6,8 @@ and auditors and voters count cosignatures with it, so all of them share one rea
 of the format. Pure: no I/O, no clock (the timestamp is an argument).
 """
 
+import base64
+import binascii
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from domain.checkpoint import (
 COSIGNATURE_TYPE = b"\x04"
 HEADER = "cosignature/v1\n"
 MAX_TIMESTAMP = 2**63 - 1
+SIGNER_KEY_PREFIX = "PRIVATE+KEY+"
 _TIMESTAMPED = struct.Struct(">Q64s")  # u64 big-endian timestamp, 64-byte Ed25519 signature
 
 
@@ -47,6 +50,34 @@ def cosigner_vkey(name: str, public_key: bytes) -> str:
 
 def parse_cosigner_vkey(text: str) -> VerifierKey:
     return parse_vkey(text, COSIGNATURE_TYPE)
+
+
+def signer_key(name: str, private_key: Ed25519PrivateKey) -> str:
+    """The witness's secret key as one line, in the Go note package's signer-key layout
+    (`PRIVATE+KEY+name+hex(key ID)+base64(type || seed)`), so the file names its key."""
+    public_key = private_key.public_key().public_bytes_raw()
+    seed = private_key.private_bytes_raw()
+    encoded = base64.b64encode(COSIGNATURE_TYPE + seed).decode()
+    return (
+        f"{SIGNER_KEY_PREFIX}{name}+{key_hash(name, COSIGNATURE_TYPE, public_key).hex()}+{encoded}"
+    )
+
+
+def parse_signer_key(text: str) -> tuple[str, Ed25519PrivateKey]:
+    """The name and private key of a `signer_key` line; its key ID must match its key."""
+    if not text.startswith(SIGNER_KEY_PREFIX):
+        raise CheckpointError("not a witness signer key (PRIVATE+KEY+name+id+key)")
+    name, _, rest = text[len(SIGNER_KEY_PREFIX) :].partition("+")
+    hash_hex, _, encoded = rest.partition("+")
+    try:
+        material = base64.b64decode(encoded, validate=True)
+        key = Ed25519PrivateKey.from_private_bytes(material[1:])
+    except (binascii.Error, ValueError):
+        raise CheckpointError("the witness signer key holds no Ed25519 seed") from None
+    expected = key_hash(name, COSIGNATURE_TYPE, key.public_key().public_bytes_raw())
+    if material[:1] != COSIGNATURE_TYPE or hash_hex != expected.hex():
+        raise CheckpointError("the witness signer key's type or key ID does not match its key")
+    return name, key
 
 
 def signed_message(body: str, timestamp: int) -> bytes:

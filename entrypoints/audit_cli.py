@@ -1,5 +1,6 @@
 """`appraisal audit …`: export an offline audit bundle, verify one, replay a campaign live."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ def audit() -> None:
 
 # Imported after `audit` exists: entrypoints.cli registers this group at its end, so either
 # module may be imported first.
+from domain.anchors import Anchors, TrustedCheckpoint, witness_policy  # noqa: E402
 from domain.audit import AuditReport  # noqa: E402
 from domain.audit_bundle import parse_log_key  # noqa: E402
 from entrypoints.cli import emit, err, one_line_errors, opened_system  # noqa: E402
@@ -79,12 +81,43 @@ def export(campaign_id: str | None, output: str, as_json: bool) -> None:
     default=None,
     help="Re-derive only this campaign (default: the bundle's scope, else every campaign).",
 )
+@click.option(
+    "--trusted-checkpoint",
+    "trusted",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A signed checkpoint note of this log you obtained earlier; the log must extend it. "
+    "Repeatable.",
+)
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    help="A witness's vkey (as `appraisal witness new-key` printed it). Repeatable.",
+)
+@click.option(
+    "--witness-quorum",
+    type=int,
+    default=None,
+    help="How many of the witnesses must have cosigned the head or a trusted checkpoint "
+    "it extends (default: all).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @one_line_errors
-def verify(bundle: str, log_key: str, campaign_id: str | None, as_json: bool) -> None:
+def verify(
+    bundle: str,
+    log_key: str,
+    campaign_id: str | None,
+    trusted: tuple[str, ...],
+    witnesses: tuple[str, ...],
+    witness_quorum: int | None,
+    as_json: bool,
+) -> None:
     """Check a bundle with no database: leaves and root against the signed checkpoint,
-    every signature against the registry of its time, every transition, every grade."""
+    every signature against the registry of its time, every transition, every grade;
+    and against any trust anchors given (earlier checkpoints, witnesses' cosignatures)."""
     key = parse_log_key(log_key)
+    anchors = _anchors(trusted, witnesses, witness_quorum)
     with _progress_bar() as progress:
         task = progress.add_task("verifying bundle", total=None)
         report = verify_bundle(
@@ -92,10 +125,25 @@ def verify(bundle: str, log_key: str, campaign_id: str | None, as_json: bool) ->
             key,
             campaign_id,
             lambda done, total: progress.update(task, completed=done, total=total),
+            anchors,
         )
     emit(report.to_json(), as_json, lambda: _print_report(report))
     if not report.ok:
         raise SystemExit(1)
+
+
+def _anchors(
+    trusted: tuple[str, ...], witnesses: tuple[str, ...], quorum: int | None
+) -> Callable[[], Anchors]:
+    """The trust anchors as the options give them, read and parsed once."""
+    notes = []
+    for name in trusted:
+        try:
+            notes.append(TrustedCheckpoint(name, Path(name).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read trusted checkpoint {name}: {exc}") from None
+    policy = witness_policy(witnesses, quorum)
+    return lambda: Anchors(notes, policy)
 
 
 def _print_report(report: AuditReport) -> None:
@@ -113,6 +161,11 @@ def _print_report(report: AuditReport) -> None:
             f"  campaign {c.campaign_id}: {c.status}, {c.proposals_rederived} proposal(s) "
             f"re-derived, {c.ballots_counted} ballots counted, published results match"
         )
+    if report.anchors is not None:
+        for anchor in report.anchors["trusted_checkpoints"]:
+            click.echo(f"  extends trusted checkpoint {anchor['file']} ({anchor['tree_size']})")
+        for label, cosigners in report.anchors["cosignatures"].items():
+            click.echo(f"  {label}: cosigned by {', '.join(cosigners)}")
 
 
 @audit.command("replay")

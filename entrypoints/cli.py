@@ -115,6 +115,8 @@ class LazyGroup(click.Group):
         "audit": "entrypoints.audit_cli:audit",
         "projections": "entrypoints.projections_cli:projections",
         "export": "entrypoints.export_cli:export",
+        "witness": "entrypoints.witness_cli:witness",
+        "receipt": "entrypoints.receipt_cli:receipt",
     },
 )
 @click.version_option(package_name="appraisal-ledger")
@@ -256,11 +258,11 @@ def ledger_verify(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
 def ledger_checkpoint(as_json: bool) -> None:
-    """Sign a checkpoint of the current tree head and print the signed note."""
+    """Sign a checkpoint of the current tree head, have the configured witnesses cosign it,
+    and print the note with every cosignature obtained."""
     with opened_system() as system:
         stored = system.ledger.checkpoint_now()
-    emit(
-        {"tree_size": stored.size, "note": stored.note},
-        as_json,
-        lambda: click.echo(stored.note, nl=False),
-    )
+        if system.witnessing is not None:
+            system.witnessing.cosign(stored)
+        note = system.ledger.cosigned_note(stored)
+    emit({"tree_size": stored.size, "note": note}, as_json, lambda: click.echo(note, nl=False))

@@ -1,13 +1,15 @@
 """Audit bundles: export from the live store, verify offline, re-derive a campaign live.
 
-Bundle format `appraisal-audit-bundle/v1`: JSON Lines (UTF-8, one JSON object per
-line, each with a `type`), written and read as a stream:
+Bundle format `appraisal-audit-bundle/v2` (v1 is still read: the same, without the
+cosigned record): JSON Lines (UTF-8, one JSON object per line, each with a `type`),
+written and read as a stream:
 
-1. `{"type": "header", "format": "appraisal-audit-bundle/v1", "origin": <log origin>,
+1. `{"type": "header", "format": "appraisal-audit-bundle/v2", "origin": <log origin>,
    "log_public_key": <base64url raw Ed25519 key>, "admin_key_id": <genesis admin key
    id>, "admin_actor_id": <uuid>, "tree_size": N, "created_at": <RFC 3339 UTC>,
    "campaign": <uuid of the export's scope, or null>}`
-2. `{"type": "checkpoint", "note": <C2SP signed checkpoint note of exactly N entries>}`
+2. `{"type": "checkpoint", "note": <C2SP signed checkpoint note of exactly N entries,
+   with every witness cosignature obtained for it>}`
 3. N lines `{"type": "entry", "index": i, "stream": <uuid>, "version": v,
    "topic": <event topic>, "state": <base64 of the stored state bytes>,
    "proof": [<base64 hash>, …]}` in ledger order, i = 0 … N-1. stream, version,
@@ -20,6 +22,10 @@ line, each with a `type`), written and read as a stream:
    "category", "status", "score", "score_exact", "rank", "computed_grade", "grade",
    "adjustment_reason", "flags"}]}` per campaign in scope: its published results
    (the latest proposal, with the committee's adjustments applied) as of entry N.
+5. v2, when witnesses are configured and the head is not their latest cosigned
+   checkpoint: `{"type": "cosigned", "note": <the latest cosigned checkpoint note of
+   M < N entries, with its cosignatures>, "proof": [<base64 hash>, …]}`, proof being
+   the RFC 9162 consistency proof from M to N.
 
 `--campaign` narrows the scope, not the entries: every entry is still exported
 (the root needs every leaf, and the registry's history is needed to judge any
@@ -45,10 +51,12 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from domain import merkle
+from domain.anchors import Anchors
 from domain.audit import Auditor, AuditReport, Rederived, first_unproven_entry, verify_now
 from domain.audit_bundle import (
     BundleHeader,
     checkpoint_record,
+    cosigned_record,
     entry_record,
     parse_header,
     results_record,
@@ -131,6 +139,8 @@ def export_bundle(
     ):
         raise NotFound(f"no campaign {campaign_id}")
     head = system.ledger.checkpoint_now()
+    if system.witnessing is not None:
+        system.witnessing.cosign(head)
     header = BundleHeader(
         origin=system.settings.log_origin,
         log_public_key=b64url_encode(system.ledger.log_public_key),
@@ -148,7 +158,7 @@ def export_bundle(
     try:
         with out:
             _write(out, header.to_json())
-            _write(out, checkpoint_record(head.note))
+            _write(out, checkpoint_record(system.ledger.cosigned_note(head)))
             campaigns = []
             for entry in _entries(app.ledger, head.size, progress):
                 if entry["topic"] == CAMPAIGN_CREATED:
@@ -159,6 +169,10 @@ def export_bundle(
                 raise NotFound(f"campaign {campaign_id} was created after the exported tree head")
             for cid in scope:
                 _write(out, results_record(_published_as_of(system, UUID(cid), head.size)))
+            cosigned = system.ledger.recorder.latest_cosigned_checkpoint(head.size)
+            if cosigned is not None and cosigned.size < head.size:
+                proof = system.ledger.consistency_proof(cosigned.size, head.size)
+                _write(out, cosigned_record(system.ledger.cosigned_note(cosigned), proof))
         os.replace(partial, output)
     finally:
         partial.unlink(missing_ok=True)
@@ -216,6 +230,7 @@ def verify_bundle(
     log_public_key: bytes,
     campaign_id: str | None = None,
     progress: Progress = _quiet,
+    anchors: Callable[[], Anchors] = Anchors,
 ) -> AuditReport:
     """Stream the bundle through the pure auditor; needs no database.
 
@@ -223,16 +238,19 @@ def verify_bundle(
     signatures need nothing the auditor learns afterwards, so helper processes check
     them while this one checks the rest. Where a helper suspects a line no later than
     the auditor's own first finding, the audit is redone in one process, so the report
-    is exactly the one a sequential audit gives.
+    is exactly the one a sequential audit gives. `anchors` makes the trust anchors
+    (trusted checkpoints, witnesses) afresh for each pass.
     """
     if campaign_id is not None:
         parse_uuid(campaign_id, "campaign")
     can_fork = "fork" in multiprocessing.get_all_start_methods()
     with _without_cycle_collector():
-        report, suspect = _verify(path, log_public_key, campaign_id, progress, in_parallel=can_fork)
+        report, suspect = _verify(
+            path, log_public_key, campaign_id, progress, anchors(), in_parallel=can_fork
+        )
         if suspect is None or (report.finding is not None and report.finding.line < suspect):
             return report
-        return _verify(path, log_public_key, campaign_id, progress, in_parallel=False)[0]
+        return _verify(path, log_public_key, campaign_id, progress, anchors(), in_parallel=False)[0]
 
 
 @contextmanager
@@ -258,6 +276,7 @@ def _verify(
     log_public_key: bytes,
     campaign_id: str | None,
     progress: Progress,
+    anchors: Anchors,
     *,
     in_parallel: bool,
 ) -> tuple[AuditReport, int | None]:
@@ -278,6 +297,7 @@ def _verify(
             None if scope is None else [scope],
             check_proofs=not in_parallel,
             check_signature=verify_now if signatures is None else signatures.check,
+            anchors=anchors,
         )
         text = handle.readline()
         if not text:

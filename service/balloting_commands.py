@@ -248,7 +248,7 @@ def close_balloting(ctx: Context) -> Outcome:
         }
         for group in sorted(set(meeting.issued) | set(counts))
     }
-    head = ctx.tree_head()
+    head = ctx.witnessed_head()
     meeting.close(head, reconciliation, ctx.recorded_envelope)
     campaign.close_meeting(str(meeting.id), ctx.recorded_envelope)
     return Outcome(

@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain.command_record import CommandRecord
+from domain.entries import Entry
 from domain.envelope import Envelope, check_fresh, parse_envelope
 from domain.errors import Conflict, DomainError, DuplicateCommand, MalformedCommand, UnknownKey
 from domain.keys import decode_public_key
@@ -39,6 +40,13 @@ class Signer:
     actor: Actor | None = None
     credential: Any = None  # the credential's ballot right, loaded once to check the signature
 
+    @property
+    def public_key(self) -> str:
+        """The public key (base64url) whose id is `key_id`, as the registry holds it."""
+        if self.actor is not None:
+            return self.actor.keys[self.key_id].public_key
+        return self.credential.public_key
+
 
 @dataclass
 class Context:
@@ -48,6 +56,9 @@ class Context:
     now: datetime
     tree_head: Callable[[], dict[str, Any]]
     reads: ReadCache
+    # A head the witnesses' quorum cosigned, for tallies to rest on (the plain head without
+    # witnesses); raises service.witnessing.WitnessUnavailable when none can be had.
+    witnessed_head: Callable[[], dict[str, Any]]
 
     @property
     def command(self) -> Mapping[str, Any]:
@@ -113,10 +124,12 @@ class CommandBus:
         specs: Mapping[str, CommandSpec],
         tree_head: Callable[[], dict[str, Any]],
         clock: Clock = lambda: datetime.now(UTC),
+        witnessed_head: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.app = app
         self.specs = dict(specs)
         self.tree_head = tree_head
+        self.witnessed_head = witnessed_head or tree_head
         self.clock = clock
         self.writer = GroupCommit(app)
 
@@ -210,7 +223,10 @@ class CommandBus:
             authorize(signer.roles, spec.roles, envelope.command_type)
         elif not spec.credential_allowed:
             raise UnknownKey(f"key {signer.key_id} is a ballot credential, not an actor's key")
-        outcome = spec.handler(Context(envelope, signer, self.app, now, self.tree_head, reads))
+        context = Context(
+            envelope, signer, self.app, now, self.tree_head, reads, self.witnessed_head
+        )
+        outcome = spec.handler(context)
         record = CommandRecord(
             id=UUID(envelope.command_id),
             command_type=envelope.command_type,
@@ -219,7 +235,7 @@ class CommandBus:
             result=outcome.result,
             receipt_for=None if outcome.receipt_for is None else str(outcome.receipt_for),
         )
-        return _Prepared(envelope, outcome, [*outcome.aggregates, record])
+        return _Prepared(envelope, outcome, [*outcome.aggregates, record], signer.public_key)
 
     def _after_conflict(self, prepared: "_Prepared", exc: IntegrityError) -> Accepted:
         replay = self._replayed(prepared.envelope, self.app.find)
@@ -241,12 +257,22 @@ class CommandBus:
         position = self.app.ledger.position_of(record.id, 1)
         result = dict(record.result)
         if record.receipt_for is not None:
-            index = self.app.ledger.position_of(UUID(record.receipt_for), 1)
-            leaf = self.app.ledger.ledger_nodes([(0, index)])[(0, index)]
-            result["receipt"] = _receipt(
-                [LeafRecord(index, leaf, UUID(record.receipt_for), 1)], UUID(record.receipt_for)
-            )
+            ledger = self.app.ledger
+            index = ledger.position_of(UUID(record.receipt_for), 1)
+            [row] = ledger.ledger_entries(index, index + 1)
+            entry = Entry(row["stream"], row["version"], row["topic"], row["state"])
+            leaves = [LeafRecord(index, bytes(row["leaf_hash"]), entry)]
+            signer = self._signer_of(envelope, find)
+            result["receipt"] = _receipt(leaves, UUID(record.receipt_for), signer)
         return Accepted(str(record.id), record.command_type, position, result, True)
+
+    def _signer_of(self, envelope: Envelope, find: Callable[[UUID], Any | None]) -> str:
+        """The public key of an envelope's signer, already verified when it was accepted."""
+        binding = find(key_binding_id(envelope.signer))
+        holder = find(UUID(binding.holder_id))
+        if isinstance(holder, Actor):
+            return holder.keys[envelope.signer].public_key
+        return holder.public_key
 
     def _signer(self, envelope: Envelope, reads: ReadCache) -> Signer:
         binding = reads.find(key_binding_id(envelope.signer))
@@ -276,16 +302,25 @@ class _Prepared:
     envelope: Envelope
     outcome: Outcome
     aggregates: list[Aggregate]
+    signer_public_key: str
 
     def accepted(self, leaves: list[LeafRecord]) -> Accepted:
         """The answer once written; `leaves` are this command's own, in write order."""
         result = dict(self.outcome.result)
         if self.outcome.receipt_for is not None:
-            result["receipt"] = _receipt(leaves, self.outcome.receipt_for)
+            result["receipt"] = _receipt(leaves, self.outcome.receipt_for, self.signer_public_key)
         last = max(leaf.index for leaf in leaves)
         return Accepted(self.envelope.command_id, self.envelope.command_type, last, result)
 
 
-def _receipt(leaves: list[LeafRecord], stream: UUID) -> dict[str, Any]:
+def _receipt(leaves: list[LeafRecord], stream: UUID, signer_public_key: str) -> dict[str, Any]:
+    """Where the ballot is in the ledger and the leaf input itself (DESIGN §4), so its
+    evaluator can find their own envelope inside, hash the leaf themselves, and check the
+    envelope's signature with the key its signer id names (the id is the key's hash)."""
     leaf = next(leaf for leaf in leaves if leaf.stream == stream)
-    return {"ledger_index": leaf.index, "leaf_hash": base64.b64encode(leaf.leaf_hash).decode()}
+    return {
+        "ledger_index": leaf.index,
+        "leaf_hash": base64.b64encode(leaf.leaf_hash).decode(),
+        "leaf": leaf.entry.to_json(),
+        "signer_public_key": signer_public_key,
+    }

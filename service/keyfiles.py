@@ -17,14 +17,18 @@ class KeyFileError(ValueError):
 
 
 def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
-    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    write_secret(path, key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+
+
+def write_secret(path: Path, data: bytes) -> None:
+    """Create `path` readable by its owner only; never replace an existing key."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise KeyFileError(f"{path} already exists; refusing to overwrite a key") from None
     with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+        handle.write(data)
 
 
 def read_private_key(path: Path) -> Ed25519PrivateKey:

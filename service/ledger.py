@@ -87,6 +87,13 @@ class Ledger:
         self.recorder.store_checkpoint(size, root, note)
         return self.recorder.checkpoint_at(size) or StoredCheckpoint(size, root, note)
 
+    def cosigned_note(self, stored: StoredCheckpoint) -> str:
+        """The checkpoint note with every witness cosignature obtained for it."""
+        block = "".join(self.recorder.cosignatures_at(stored.size).values())
+        if not block:
+            return stored.note
+        return checkpoint.with_signatures(stored.note, checkpoint.parse_signature_lines(block))
+
     def tree_head(self) -> dict[str, Any]:
         """A signed checkpoint of the tree as it stands, for events that rest on it."""
         stored = self.checkpoint_now()

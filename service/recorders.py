@@ -38,12 +38,20 @@ LEDGER_SINK = "ledger_sink"
 
 @dataclass(frozen=True)
 class LeafRecord:
-    """Where one stored event landed in the ledger; handed back to the caller."""
+    """Where one stored event landed in the ledger, and the leaf input it committed to;
+    handed back to the caller (a ballot's receipt shows both)."""
 
     index: int
     leaf_hash: bytes
-    stream: UUID
-    version: int
+    entry: Entry
+
+    @property
+    def stream(self) -> UUID:
+        return self.entry.stream
+
+    @property
+    def version(self) -> int:
+        return self.entry.version
 
 
 @dataclass(frozen=True)
@@ -57,12 +65,20 @@ class LedgerSQL:
     """The ledger's SQL, written once with a placeholder for each driver."""
 
     def __init__(
-        self, mark: str, leaves: str, nodes: str, checkpoints: str, events: str, event_id: str
+        self,
+        mark: str,
+        leaves: str,
+        nodes: str,
+        checkpoints: str,
+        events: str,
+        event_id: str,
+        cosignatures: str,
     ) -> None:
         self.mark = mark
         self.leaves = leaves
         self.nodes = nodes
         self.checkpoints = checkpoints
+        self.cosignatures = cosignatures
         self.events = events
         self.event_id = event_id  # the events table's notification id column
 
@@ -155,6 +171,34 @@ class LedgerSQL:
     @property
     def all_checkpoints(self) -> str:
         return f"SELECT tree_size, root, note FROM {self.checkpoints} ORDER BY tree_size"
+
+    @property
+    def insert_cosignature(self) -> str:
+        return (
+            f"INSERT INTO {self.cosignatures} (tree_size, witness, line) VALUES ({self._m(3)}) "
+            f"ON CONFLICT (tree_size, witness) DO NOTHING"
+        )
+
+    @property
+    def cosignatures_at(self) -> str:
+        return (
+            f"SELECT witness, line FROM {self.cosignatures} WHERE tree_size = {self.mark} "
+            f"ORDER BY witness"
+        )
+
+    @property
+    def latest_cosigned_checkpoint(self) -> str:
+        return (
+            f"SELECT tree_size, root, note FROM {self.checkpoints} WHERE tree_size = "
+            f"(SELECT MAX(tree_size) FROM {self.cosignatures} WHERE tree_size <= {self.mark})"
+        )
+
+    @property
+    def latest_cosigned(self) -> str:
+        return (
+            f"SELECT COALESCE(MAX(tree_size), 0) AS tree_size FROM {self.cosignatures} "
+            f"WHERE witness = {self.mark}"
+        )
 
 
 class LedgerRecorder:
@@ -289,6 +333,27 @@ class LedgerRecorder:
             curs.execute(self.sql.all_checkpoints)
             return [_checkpoint(row) for row in curs.fetchall()]
 
+    def store_cosignature(self, size: int, witness: str, line: str) -> None:
+        """Keep a witness's cosignature line on the checkpoint of `size` (the first one kept)."""
+        with self._writing() as curs:
+            curs.execute(self.sql.insert_cosignature, (size, witness, line))
+
+    def cosignatures_at(self, size: int) -> dict[str, str]:
+        """The cosignature lines kept for the checkpoint of `size`, by witness vkey."""
+        with self._reading() as curs:
+            curs.execute(self.sql.cosignatures_at, (size,))
+            return {row["witness"]: row["line"] for row in curs.fetchall()}
+
+    def latest_cosigned_checkpoint(self, size: int) -> StoredCheckpoint | None:
+        """The largest checkpoint of at most `size` entries any witness cosigned."""
+        return self._one_checkpoint(self.sql.latest_cosigned_checkpoint, (size,))
+
+    def latest_cosigned(self, witness: str) -> int:
+        """The largest tree size `witness` cosigned for this log (0 if none)."""
+        with self._reading() as curs:
+            curs.execute(self.sql.latest_cosigned, (witness,))
+            return int(curs.fetchone()["tree_size"])
+
 
 def _entry(stream: UUID, event: StoredEvent) -> Entry:
     return Entry(stream, event.originator_version, event.topic, event.state)
@@ -324,7 +389,13 @@ class LedgerSQLiteRecorder(LedgerRecorder, SQLiteApplicationRecorder):
     def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name)
         self.sql = LedgerSQL(
-            "?", "ledger_leaves", "ledger_nodes", "ledger_checkpoints", events_table_name, "rowid"
+            "?",
+            "ledger_leaves",
+            "ledger_nodes",
+            "ledger_checkpoints",
+            events_table_name,
+            "rowid",
+            "ledger_cosignatures",
         )
 
     def construct_create_table_statements(self) -> list[str]:
@@ -338,6 +409,8 @@ class LedgerSQLiteRecorder(LedgerRecorder, SQLiteApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS ledger_checkpoints (tree_size INTEGER PRIMARY KEY, "
             "root BLOB NOT NULL, note TEXT NOT NULL, "
             "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+            "CREATE TABLE IF NOT EXISTS ledger_cosignatures (tree_size INTEGER NOT NULL, "
+            "witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))",
         ]
 
     def _stream_param(self, stream: UUID) -> Any:
@@ -377,7 +450,7 @@ class LedgerSQLiteRecorder(LedgerRecorder, SQLiteApplicationRecorder):
             leaf_rows.append((index, notification_id))
             node_rows.extend((level, i, h) for (level, i), h in completed)
             if sink is not None:
-                sink.append(LeafRecord(index, leaf, stream, event.originator_version))
+                sink.append(LeafRecord(index, leaf, entry))
         curs.executemany(self.sql.insert_leaf, leaf_rows)
         curs.executemany(self.sql.insert_node, node_rows)
 
@@ -407,6 +480,7 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
             qualified("ledger_checkpoints"),
             qualified(events_table_name),
             "notification_id",
+            qualified("ledger_cosignatures"),
         )
         self.sql_create_statements.extend(
             Composed(
@@ -416,6 +490,7 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
                             leaves=self.sql.leaves,
                             nodes=self.sql.nodes,
                             checkpoints=self.sql.checkpoints,
+                            cosignatures=self.sql.cosignatures,
                         )
                     )
                 ]
@@ -428,6 +503,8 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
                 "CREATE TABLE IF NOT EXISTS {checkpoints} (tree_size bigint PRIMARY KEY, "
                 "root bytea NOT NULL, note text NOT NULL, "
                 "created_at timestamptz NOT NULL DEFAULT now())",
+                "CREATE TABLE IF NOT EXISTS {cosignatures} (tree_size bigint NOT NULL, "
+                "witness text NOT NULL, line text NOT NULL, PRIMARY KEY (tree_size, witness))",
             )
         )
         self.append_function = qualified("ledger_append")
@@ -525,7 +602,7 @@ $body$"""
         sink = kwargs.get(LEDGER_SINK)
         if sink is not None:
             sink.extend(
-                LeafRecord(index, leaf, entry.stream, entry.version)
+                LeafRecord(index, leaf, entry)
                 for (index, _), leaf, entry in zip(rows, leaves, entries, strict=True)
             )
         return [notification_id for _, notification_id in rows]

@@ -45,7 +45,7 @@ def approve(ctx: Context) -> Outcome:
         ctx.signer.holder_id,
         fields.text(c, "proposal_hash"),
         adjustments,
-        ctx.tree_head(),
+        ctx.witnessed_head(),
         ctx.recorded_envelope,
     )
     return Outcome(

@@ -24,6 +24,8 @@ class Settings:
     checkpoint_interval: float = 0.5
     pool_size: int = 5
     read_database_url: str | None = None  # a streaming replica for read-model queries
+    witnesses: tuple[tuple[str, str], ...] = ()  # (submission URL prefix, witness vkey)
+    witness_quorum: int = 0  # how many must cosign a head that a tally binds; 0 = none set
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -37,6 +39,7 @@ class Settings:
             replay_window_seconds=_int(env, "APPRAISAL_REPLAY_WINDOW_SECONDS", 600),
             pool_size=_int(env, "APPRAISAL_DB_POOL_SIZE", 5),
             read_database_url=env.get("APPRAISAL_READ_DATABASE_URL") or None,
+            **_witnesses(env),
         )
 
     @property
@@ -111,6 +114,29 @@ class Settings:
                 "APPRAISAL_READ_DATABASE_URL needs a PostgreSQL primary (APPRAISAL_DATABASE_URL)"
             )
         return self.postgres_connection("APPRAISAL_READ_DATABASE_URL")
+
+
+def _witnesses(env: Mapping[str, str]) -> dict[str, Any]:
+    """APPRAISAL_WITNESSES (space-separated `URL=VKEY`) and APPRAISAL_WITNESS_QUORUM
+    (default: every witness)."""
+    witnesses = []
+    for item in (env.get("APPRAISAL_WITNESSES") or "").split():
+        url, sep, vkey = item.partition("=")
+        if not sep or not url.startswith(("http://", "https://")) or not vkey:
+            raise SettingsError(
+                f"APPRAISAL_WITNESSES: {item!r} is not URL=VKEY with an http(s) URL"
+            )
+        witnesses.append((url.rstrip("/"), vkey))
+    if len({vkey for _, vkey in witnesses}) != len(witnesses):
+        raise SettingsError("APPRAISAL_WITNESSES names a witness twice")
+    quorum = _int(env, "APPRAISAL_WITNESS_QUORUM", len(witnesses))
+    if witnesses and not 1 <= quorum <= len(witnesses):
+        raise SettingsError(
+            f"APPRAISAL_WITNESS_QUORUM must be between 1 and {len(witnesses)}, got {quorum}"
+        )
+    if not witnesses and env.get("APPRAISAL_WITNESS_QUORUM"):
+        raise SettingsError("APPRAISAL_WITNESS_QUORUM is set but APPRAISAL_WITNESSES is empty")
+    return {"witnesses": tuple(witnesses), "witness_quorum": quorum}
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.canonical import b64url_encode
+from domain.checkpoint import verifier_key
 from domain.errors import Conflict, DomainError
 from domain.keys import decode_public_key, key_id
 from domain.registry import ADMIN_ACTOR_ID, Actor, KeyBinding, key_binding_id
@@ -20,6 +21,7 @@ from service.commands import CommandBus, CommandSpec
 from service.keyfiles import load_or_create, read_private_key
 from service.ledger import Ledger
 from service.settings import Settings
+from service.witnessing import Witnessing
 
 
 class NotInitialised(DomainError):
@@ -42,6 +44,7 @@ class System:
     app: AppraisalApplication
     ledger: Ledger
     bus: CommandBus
+    witnessing: Witnessing | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> "System":
@@ -52,7 +55,10 @@ class System:
             )
         app = AppraisalApplication(settings)
         ledger = Ledger(app.ledger, read_private_key(settings.log_key_path), settings.log_origin)
-        return cls(settings, app, ledger, CommandBus(app, command_specs(), ledger.tree_head))
+        witnessing = Witnessing.from_settings(ledger, settings)
+        witnessed_head = ledger.tree_head if witnessing is None else witnessing.tree_head
+        bus = CommandBus(app, command_specs(), ledger.tree_head, witnessed_head=witnessed_head)
+        return cls(settings, app, ledger, bus, witnessing)
 
     def close(self) -> None:
         self.app.close()
@@ -93,6 +99,7 @@ def initialise(settings: Settings, admin_public_key: str) -> dict[str, Any]:
             "admin_key_id": admin_kid,
             "admin_actor_id": str(ADMIN_ACTOR_ID),
             "log_public_key": b64url_encode(ledger.log_public_key),
+            "log_vkey": verifier_key(settings.log_origin, ledger.log_public_key),
             "log_origin": settings.log_origin,
             "store": "postgresql" if settings.is_postgres else "sqlite",
         }

@@ -40,13 +40,15 @@ class LatestCheckpoint(MethodView):
         200,
         TEXT,
         content_type="text/plain",
-        description="The latest C2SP checkpoint, as a signed note by the log key",
+        description="The latest C2SP checkpoint, signed by the log key and cosigned by witnesses",
     )
     def get(self) -> Response:
-        """The latest signed checkpoint (one is signed now if there is none yet)."""
+        """The latest signed checkpoint (one is signed now if there is none yet), with every
+        witness cosignature obtained for it."""
         ledger = current_system().ledger
         stored = ledger.recorder.latest_checkpoint() or ledger.checkpoint_now()
-        return Response(stored.note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
+        note = ledger.cosigned_note(stored)
+        return Response(note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
 
 
 @blp.route("/checkpoints")

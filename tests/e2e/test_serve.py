@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,12 +40,22 @@ def store_env(settings: Settings) -> dict[str, str]:
 @pytest.fixture
 def server(harness: Harness, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The API served by `appraisal serve` with multiprocess metrics; yields (base URL, log)."""
+    with serving(harness.system.settings, tmp_path) as served:
+        yield served
+
+
+@contextmanager
+def serving(
+    settings: Settings, tmp_path: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Path]]:
+    """`appraisal serve` on the store of `settings`, on a free port, until the block ends."""
     port = free_port()
     log = tmp_path / "server.log"
     env = {
         **os.environ,
-        **store_env(harness.system.settings),
+        **store_env(settings),
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        **(extra_env or {}),
     }
     command = [sys.executable, "-c", "from entrypoints.cli import main; main()", "serve"]
     with log.open("wb") as output:

@@ -7,11 +7,10 @@ product's own, so a shared misreading of the spec cannot pass on both sides.
 import base64
 import contextlib
 import hashlib
-import struct
 
 import pytest
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,6 +32,7 @@ from domain.cosignature import (
     cosigner_vkey,
     parse_cosigner_vkey,
 )
+from tests.witnesses import spec_verify_cosignature
 
 ORIGIN = "district.example/street-7"
 ROOT = hashlib.sha256(b"root").digest()
@@ -44,25 +44,6 @@ SPEC_NOTE = (
     "This is an example message.\n\n— example.com/foo "
     "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n"
 )
-
-
-def spec_verify_cosignature(note: str, name: str, public_key: bytes) -> int:
-    """c2sp.org/tlog-cosignature, Ed25519, read literally: return the timestamp or raise."""
-    text, _, signatures = note.rpartition("\n\n")
-    body = text + "\n"
-    key_id = hashlib.sha256(name.encode() + b"\n" + b"\x04" + public_key).digest()[:4]
-    for line in signatures.splitlines():
-        dash, line_name, encoded = line.split(" ")
-        assert dash == "\u2014"
-        raw = base64.b64decode(encoded)
-        if line_name != name or raw[:4] != key_id:
-            continue
-        assert len(raw) == 4 + 8 + 64
-        (timestamp,) = struct.unpack(">Q", raw[4:12])
-        message = b"cosignature/v1\n" + b"time " + str(timestamp).encode() + b"\n" + body.encode()
-        Ed25519PublicKey.from_public_bytes(public_key).verify(raw[12:], message)
-        return timestamp
-    raise AssertionError("no cosignature by that key")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +74,7 @@ def test_cosignature_verified_by_code_written_from_the_spec(
 ) -> None:
     note = _cosigned(log_key, witness_key, 1_679_315_147)
     public = witness_key.public_key().public_bytes_raw()
-    assert spec_verify_cosignature(note, WITNESS, public) == 1_679_315_147
+    assert spec_verify_cosignature(note, cosigner_vkey(WITNESS, public)) == 1_679_315_147
     # The log's own signature still verifies: a cosignature is one more line.
     open_note(note, ORIGIN, log_key.public_key().public_bytes_raw())
 
@@ -103,8 +84,9 @@ def test_spec_verifier_rejects_a_cosignature_over_another_body(
 ) -> None:
     note = _cosigned(log_key, witness_key, 1_700_000_000)
     forged = note.replace(checkpoint_body(ORIGIN, 9, ROOT), checkpoint_body(ORIGIN, 10, ROOT))
+    vkey = cosigner_vkey(WITNESS, witness_key.public_key().public_bytes_raw())
     with pytest.raises(InvalidSignature):
-        spec_verify_cosignature(forged, WITNESS, witness_key.public_key().public_bytes_raw())
+        spec_verify_cosignature(forged, vkey)
 
 
 def test_cosigner_vkey_uses_type_4(witness_key: Ed25519PrivateKey) -> None:
@@ -180,8 +162,7 @@ def test_zero_and_huge_timestamps_refused(witness_key: Ed25519PrivateKey) -> Non
                 sign_checkpoint(ORIGIN, 1, ROOT, ORIGIN, Ed25519PrivateKey.generate()),
                 [cosign(body, WITNESS, witness_key, 2**63 - 1)],
             ),
-            WITNESS,
-            witness_key.public_key().public_bytes_raw(),
+            cosigner_vkey(WITNESS, witness_key.public_key().public_bytes_raw()),
         )
         == 2**63 - 1
     )
