@@ -269,9 +269,11 @@ class CommandBus:
     def _signer_of(self, envelope: Envelope, find: Callable[[UUID], Any | None]) -> str:
         """The public key of an envelope's signer, already verified when it was accepted."""
         binding = find(key_binding_id(envelope.signer))
+        assert isinstance(binding, KeyBinding)  # the command was accepted with this key
         holder = find(UUID(binding.holder_id))
         if isinstance(holder, Actor):
             return holder.keys[envelope.signer].public_key
+        assert holder is not None
         return holder.public_key
 
     def _signer(self, envelope: Envelope, reads: ReadCache) -> Signer:

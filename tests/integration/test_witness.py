@@ -1,22 +1,28 @@
 """`appraisal witness`: a real witness process cosigning real logs, forks refused across
 restarts, and the log side that submits and keeps cosignatures (both stores)."""
 
+import base64
 import os
 import shutil
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import requests
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from domain.checkpoint import parse_vkey
+from domain import merkle
+from domain.checkpoint import parse_vkey, sign_checkpoint, verifier_key
 from domain.cosignature import parse_cosigner_vkey
+from domain.tree_check import TreeRebuilder
+from domain.witness import OldSizeMismatch
 from entrypoints.cli import main
 from service.settings import Settings, SettingsError
 from service.system import System
-from service.witness import origin_hash
+from service.witness import Witness, origin_hash
 from service.witnessing import WitnessUnavailable
 from tests.support import Harness
 from tests.witnesses import new_witness_key, running_witness, spec_verify_cosignature
@@ -204,3 +210,45 @@ def test_an_answer_from_another_key_is_not_kept(harness: Harness, tmp_path: Path
             assert system.ledger.recorder.cosignatures_at(latest.size) == {}
         finally:
             system.close()
+
+
+def test_concurrent_requests_never_roll_the_state_back(tmp_path: Path) -> None:
+    """The race of C2SP tlog-witness: requests from one old size for many new sizes at once.
+
+    Exactly one may win; every other one is told the winner's size; the state never goes
+    back, also for a second Witness over the same state directory (another process).
+    """
+    log_key = Ed25519PrivateKey.generate()
+    origin = "street.example/log"
+    vkey = verifier_key(origin, log_key.public_key().public_bytes_raw())
+    tree = [merkle.leaf_hash(bytes([i])) for i in range(40)]
+    witnesses = [
+        Witness("w.example", key, [vkey], tmp_path / "state")
+        for key in [Ed25519PrivateKey.generate()] * 2
+    ]
+    first = sign_checkpoint(origin, 8, merkle.mth(tree[:8]), origin, log_key)
+    witnesses[0].add_checkpoint(f"old 0\n\n{first}".encode())
+
+    def submit(size: int) -> str:
+        note = sign_checkpoint(origin, size, merkle.mth(tree[:size]), origin, log_key)
+        proof = "".join(base64.b64encode(h).decode() + "\n" for h in consistency(8, size, tree))
+        try:
+            witnesses[size % 2].add_checkpoint(f"old 8\n{proof}\n{note}".encode())
+        except OldSizeMismatch as refusal:
+            return f"409 {refusal.size}"
+        return f"200 {size}"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(submit, range(9, 40)))
+    [won] = [a for a in answers if a.startswith("200")]
+    size = int(won.split()[1])
+    assert all(a == f"409 {size}" for a in answers if a != won)
+    assert witnesses[1].latest(origin).checkpoint.size == size
+
+
+def consistency(old: int, new: int, tree: list[bytes]) -> list[bytes]:
+    nodes: dict[merkle.NodeId, bytes] = {}
+    rebuilt = TreeRebuilder()
+    for leaf in tree[:new]:
+        nodes.update(rebuilt.add(leaf))
+    return merkle.resolve(merkle.consistency_plan(old, new), nodes)
