@@ -42,10 +42,7 @@ class Signer:
 
     @property
     def public_key(self) -> str:
-        """The public key (base64url) whose id is `key_id`, as the registry holds it."""
-        if self.actor is not None:
-            return self.actor.keys[self.key_id].public_key
-        return self.credential.public_key
+        return _public_key(self.actor or self.credential, self.key_id)
 
 
 @dataclass
@@ -270,11 +267,7 @@ class CommandBus:
         """The public key of an envelope's signer, already verified when it was accepted."""
         binding = find(key_binding_id(envelope.signer))
         assert isinstance(binding, KeyBinding)  # the command was accepted with this key
-        holder = find(UUID(binding.holder_id))
-        if isinstance(holder, Actor):
-            return holder.keys[envelope.signer].public_key
-        assert holder is not None
-        return holder.public_key
+        return _public_key(find(UUID(binding.holder_id)), envelope.signer)
 
     def _signer(self, envelope: Envelope, reads: ReadCache) -> Signer:
         binding = reads.find(key_binding_id(envelope.signer))
@@ -313,6 +306,13 @@ class _Prepared:
             result["receipt"] = _receipt(leaves, self.outcome.receipt_for, self.signer_public_key)
         last = max(leaf.index for leaf in leaves)
         return Accepted(self.envelope.command_id, self.envelope.command_type, last, result)
+
+
+def _public_key(holder: Any, key_id: str) -> str:
+    """The public key (base64url) whose id is `key_id`: an actor's, or a credential's own."""
+    if isinstance(holder, Actor):
+        return holder.keys[key_id].public_key
+    return holder.public_key
 
 
 def _receipt(leaves: list[LeafRecord], stream: UUID, signer_public_key: str) -> dict[str, Any]:
