@@ -1,0 +1,38 @@
+"""Unit and property tests for the seed rules of issue 13 (items 1, 3, 4, 5, 8, 10)."""
+
+from domain.ballots import Ballot, BallotValidity, Row, validate_ballot
+from domain.rules import parse_rules
+from domain.scoring import Appraisee, ScoringInput, score
+
+REPS = {
+    "scale": 100,
+    "groups": [{"code": "reps", "weight": "1", "form": "grade_choice"}],
+    "choices": [{"code": "good", "score": "90"}, {"code": "fair", "score": "60"}],
+    "grades": [{"code": "top", "min_score": "80"}, {"code": "rest"}],
+}
+
+
+def test_validity_is_judged_against_the_ballots_meeting_not_the_roster() -> None:
+    rules = parse_rules(REPS)
+    rows = (Row("a", choice="good"), Row("b", choice="good"))
+    roster = {"a", "b"}
+    assert validate_ballot(rules, Ballot("x", "reps", rows), roster).valid
+    judged = validate_ballot(rules, Ballot("x", "reps", rows, appraisees=frozenset("a")), roster)
+    assert judged == BallotValidity(False, "unknown_appraisee:b")
+
+
+def test_scoring_leaves_out_a_ballot_naming_someone_its_meeting_did_not_appraise() -> None:
+    rules = parse_rules(REPS)
+    meeting_ab, meeting_b = frozenset("ab"), frozenset("b")
+    ballots = [
+        Ballot(
+            "1", "reps", (Row("a", choice="good"), Row("b", choice="good")), appraisees=meeting_ab
+        ),
+        Ballot(
+            "2", "reps", (Row("a", choice="fair"), Row("b", choice="fair")), appraisees=meeting_b
+        ),
+    ]
+    outcome = score(ScoringInput(rules, [Appraisee("a", "all"), Appraisee("b", "all")], ballots))
+    assert outcome.result("a").groups["reps"].ballots == 1
+    assert outcome.result("a").score == 90
+    assert outcome.tally["reps"]["invalid_reasons"] == {"unknown_appraisee:a": 1}
