@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -141,6 +142,11 @@ class Grade:
     label: str
     min_score: Fraction | None = None
     max_share: Fraction | None = None
+    advisory: bool = False  # the quota binds the computation, not the committee (原则上)
+
+    def quota(self, n: int) -> int | None:
+        """The most of a category's ``n`` appraisees this grade may hold: floor(s × n)."""
+        return None if self.max_share is None else math.floor(self.max_share * n)
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,13 @@ class Rules:
     def has_category(self, code: str) -> bool:
         """Whether appraisees may carry this category (any, when none are declared)."""
         return not self.categories or any(c.code == code for c in self.categories)
+
+    def grade(self, category: str, code: str) -> Grade:
+        """One of a category's grades, by code."""
+        for grade in self.grades_for(category):
+            if grade.code == code:
+                return grade
+        raise RuleViolation(f"{code!r} is not a grade of category {category!r}", grade=code)
 
     def grades_for(self, category: str) -> tuple[Grade, ...]:
         """The grade list that applies to a category (its own, else the top-level one)."""
@@ -513,7 +526,7 @@ def _grades(value: Any, path: str, scale: int) -> tuple[Grade, ...]:
     previous: Fraction | None = None
     for i, item in enumerate(items):
         gpath = f"{path}/{i}"
-        obj = _object(item, gpath, ("code",), ("label", "min_score", "max_share"))
+        obj = _object(item, gpath, ("code",), ("label", "min_score", "max_share", "advisory"))
         code = _code(obj["code"], f"{gpath}/code")
         if i == last:
             for key in ("min_score", "max_share"):
@@ -531,7 +544,10 @@ def _grades(value: Any, path: str, scale: int) -> tuple[Grade, ...]:
             previous = min_score
         if "max_share" in obj:
             max_share = _share(obj["max_share"], f"{gpath}/max_share")
-        grades.append(Grade(code, _label(obj, gpath, code), min_score, max_share))
+        advisory = _bool(obj.get("advisory", False), f"{gpath}/advisory")
+        if advisory and max_share is None:
+            _fail(f"{gpath}/advisory", "only a grade with a max_share has a quota to be advisory")
+        grades.append(Grade(code, _label(obj, gpath, code), min_score, max_share, advisory))
     _unique([g.code for g in grades], path + "/{}/code")
     return tuple(grades)
 
@@ -742,6 +758,12 @@ def _int(value: Any, path: str, minimum: int) -> int:
         _fail(path, "must be an integer")
     if value < minimum:
         _fail(path, f"must be at least {minimum}")
+    return value
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        _fail(path, "must be true or false")
     return value
 
 

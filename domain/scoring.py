@@ -490,9 +490,9 @@ def _grade_one(
         if grade.min_score is None
         else f"candidates: score ≥ {_plain(grade.min_score)}"
     ]
-    granted, tied, quota = candidates, [], None
-    if grade.max_share is not None:
-        quota = math.floor(grade.max_share * n)
+    granted, tied = candidates, []
+    quota = grade.quota(n)
+    if quota is not None:
         reasons.append(f"quota floor({_plain(grade.max_share)} × {n}) = {quota}")
         granted, taken = [], 0
         for tg in candidates:

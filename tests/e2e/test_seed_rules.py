@@ -1,11 +1,14 @@
 """Every seed rule enforced over HTTP, on both stores (issue 13 items 1, 3, 4, 5, 8, 10):
 each test is the attack that would pass if the rule's check were missing."""
 
+import copy
 from fractions import Fraction
+from typing import Any
 
 from flask.testing import FlaskClient
 
-from tests.e2e.driver import DIMENSIONS, Api, HttpCampaign
+from tests.e2e.conftest import refused
+from tests.e2e.driver import DIMENSIONS, RULES, Api, HttpCampaign
 from tests.support import Harness
 
 
@@ -81,3 +84,82 @@ def test_a_ballot_naming_someone_its_meeting_did_not_appraise_is_never_counted(
     counts = meeting["groups"]["resident_rep"]
     assert (counts["valid"], counts["invalid"], counts["counted"]) == (6, 1, 6)
     assert counts["counted"] == residents["ballots"]
+
+
+def quota_rules(advisory: bool) -> dict[str, Any]:
+    """Seed 000 with 优秀 from 80 points, at most half of the cadres."""
+    rules = copy.deepcopy(RULES)
+    rules["grades"][0] = {
+        "code": "excellent",
+        "min_score": "80",
+        "max_share": "0.5",
+        "advisory": advisory,
+    }
+    return rules
+
+
+def proposed(c: HttpCampaign, rules: dict[str, Any]) -> str:
+    """Three of four cadres balloted, all tied at 80.45; the fourth incomplete."""
+    c.set_up(rules)
+    a_meeting_of_three(c)
+    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
+    return c.send(c.organizer, "results.propose")["proposal_hash"]
+
+
+def approval(c: HttpCampaign, proposal: str, grades: dict[str, str]) -> dict[str, Any]:
+    adjustments = [
+        {"appraisee_id": a, "grade": g, "reason": "经党委会研究确定"} for a, g in grades.items()
+    ]
+    return c.committee.envelope(
+        "results.approve", campaign_id=c.id, proposal_hash=proposal, adjustments=adjustments
+    )
+
+
+def test_adjustments_obey_hard_quotas_thresholds_and_complete_results(
+    harness: Harness, client: FlaskClient
+) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    proposal = proposed(c, quota_rules(advisory=False))
+    results = {r["appraisee_id"]: r for r in api.read(f"{c.path}/results", c.inspector)["results"]}
+    first, second, third, fourth = c.appraisees
+    assert [results[a]["score"] for a in (first, second, third)] == ["80.45"] * 3
+    assert results[fourth]["status"] == "incomplete"
+
+    all_three = dict.fromkeys((first, second, third), "excellent")
+    body = refused(harness, client, approval(c, proposal, all_three), 422, "rule-violation")
+    assert (body["quota"], body["allowed"], body["held"]) == ("community/excellent", 2, 3)
+    body = refused(
+        harness, client, approval(c, proposal, {fourth: "incompetent"}), 422, "rule-violation"
+    )
+    assert body["appraisee_id"] == fourth and "incomplete" in body["detail"]
+    two = {first: "excellent", second: "excellent"}
+    api.accepted(api.submit(approval(c, proposal, two)))
+    graded = {
+        r["appraisee_id"]: r["grade"] for r in api.read(f"{c.path}/results", c.inspector)["results"]
+    }
+    assert [graded[a] for a in c.appraisees] == ["excellent", "excellent", "competent", None]
+
+
+def test_a_threshold_binds_an_adjustment_even_when_the_quota_is_advisory(
+    harness: Harness, client: FlaskClient
+) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    rules = quota_rules(advisory=True)
+    rules["grades"][0]["min_score"] = "81"
+    proposal = proposed(c, rules)
+    lifted = {c.appraisees[0]: "excellent"}
+    body = refused(harness, client, approval(c, proposal, lifted), 422, "rule-violation")
+    assert (body["appraisee_id"], body["min_score"]) == (c.appraisees[0], "81")
+
+
+def test_an_advisory_quota_lets_the_committee_exceed_it(
+    harness: Harness, client: FlaskClient
+) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    proposal = proposed(c, quota_rules(advisory=True))
+    api.accepted(api.submit(approval(c, proposal, dict.fromkeys(c.appraisees[:3], "excellent"))))
+    graded = [r["grade"] for r in api.read(f"{c.path}/results", c.inspector)["results"]]
+    assert graded.count("excellent") == 3

@@ -1,6 +1,11 @@
 """Unit and property tests for the seed rules of issue 13 (items 1, 3, 4, 5, 8, 10)."""
 
+from typing import Any
+
+import pytest
+
 from domain.ballots import Ballot, BallotValidity, Row, validate_ballot
+from domain.errors import RulesInvalid
 from domain.rules import parse_rules
 from domain.scoring import Appraisee, ScoringInput, score
 
@@ -36,3 +41,33 @@ def test_scoring_leaves_out_a_ballot_naming_someone_its_meeting_did_not_appraise
     assert outcome.result("a").groups["reps"].ballots == 1
     assert outcome.result("a").score == 90
     assert outcome.tally["reps"]["invalid_reasons"] == {"unknown_appraisee:a": 1}
+
+
+@pytest.mark.parametrize(
+    ("grade", "path"),
+    [
+        ({"code": "top", "min_score": "80", "advisory": True}, "/grades/0/advisory"),
+        ({"code": "top", "max_share": "0.5", "advisory": "yes"}, "/grades/0/advisory"),
+        ({"code": "top", "max_share": "0.5", "advisory": 1}, "/grades/0/advisory"),
+    ],
+)
+def test_only_a_quota_can_be_advisory_and_only_by_a_boolean(
+    grade: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(RulesInvalid) as raised:
+        parse_rules({**REPS, "grades": [grade, {"code": "rest"}]})
+    assert raised.value.details["path"] == path
+
+
+def test_an_advisory_quota_still_binds_the_computed_grades() -> None:
+    rules = parse_rules(
+        {
+            **REPS,
+            "grades": [{"code": "top", "max_share": "0.5", "advisory": True}, {"code": "rest"}],
+        }
+    )
+    ballots = [Ballot("1", "reps", tuple(Row(a, choice="good") for a in "abcd"))]
+    people = [Appraisee(a, "all") for a in "abcd"]
+    outcome = score(ScoringInput(rules, people, ballots))
+    assert [r.grade for r in outcome.results].count("top") == 0  # a four-way tie for 2 places
+    assert rules.grades[0].quota(4) == 2
