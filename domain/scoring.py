@@ -75,7 +75,9 @@ __all__ = [
     "Row",
     "RowRef",
     "ScoringInput",
+    "as_approved",
     "check_ballot_shape",
+    "cross_year_notes",
     "exact",
     "format_score",
     "score",
@@ -155,6 +157,7 @@ class AppraiseeResult:
     notes: tuple[Note, ...]
     groups: Mapping[str, GroupResult]
     weights: Mapping[str, Fraction]  # the weights actually applied (after renormalising)
+    previous_grades: tuple[str, ...] = ()  # the unbroken run of years before, oldest first
 
 
 @dataclass(frozen=True)
@@ -378,6 +381,7 @@ class _Work:
     rank: int | None = None
     grade: str | None = None
     grade_before_rules: str | None = None
+    previous_grades: tuple[str, ...] = ()
     notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def note(self, flag: str, reason: str) -> None:
@@ -398,6 +402,7 @@ class _Work:
             notes=notes,
             groups=dict(self.groups),
             weights=dict(self.weights),
+            previous_grades=self.previous_grades,
         )
 
 
@@ -556,14 +561,51 @@ def _apply_linked_rules(rules: Rules, work: _Work, assessments: Mapping[str, str
 
 
 def _apply_cross_year(rules: Rules, work: _Work, previous: Sequence[str]) -> None:
+    work.previous_grades = tuple(previous)
+    for note in cross_year_notes(rules, work.category, work.grade, previous):
+        work.note(note.flag, note.reason)
+
+
+def cross_year_notes(
+    rules: Rules, category: str, grade: str | None, previous: Sequence[str]
+) -> list[Note]:
+    """The cross-year flags a grade raises, given the grades of the years just before
+    (oldest first): the computed grade's in a proposal, the approved one's after approval."""
+    notes = []
     for rule in rules.cross_year:
-        if rule.category not in (None, work.category) or work.grade != rule.grade:
+        if rule.category not in (None, category) or grade != rule.grade:
             continue
         needed = rule.consecutive_years - 1
         recent = list(previous[len(previous) - needed :]) if needed else []
         if len(recent) == needed and all(g == rule.grade for g in recent):
             why = f"{rule.reason}: " if rule.reason else ""
-            work.note(rule.flag, f"{why}{rule.grade} {rule.consecutive_years} years running")
+            notes.append(
+                Note(rule.flag, f"{why}{rule.grade} {rule.consecutive_years} years running")
+            )
+    return notes
+
+
+def as_approved(
+    rules: Rules, result: Mapping[str, Any], adjustment: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A proposed result (``Outcome.to_dict`` form) with the committee's adjustment applied:
+    its grade, and the cross-year flags that grade raises instead of the computed one's."""
+    if adjustment is None or adjustment["grade"] == result["grade"]:
+        return dict(result)
+    cross_year = {rule.flag for rule in rules.cross_year}
+    notes = {n["flag"]: n["reason"] for n in result["notes"] if n["flag"] not in cross_year}
+    raised = cross_year_notes(
+        rules, result["category"], adjustment["grade"], result.get("previous_grades", ())
+    )
+    for note in raised:
+        notes[note.flag] = note.reason
+    flags = sorted({f for f in result["flags"] if f not in cross_year} | {n.flag for n in raised})
+    return {
+        **result,
+        "grade": adjustment["grade"],
+        "flags": flags,
+        "notes": [{"flag": flag, "reason": notes[flag]} for flag in flags if flag in notes],
+    }
 
 
 # -- step 7: display ---------------------------------------------------------------------
@@ -612,6 +654,7 @@ def _result_dict(r: AppraiseeResult) -> dict[str, Any]:
         "grade_before_rules": r.grade_before_rules,
         "flags": list(r.flags),
         "notes": [{"flag": n.flag, "reason": n.reason} for n in r.notes],
+        "previous_grades": list(r.previous_grades),
         "weights": {code: exact(w) for code, w in sorted(r.weights.items())},
         "groups": {
             code: {

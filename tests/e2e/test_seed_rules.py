@@ -8,8 +8,8 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.e2e.conftest import refused
-from tests.e2e.driver import DIMENSIONS, RULES, Api, HttpCampaign
-from tests.support import Harness
+from tests.e2e.driver import DIMENSIONS, RULES, Api, HttpCampaign, new_id
+from tests.support import Harness, Signer
 
 
 def a_meeting_of_three(c: HttpCampaign) -> list[str]:
@@ -98,9 +98,9 @@ def quota_rules(advisory: bool) -> dict[str, Any]:
     return rules
 
 
-def proposed(c: HttpCampaign, rules: dict[str, Any]) -> str:
+def proposed(c: HttpCampaign, rules: dict[str, Any], year: int = 2025) -> str:
     """Three of four cadres balloted, all tied at 80.45; the fourth incomplete."""
-    c.set_up(rules)
+    c.set_up(rules, year)
     a_meeting_of_three(c)
     c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
     return c.send(c.organizer, "results.propose")["proposal_hash"]
@@ -163,3 +163,31 @@ def test_an_advisory_quota_lets_the_committee_exceed_it(
     api.accepted(api.submit(approval(c, proposal, dict.fromkeys(c.appraisees[:3], "excellent"))))
     graded = [r["grade"] for r in api.read(f"{c.path}/results", c.inspector)["results"]]
     assert graded.count("excellent") == 3
+
+
+def finalized_year(c: HttpCampaign, year: int, adjusted: dict[str, str]) -> list[dict[str, Any]]:
+    """One year's campaign for the same cadres, approved with ``adjusted``; its results."""
+    c.id, c.meeting = new_id(), new_id()
+    c.residents, c.units = [Signer() for _ in range(8)], [Signer() for _ in range(3)]
+    proposal = proposed(c, RULES, year)
+    c.api.accepted(c.api.submit(approval(c, proposal, adjusted)))
+    c.send(c.api.harness.admin, "results.publish", window_days=0)
+    c.send(c.api.harness.admin, "results.finalize")
+    return c.api.read(f"{c.path}/results", c.inspector)["results"]
+
+
+def test_the_two_years_incompetent_flag_follows_the_approved_grade(
+    harness: Harness, client: FlaskClient
+) -> None:
+    c = HttpCampaign(Api(client, harness))
+    first = c.appraisees[0]
+    finalized_year(c, 2024, {first: "incompetent"})
+    results = {r["appraisee_id"]: r for r in finalized_year(c, 2025, {first: "incompetent"})}
+    assert (results[first]["computed_grade"], results[first]["grade"]) == (
+        "competent",
+        "incompetent",
+    )
+    assert "disposal_review" in results[first]["flags"]
+    assert all("disposal_review" not in r["flags"] for a, r in results.items() if a != first)
+    explained = c.api.read(f"{c.path}/results/{first}/explanation", c.inspector)
+    assert "disposal_review" in {n["flag"] for n in explained["grade"]["notes"]}

@@ -3,11 +3,13 @@
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.ballots import Ballot, BallotValidity, Row, validate_ballot
 from domain.errors import RulesInvalid
 from domain.rules import parse_rules
-from domain.scoring import Appraisee, ScoringInput, score
+from domain.scoring import Appraisee, ScoringInput, as_approved, cross_year_notes, score
 
 REPS = {
     "scale": 100,
@@ -71,3 +73,45 @@ def test_an_advisory_quota_still_binds_the_computed_grades() -> None:
     outcome = score(ScoringInput(rules, people, ballots))
     assert [r.grade for r in outcome.results].count("top") == 0  # a four-way tie for 2 places
     assert rules.grades[0].quota(4) == 2
+
+
+CROSS_YEAR = {
+    **REPS,
+    "grades": [
+        {"code": "top", "min_score": "80"},
+        {"code": "mid", "min_score": "50"},
+        {"code": "low"},
+    ],
+    "cross_year": [{"flag": "disposal_review", "grade": "low", "consecutive_years": 2}],
+}
+
+
+@given(
+    computed=st.sampled_from(["top", "mid", "low"]),
+    approved=st.sampled_from(["top", "mid", "low"]),
+    previous=st.lists(st.sampled_from(["top", "mid", "low"]), max_size=3),
+)
+def test_the_cross_year_flag_follows_the_approved_grade(
+    computed: str, approved: str, previous: list[str]
+) -> None:
+    rules = parse_rules(CROSS_YEAR)
+    proposed = {
+        "appraisee_id": "a",
+        "category": "all",
+        "grade": computed,
+        "flags": ["quota_tie"],
+        "notes": [{"flag": "quota_tie", "reason": "tied"}],
+        "previous_grades": previous,
+    }
+    flagged = cross_year_notes(rules, "all", computed, previous)
+    proposed["flags"] = sorted(["quota_tie", *(n.flag for n in flagged)])
+    proposed["notes"] = sorted(
+        [*proposed["notes"], *({"flag": n.flag, "reason": n.reason} for n in flagged)],
+        key=lambda n: n["flag"],
+    )
+    result = as_approved(rules, proposed, {"grade": approved, "reason": "研究确定"})
+    expected = approved == "low" and previous[-1:] == ["low"]  # the model: two years running
+    assert result["grade"] == approved
+    assert ("disposal_review" in result["flags"]) is expected
+    assert "quota_tie" in result["flags"]  # other flags stay
+    assert [n["flag"] for n in result["notes"]] == result["flags"]
