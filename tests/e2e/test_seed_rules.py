@@ -191,3 +191,31 @@ def test_the_two_years_incompetent_flag_follows_the_approved_grade(
     assert all("disposal_review" not in r["flags"] for a, r in results.items() if a != first)
     explained = c.api.read(f"{c.path}/results/{first}/explanation", c.inspector)
     assert "disposal_review" in {n["flag"] for n in explained["grade"]["notes"]}
+
+
+CHINESE = "社区干部认真履职尽责服务居民群众"  # 16 Han characters, no space
+
+
+def report(c: HttpCampaign, text: str) -> dict[str, Any]:
+    return c.cadres[0].envelope(
+        "report.submit",
+        campaign_id=c.id,
+        appraisee_id=c.appraisees[0],
+        parts=[{"code": "annual", "text": text}],
+    )
+
+
+def test_max_words_counts_each_chinese_character_as_a_word(
+    harness: Harness, client: FlaskClient
+) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.set_up()  # seed 000: reports of at most 1,000 words (about 1,000 字)
+    body = refused(harness, client, report(c, (CHINESE * 188)[:3000]), 422, "rule-violation")
+    assert (body["counted"], body["max_words"]) == (3000, 1000)
+    paragraphs = ("社区" * 5 + "，\n") * 99 + "2025年 work done"  # 990 + 4 words
+    body = refused(
+        harness, client, report(c, paragraphs + "。超过了一千字了"), 422, "rule-violation"
+    )
+    assert body["counted"] == 1001
+    api.accepted(api.submit(report(c, paragraphs + "。刚好一千字整")))

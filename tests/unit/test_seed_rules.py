@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from domain.ballots import Ballot, BallotValidity, Row, validate_ballot
 from domain.errors import RulesInvalid
+from domain.report import count_chars, count_words
 from domain.rules import parse_rules
 from domain.scoring import Appraisee, ScoringInput, as_approved, cross_year_notes, score
 
@@ -115,3 +116,27 @@ def test_the_cross_year_flag_follows_the_approved_grade(
     assert ("disposal_review" in result["flags"]) is expected
     assert "quota_tie" in result["flags"]  # other flags stay
     assert [n["flag"] for n in result["notes"]] == result["flags"]
+
+
+HAN = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
+KANA_HANGUL_EXT = st.sampled_from(["か", "カ", "한", "𠀀", "㐀", "豈"])
+LATIN_RUN = st.text(alphabet="abcXYZ0189éß", min_size=1, max_size=8)
+SEPARATOR = st.text(alphabet=" \t\n，。、！？—-,.;:()《》“”", min_size=1, max_size=3)
+
+
+@given(
+    tokens=st.lists(st.one_of(HAN, KANA_HANGUL_EXT, LATIN_RUN), max_size=40),
+    separators=st.lists(SEPARATOR, min_size=41, max_size=41),
+)
+def test_count_words_counts_each_cjk_character_and_each_latin_word(
+    tokens: list[str], separators: list[str]
+) -> None:
+    text = "".join(sep + token for sep, token in zip(separators, tokens, strict=False))
+    assert count_words(text) == len(tokens)  # the model: one word per token
+    assert count_chars(text) == sum(1 for ch in text if ch not in " \t\n")
+
+
+def test_cjk_text_needs_no_spaces_to_be_counted() -> None:
+    assert count_words("社区干部" * 750) == 3000
+    assert count_words("2021年度考核") == 5
+    assert count_words("，。——!") == 0
