@@ -299,9 +299,7 @@ class Campaign(Aggregate):
         order = [g.code for g in rules.grades_for(appraisee["category"])]
         values = self.assessments.get(appraisee["appraisee_id"], {})
         for rule in rules.linked_rules:
-            if rule.category not in (None, appraisee["category"]):
-                continue
-            if values.get(rule.assessment) in rule.allowed:
+            if not rule.applies(appraisee["category"], values):
                 continue
             if order.index(grade) < order.index(rule.cap_grade):
                 raise RuleViolation(

@@ -186,6 +186,9 @@ class Assessment:
     values: tuple[AssessmentValue, ...]
 
 
+FREED_PLACE_POLICIES = ("left_empty", "next_in_rank")
+
+
 @dataclass(frozen=True)
 class LinkedRule:
     code: str
@@ -194,6 +197,14 @@ class LinkedRule:
     allowed: tuple[str, ...]
     cap_grade: str
     reason: str
+    # what becomes of the better grade's place the capped appraisee would have held
+    freed_place: str = "left_empty"
+
+    def applies(self, category: str, assessments: Mapping[str, str]) -> bool:
+        """Whether this rule caps an appraisee (an assessment not recorded is not allowed)."""
+        return self.category in (None, category) and assessments.get(self.assessment) not in (
+            self.allowed
+        )
 
 
 @dataclass(frozen=True)
@@ -632,7 +643,10 @@ def _linked_rules(
     for i, item in enumerate(_list(value, "/linked_rules")):
         path = f"/linked_rules/{i}"
         obj = _object(
-            item, path, ("code", "assessment", "allowed", "cap_grade", "reason"), ("category",)
+            item,
+            path,
+            ("code", "assessment", "allowed", "cap_grade", "reason"),
+            ("category", "freed_place"),
         )
         code = _code(obj["code"], f"{path}/code")
         category = _known_category(obj, path, category_codes)
@@ -650,7 +664,12 @@ def _linked_rules(
         if not all(any(g.code == cap for g in gl) for gl in grade_lists):
             _fail(f"{path}/cap_grade", f"{cap!r} is not a grade of every category it applies to")
         reason = _text(obj["reason"], f"{path}/reason")
-        rules.append(LinkedRule(code, category, assessment.code, tuple(allowed), cap, reason))
+        freed = obj.get("freed_place", "left_empty")
+        if freed not in FREED_PLACE_POLICIES:
+            _fail(f"{path}/freed_place", f"must be one of {', '.join(FREED_PLACE_POLICIES)}")
+        rules.append(
+            LinkedRule(code, category, assessment.code, tuple(allowed), cap, reason, freed)
+        )
     _unique([r.code for r in rules], "/linked_rules/{}/code")
     return tuple(rules)
 

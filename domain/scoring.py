@@ -59,7 +59,7 @@ from domain.ballots import (
     validate_ballot,
 )
 from domain.errors import RuleViolation
-from domain.rules import DIMENSION_SCORES, GRADE_CHOICE, Grade, Group, Rules
+from domain.rules import DIMENSION_SCORES, GRADE_CHOICE, Grade, Group, LinkedRule, Rules
 
 __all__ = [
     "COMPLETE",
@@ -233,7 +233,8 @@ def score(inp: ScoringInput) -> Outcome:
     for category in sorted({a.category for a in roster.values()}):
         members = [w for w in works.values() if w.category == category]
         tie_groups = _rank(rules, [w for w in members if w.status == COMPLETE])
-        decisions += _grade(rules.grades_for(category), category, len(members), tie_groups)
+        barred = _barred(rules, category, members, inp.assessments)
+        decisions += _grade(rules.grades_for(category), category, len(members), tie_groups, barred)
     for work in works.values():
         _apply_linked_rules(rules, work, inp.assessments.get(work.appraisee_id, {}))
         _apply_cross_year(rules, work, inp.previous_grades.get(work.appraisee_id, ()))
@@ -459,15 +460,47 @@ def _rank(rules: Rules, complete: list[_Work]) -> list[list[_Work]]:
     return tie_groups
 
 
+# appraisee id -> grade code -> the linked rule that keeps the appraisee from that grade
+Barred = Mapping[str, Mapping[str, LinkedRule]]
+
+
+def _barred(
+    rules: Rules,
+    category: str,
+    members: list[_Work],
+    assessments: Mapping[str, Mapping[str, str]],
+) -> Barred:
+    """Step 6 rules whose freed place goes to the next in rank (``freed_place:
+    next_in_rank``) act during step 5: the capped appraisee is no candidate for the grades
+    better than the cap, so the place is granted to whoever ranks next."""
+    order = [g.code for g in rules.grades_for(category)]
+    barred: dict[str, dict[str, LinkedRule]] = {}
+    for rule in rules.linked_rules:
+        if rule.freed_place != "next_in_rank":
+            continue
+        for work in members:
+            if rule.applies(category, assessments.get(work.appraisee_id, {})):
+                for code in order[: order.index(rule.cap_grade)]:
+                    barred.setdefault(work.appraisee_id, {}).setdefault(code, rule)
+    return barred
+
+
 def _grade(
-    grades: tuple[Grade, ...], category: str, n: int, tie_groups: list[list[_Work]]
+    grades: tuple[Grade, ...],
+    category: str,
+    n: int,
+    tie_groups: list[list[_Work]],
+    barred: Barred,
 ) -> list[QuotaDecision]:
     """Step 5: grades best first under min_score and quota; the last takes everyone left."""
     decisions = []
     remaining = tie_groups
     for grade in grades[:-1]:
-        granted, decision = _grade_one(grade, category, n, remaining)
-        remaining = remaining[len(granted) :]
+        granted, decision = _grade_one(grade, category, n, remaining, barred)
+        taken = {w.appraisee_id for tg in granted for w in tg}
+        remaining = [
+            kept for tg in remaining if (kept := [w for w in tg if w.appraisee_id not in taken])
+        ]
         decisions.append(decision)
     everyone = tuple(w.appraisee_id for tg in remaining for w in tg)
     _assign(grades[-1], remaining)
@@ -486,10 +519,25 @@ def _grade(
 
 
 def _grade_one(
-    grade: Grade, category: str, n: int, remaining: list[list[_Work]]
+    grade: Grade, category: str, n: int, remaining: list[list[_Work]], barred: Barred
 ) -> tuple[list[list[_Work]], QuotaDecision]:
     """Grant one grade to a rank-order prefix of the tie groups left; never split a tie."""
-    candidates = list(takewhile(lambda tg: _qualifies(grade, tg[0]), remaining))
+    eligible = []
+    for tg in remaining:
+        kept = []
+        for work in tg:
+            rule = barred.get(work.appraisee_id, {}).get(grade.code)
+            if rule is None:
+                kept.append(work)
+            elif _qualifies(grade, work):
+                work.note(
+                    f"linked_rule:{rule.code}",
+                    f"{rule.reason}: no candidate for {grade.code} (at best {rule.cap_grade}); "
+                    "the place passes to the next in rank",
+                )
+        if kept:
+            eligible.append(kept)
+    candidates = list(takewhile(lambda tg: _qualifies(grade, tg[0]), eligible))
     reasons = [
         "candidates: everyone left"
         if grade.min_score is None
@@ -499,6 +547,13 @@ def _grade_one(
     quota = grade.quota(n)
     if quota is not None:
         reasons.append(f"quota floor({_plain(grade.max_share)} × {n}) = {quota}")
+        if quota == 0:
+            for work in (w for tg in candidates for w in tg):
+                work.note(
+                    "quota_floor_zero",
+                    f"floor({_plain(grade.max_share)} × {n}) = 0: category {category} has "
+                    f"no place for {grade.code}",
+                )
         granted, taken = [], 0
         for tg in candidates:
             if taken + len(tg) > quota:
@@ -542,20 +597,23 @@ def _assign(grade: Grade, tie_groups: list[list[_Work]]) -> None:
 
 
 def _apply_linked_rules(rules: Rules, work: _Work, assessments: Mapping[str, str]) -> None:
+    """Step 6 for rules that leave the freed place empty: cap the step-5 grade."""
     if work.grade is None:
         return
-    order = [g.code for g in rules.grades_for(work.category)]
+    grades = rules.grades_for(work.category)
+    order = [g.code for g in grades]
     for rule in rules.linked_rules:
-        if rule.category not in (None, work.category):
+        if rule.freed_place != "left_empty" or not rule.applies(work.category, assessments):
+            continue
+        if order.index(work.grade) >= order.index(rule.cap_grade):
             continue
         value = assessments.get(rule.assessment)
-        if value in rule.allowed or order.index(work.grade) >= order.index(rule.cap_grade):
-            continue
         shown = "not recorded" if value is None else value
+        empty = "; its place is left empty" if grades[order.index(work.grade)].max_share else ""
         work.note(
             f"linked_rule:{rule.code}",
             f"{rule.reason} ({rule.assessment} = {shown}, allowed {', '.join(rule.allowed)}): "
-            f"{work.grade} capped to {rule.cap_grade}",
+            f"{work.grade} capped to {rule.cap_grade}{empty}",
         )
         work.grade = rule.cap_grade
 

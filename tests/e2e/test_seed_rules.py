@@ -5,6 +5,7 @@ import copy
 from fractions import Fraction
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from tests.e2e.conftest import refused
@@ -12,9 +13,10 @@ from tests.e2e.driver import DIMENSIONS, RULES, Api, HttpCampaign, new_id
 from tests.support import Harness, Signer
 
 
-def a_meeting_of_three(c: HttpCampaign) -> list[str]:
-    """Balloting that appraises the first three appraisees only; all its ballots cast,
-    the teller's paper ballot naming the fourth, whom this meeting did not appraise."""
+def a_meeting_of_three(c: HttpCampaign, spread: int = 0) -> list[str]:
+    """Balloting that appraises the first three appraisees only, all its ballots but the
+    teller's cast: 称职 from everyone, the leading group's scores 80 + n, plus ``spread``
+    per place ahead of the third."""
     present = c.appraisees[:3]
     c.send(
         c.organizer,
@@ -36,7 +38,10 @@ def a_meeting_of_three(c: HttpCampaign) -> list[str]:
         c.cast(
             leader,
             "leading_group",
-            [{"appraisee_id": a, "scores": dict.fromkeys(DIMENSIONS, 80 + n)} for a in present],
+            [
+                {"appraisee_id": a, "scores": dict.fromkeys(DIMENSIONS, 80 + n + spread * (2 - i))}
+                for i, a in enumerate(present)
+            ],
         )
     competent = [{"appraisee_id": a, "choice": "competent"} for a in present]
     c.cast(c.city_leader, "city_leaders", competent)
@@ -219,3 +224,72 @@ def test_max_words_counts_each_chinese_character_as_a_word(
     )
     assert body["counted"] == 1001
     api.accepted(api.submit(report(c, paragraphs + "。刚好一千字整")))
+
+
+def linked_rules(freed_place: str | None, max_share: str = "0.5") -> dict[str, Any]:
+    """Seed 000 with seed 002's linked rule (党建述职 not 好 → not 优秀) and a hard quota."""
+    rules = quota_rules(advisory=False)
+    rules["grades"][0]["max_share"] = max_share
+    rules["assessments"] = [
+        {"code": "party_building", "values": [{"code": "good"}, {"code": "average"}]}
+    ]
+    rule = {
+        "code": "party_building_not_good",
+        "assessment": "party_building",
+        "allowed": ["good"],
+        "cap_grade": "competent",
+        "reason": "述职评议考核综合评价未达到“好”的,其年度考核不得评定为“优秀”等次",
+    }
+    rules["linked_rules"] = [rule | ({} if freed_place is None else {"freed_place": freed_place})]
+    return rules
+
+
+def graded(c: HttpCampaign, rules: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cadres 0, 1, 2 scoring 82.25, 81.35, 80.45 (the fourth incomplete); cadre 0's
+    party-building debriefing judged 一般, the others' 好."""
+    c.set_up(rules)
+    for appraisee, value in zip(c.appraisees, ("average", "good", "good"), strict=False):
+        c.send(
+            c.organizer,
+            "assessment.record",
+            appraisee_id=appraisee,
+            assessment="party_building",
+            value=value,
+        )
+    a_meeting_of_three(c, spread=2)
+    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
+    c.send(c.organizer, "results.propose")
+    by_id = {r["appraisee_id"]: r for r in c.api.read(f"{c.path}/results", c.inspector)["results"]}
+    assert [by_id[a]["score"] for a in c.appraisees[:3]] == ["82.25", "81.35", "80.45"]
+    return [by_id[a] for a in c.appraisees]
+
+
+@pytest.mark.parametrize(
+    ("freed_place", "grades"),
+    [
+        (None, ["competent", "excellent", "competent"]),  # the default: left empty
+        ("left_empty", ["competent", "excellent", "competent"]),
+        ("next_in_rank", ["competent", "excellent", "excellent"]),
+    ],
+)
+def test_the_place_a_linked_rule_frees_goes_where_the_rules_declare(
+    harness: Harness, client: FlaskClient, freed_place: str | None, grades: list[str]
+) -> None:
+    c = HttpCampaign(Api(client, harness))
+    results = graded(c, linked_rules(freed_place))
+    assert [r["grade"] for r in results[:3]] == grades
+    assert "linked_rule:party_building_not_good" in results[0]["flags"]
+    assert all("linked_rule:party_building_not_good" not in r["flags"] for r in results[1:])
+    told = c.api.read(f"{c.path}/results/{c.appraisees[0]}/explanation", c.inspector)
+    [note] = [n for n in told["grade"]["notes"] if n["flag"].startswith("linked_rule:")]
+    assert ("left empty" in note["reason"]) is (freed_place != "next_in_rank")
+
+
+def test_an_empty_quota_says_why(harness: Harness, client: FlaskClient) -> None:
+    c = HttpCampaign(Api(client, harness))
+    results = graded(c, linked_rules("next_in_rank", max_share="0.2"))  # floor(0.2 × 4) = 0
+    assert [r["grade"] for r in results[:3]] == ["competent"] * 3
+    assert ["quota_floor_zero" in r["flags"] for r in results] == [False, True, True, False]
+    told = c.api.read(f"{c.path}/results/{c.appraisees[1]}/explanation", c.inspector)
+    [note] = [n for n in told["grade"]["notes"] if n["flag"] == "quota_floor_zero"]
+    assert "floor(0.2 × 4) = 0" in note["reason"]

@@ -1,5 +1,6 @@
 """Unit and property tests for the seed rules of issue 13 (items 1, 3, 4, 5, 8, 10)."""
 
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -140,3 +141,56 @@ def test_cjk_text_needs_no_spaces_to_be_counted() -> None:
     assert count_words("社区干部" * 750) == 3000
     assert count_words("2021年度考核") == 5
     assert count_words("，。——!") == 0
+
+
+def linked(freed_place: str, max_share: str) -> dict[str, Any]:
+    return {
+        "scale": 100,
+        "groups": [{"code": "reps", "weight": "1", "form": "grade_choice"}],
+        "choices": [{"code": f"c{i}", "score": str(10 * i)} for i in range(10)],
+        "grades": [
+            {"code": "top", "min_score": "30", "max_share": max_share},
+            {"code": "mid", "min_score": "10"},
+            {"code": "low"},
+        ],
+        "assessments": [{"code": "duty", "values": [{"code": "good"}, {"code": "poor"}]}],
+        "linked_rules": [
+            {
+                "code": "duty_not_good",
+                "assessment": "duty",
+                "allowed": ["good"],
+                "cap_grade": "mid",
+                "reason": "not good",
+                "freed_place": freed_place,
+            }
+        ],
+    }
+
+
+@given(
+    marks=st.lists(st.integers(0, 9), min_size=1, max_size=10, unique=True),
+    poor=st.sets(st.integers(0, 9)),
+    freed_place=st.sampled_from(["left_empty", "next_in_rank"]),
+    max_share=st.sampled_from(["0.1", "0.3", "0.5", "1"]),
+)
+def test_a_freed_place_is_left_empty_or_passed_on_as_declared(
+    marks: list[int], poor: set[int], freed_place: str, max_share: str
+) -> None:
+    rules = parse_rules(linked(freed_place, max_share))
+    people = [Appraisee(f"p{m}", "all") for m in marks]
+    ballot = Ballot("1", "reps", tuple(Row(f"p{m}", choice=f"c{m}") for m in marks))
+    values = {f"p{m}": {"duty": "poor" if m in poor else "good"} for m in marks}
+    outcome = score(ScoringInput(rules, people, [ballot], assessments=values))
+    quota = int(Fraction(max_share) * len(marks))
+    ranked = sorted((m for m in marks if m >= 3), reverse=True)  # the model: distinct scores
+    if freed_place == "next_in_rank":
+        expected = [m for m in ranked if m not in poor][:quota]
+    else:
+        expected = [m for m in ranked[:quota] if m not in poor]
+    top = sorted(
+        (int(r.appraisee_id[1:]) for r in outcome.results if r.grade == "top"), reverse=True
+    )
+    assert top == expected
+    for r in outcome.results:
+        if quota == 0 and int(r.appraisee_id[1:]) in ranked and freed_place == "left_empty":
+            assert "quota_floor_zero" in r.flags
