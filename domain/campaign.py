@@ -106,7 +106,8 @@ class Campaign(Aggregate):
             if not rules.has_category(entry["category"]):
                 raise RuleViolation(
                     f"appraisee {entry['appraisee_id']}: category {entry['category']!r} "
-                    "is not one of the rules' categories"
+                    f"is not one of the rules' categories ({', '.join(rules.category_codes)})",
+                    category=entry["category"],
                 )
         self._add_appraisees(list(appraisees), envelope)
 

@@ -78,6 +78,7 @@ INDICATOR_SCORES = "indicator_scores"
 FORMS = (DIMENSION_SCORES, GRADE_CHOICE, INDICATOR_SCORES)
 MISSING_GROUP_POLICIES = ("block", "renormalize")
 TIE_BREAK_KINDS = ("group",)
+DEFAULT_CATEGORY = "cadre"
 
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 _CODE = re.compile(r"[A-Za-z0-9_-]+")
@@ -249,6 +250,7 @@ class Rules:
     quorum: Quorum = Quorum()
     min_signatures: int = 1  # approval.min_signatures: the k of the committee's k-of-n
     categories: tuple[Category, ...] = ()
+    default_category: str = DEFAULT_CATEGORY  # the one category when none are declared
     assessments: tuple[Assessment, ...] = ()
     linked_rules: tuple[LinkedRule, ...] = ()
     cross_year: tuple[CrossYearRule, ...] = ()
@@ -264,9 +266,15 @@ class Rules:
     def choice(self, code: str) -> Choice | None:
         return next((c for c in self.choices if c.code == code), None)
 
+    @property
+    def category_codes(self) -> tuple[str, ...]:
+        """The categories appraisees may carry: those declared, else the one default."""
+        return tuple(c.code for c in self.categories) or (self.default_category,)
+
     def has_category(self, code: str) -> bool:
-        """Whether appraisees may carry this category (any, when none are declared)."""
-        return not self.categories or any(c.code == code for c in self.categories)
+        """Whether appraisees may carry this category: a typo ("cader") never silently
+        becomes a quota group of its own."""
+        return code in self.category_codes
 
     def grade(self, category: str, code: str) -> Grade:
         """One of a category's grades, by code."""
@@ -280,8 +288,12 @@ class Rules:
         for cat in self.categories:
             if cat.code == category:
                 return cat.grades
-        if self.categories:
-            raise RuleViolation(f"unknown category {category!r}", category=category)
+        if self.categories or category != self.default_category:
+            raise RuleViolation(
+                f"unknown category {category!r} (the rules' categories: "
+                f"{', '.join(self.category_codes)})",
+                category=category,
+            )
         return self.grades
 
 
@@ -340,6 +352,7 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
             "quorum",
             "approval",
             "categories",
+            "default_category",
             "assessments",
             "linked_rules",
             "cross_year",
@@ -373,13 +386,18 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
     categories = _categories(_list(doc.get("categories", []), "/categories"), grades, scale)
     if not grades and not categories:
         _fail("/grades", "is required")
+    default_category = DEFAULT_CATEGORY
+    if "default_category" in doc:
+        if categories:
+            _fail("/default_category", "only without a categories section: list it there")
+        default_category = _code(doc["default_category"], "/default_category")
 
     tie_break = _tie_break(doc.get("tie_break", []), group_codes)
     quorum = _quorum(doc.get("quorum", {}), group_codes)
     approval = _object(doc.get("approval", {}), "/approval", (), ("min_signatures",))
     min_signatures = _int(approval.get("min_signatures", 1), "/approval/min_signatures", 1)
 
-    category_codes = [c.code for c in categories]
+    category_codes = [c.code for c in categories] or [default_category]
     assessments = _assessments(doc.get("assessments", []))
     linked = _linked_rules(
         doc.get("linked_rules", []), categories, grades, assessments, category_codes
@@ -399,6 +417,7 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
         quorum=quorum,
         min_signatures=min_signatures,
         categories=categories,
+        default_category=default_category,
         assessments=assessments,
         linked_rules=linked,
         cross_year=cross_year,

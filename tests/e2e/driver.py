@@ -143,7 +143,7 @@ class HttpCampaign:
                     "name": f"干部{i}",
                     "position": "社区党支部书记",
                     "unit": "东马社区",
-                    "category": "community",
+                    "category": "cadre",
                     "actor_id": cadre.actor_id,
                 }
                 for i, (appraisee, cadre) in enumerate(

@@ -2,15 +2,21 @@
 each test is the attack that would pass if the rule's check were missing."""
 
 import copy
+import json
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from entrypoints.cli import main
 from tests.e2e.conftest import refused
 from tests.e2e.driver import DIMENSIONS, RULES, Api, HttpCampaign, new_id
 from tests.support import Harness, Signer
+
+RULESETS = Path(__file__).parents[2] / "service/rulesets"
 
 
 def a_meeting_of_three(c: HttpCampaign, spread: int = 0) -> list[str]:
@@ -133,7 +139,7 @@ def test_adjustments_obey_hard_quotas_thresholds_and_complete_results(
 
     all_three = dict.fromkeys((first, second, third), "excellent")
     body = refused(harness, client, approval(c, proposal, all_three), 422, "rule-violation")
-    assert (body["quota"], body["allowed"], body["held"]) == ("community/excellent", 2, 3)
+    assert (body["quota"], body["allowed"], body["held"]) == ("cadre/excellent", 2, 3)
     body = refused(
         harness, client, approval(c, proposal, {fourth: "incompetent"}), 422, "rule-violation"
     )
@@ -293,3 +299,88 @@ def test_an_empty_quota_says_why(harness: Harness, client: FlaskClient) -> None:
     told = c.api.read(f"{c.path}/results/{c.appraisees[1]}/explanation", c.inspector)
     [note] = [n for n in told["grade"]["notes"] if n["flag"] == "quota_floor_zero"]
     assert "floor(0.2 × 4) = 0" in note["reason"]
+
+
+def roster_of(c: HttpCampaign, category: str) -> dict[str, Any]:
+    entry = {
+        "appraisee_id": new_id(),
+        "name": "干部",
+        "position": "社区居委会委员",
+        "unit": "东马社区",
+        "category": category,
+    }
+    return c.organizer.envelope("campaign.add_appraisees", campaign_id=c.id, appraisees=[entry])
+
+
+def test_a_category_the_rules_do_not_know_is_refused(harness: Harness, client: FlaskClient) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.send(c.organizer, "campaign.create", title="t", year=2025, rules=RULES)  # no categories
+    body = refused(harness, client, roster_of(c, "cader"), 422, "rule-violation")
+    assert body["category"] == "cader" and "(cadre)" in body["detail"]
+    api.accepted(api.submit(roster_of(c, "cadre")))
+
+    declared = HttpCampaign(api)
+    rules = {**RULES, "default_category": "community"}
+    declared.send(declared.organizer, "campaign.create", title="t", year=2025, rules=rules)
+    refused(harness, client, roster_of(declared, "cadre"), 422, "rule-violation")
+    api.accepted(api.submit(roster_of(declared, "community")))
+
+
+BROKEN_RULES = {
+    "an integer weight above 1": lambda d: d["groups"][0].update(weight=2),
+    "weights that do not sum to 1": lambda d: d["groups"][0].update(weight="0.2"),
+    "a typo in a key": lambda d: d.update(categorys=[]),
+    "an advisory quota-less grade": lambda d: d["grades"][1].update(advisory=True),
+    "an unknown freed-place policy": lambda d: d.update(
+        assessments=[{"code": "p", "values": [{"code": "good"}]}],
+        linked_rules=[
+            {
+                "code": "r",
+                "assessment": "p",
+                "allowed": ["good"],
+                "cap_grade": "competent",
+                "reason": "r",
+                "freed_place": "next",
+            }
+        ],
+    ),
+    "a default category beside categories": lambda d: d.update(
+        default_category="cadre", categories=[{"code": "cadre"}]
+    ),
+}
+
+
+@pytest.mark.parametrize("breakage", BROKEN_RULES.values(), ids=BROKEN_RULES.keys())
+def test_rules_check_refuses_offline_exactly_as_the_server_does(
+    harness: Harness, client: FlaskClient, tmp_path: Path, breakage: Any
+) -> None:
+    document = copy.deepcopy(RULES)
+    breakage(document)
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    offline = CliRunner().invoke(main, ["rules", "check", str(path)])
+    organizer = Api(client, harness).register("organizer", name="组织部")
+    create = organizer.envelope(
+        "campaign.create", campaign_id=new_id(), title="t", year=2025, rules=document
+    )
+    body = refused(harness, client, create, 422, "rules-invalid")
+    assert offline.exit_code == 1
+    assert offline.stderr == f"error: {body['detail']}\n"
+
+
+def test_rules_check_accepts_every_seed_rule_file(tmp_path: Path) -> None:
+    for path in sorted(RULESETS.glob("*.json")):
+        result = CliRunner().invoke(main, ["rules", "check", "--json", str(path)])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["valid"] is True
+    path = tmp_path / "twice.json"
+    path.write_text('{"scale": 100, "scale": 10}', encoding="utf-8")
+    twice = CliRunner().invoke(main, ["rules", "check", str(path)])
+    assert (twice.exit_code, twice.stderr) == (1, "error: duplicate key 'scale' in a JSON object\n")
+    floats = json.loads(RULESETS.joinpath("seed000_city.json").read_text(encoding="utf-8"))
+    floats["groups"][0]["weight"] = 0.1  # no signed command can carry a float at all
+    path.write_text(json.dumps(floats), encoding="utf-8")
+    refused_float = CliRunner().invoke(main, ["rules", "check", str(path)])
+    assert refused_float.exit_code == 1
+    assert refused_float.stderr.startswith("error: /groups/0/weight: floats are not allowed")

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.ballots import Ballot, BallotValidity, Row, validate_ballot
-from domain.errors import RulesInvalid
+from domain.errors import RulesInvalid, RuleViolation
 from domain.report import count_chars, count_words
 from domain.rules import parse_rules
 from domain.scoring import Appraisee, ScoringInput, as_approved, cross_year_notes, score
@@ -41,7 +41,9 @@ def test_scoring_leaves_out_a_ballot_naming_someone_its_meeting_did_not_appraise
             "2", "reps", (Row("a", choice="fair"), Row("b", choice="fair")), appraisees=meeting_b
         ),
     ]
-    outcome = score(ScoringInput(rules, [Appraisee("a", "all"), Appraisee("b", "all")], ballots))
+    outcome = score(
+        ScoringInput(rules, [Appraisee("a", "cadre"), Appraisee("b", "cadre")], ballots)
+    )
     assert outcome.result("a").groups["reps"].ballots == 1
     assert outcome.result("a").score == 90
     assert outcome.tally["reps"]["invalid_reasons"] == {"unknown_appraisee:a": 1}
@@ -71,7 +73,7 @@ def test_an_advisory_quota_still_binds_the_computed_grades() -> None:
         }
     )
     ballots = [Ballot("1", "reps", tuple(Row(a, choice="good") for a in "abcd"))]
-    people = [Appraisee(a, "all") for a in "abcd"]
+    people = [Appraisee(a, "cadre") for a in "abcd"]
     outcome = score(ScoringInput(rules, people, ballots))
     assert [r.grade for r in outcome.results].count("top") == 0  # a four-way tie for 2 places
     assert rules.grades[0].quota(4) == 2
@@ -99,13 +101,13 @@ def test_the_cross_year_flag_follows_the_approved_grade(
     rules = parse_rules(CROSS_YEAR)
     proposed = {
         "appraisee_id": "a",
-        "category": "all",
+        "category": "cadre",
         "grade": computed,
         "flags": ["quota_tie"],
         "notes": [{"flag": "quota_tie", "reason": "tied"}],
         "previous_grades": previous,
     }
-    flagged = cross_year_notes(rules, "all", computed, previous)
+    flagged = cross_year_notes(rules, "cadre", computed, previous)
     proposed["flags"] = sorted(["quota_tie", *(n.flag for n in flagged)])
     proposed["notes"] = sorted(
         [*proposed["notes"], *({"flag": n.flag, "reason": n.reason} for n in flagged)],
@@ -177,7 +179,7 @@ def test_a_freed_place_is_left_empty_or_passed_on_as_declared(
     marks: list[int], poor: set[int], freed_place: str, max_share: str
 ) -> None:
     rules = parse_rules(linked(freed_place, max_share))
-    people = [Appraisee(f"p{m}", "all") for m in marks]
+    people = [Appraisee(f"p{m}", "cadre") for m in marks]
     ballot = Ballot("1", "reps", tuple(Row(f"p{m}", choice=f"c{m}") for m in marks))
     values = {f"p{m}": {"duty": "poor" if m in poor else "good"} for m in marks}
     outcome = score(ScoringInput(rules, people, [ballot], assessments=values))
@@ -194,3 +196,39 @@ def test_a_freed_place_is_left_empty_or_passed_on_as_declared(
     for r in outcome.results:
         if quota == 0 and int(r.appraisee_id[1:]) in ranked and freed_place == "left_empty":
             assert "quota_floor_zero" in r.flags
+
+
+def test_without_categories_only_the_default_category_is_known() -> None:
+    assert parse_rules(REPS).category_codes == ("cadre",)
+    units = parse_rules({**REPS, "default_category": "unit"})
+    assert (units.has_category("unit"), units.has_category("cadre")) == (True, False)
+    with pytest.raises(RuleViolation):
+        score(ScoringInput(units, [Appraisee("a", "cader")], []))
+
+
+@pytest.mark.parametrize(
+    ("document", "path"),
+    [
+        ({**REPS, "default_category": "a b"}, "/default_category"),
+        ({**REPS, "default_category": "x", "categories": [{"code": "x"}]}, "/default_category"),
+        (
+            {
+                **REPS,
+                "cross_year": [
+                    {"flag": "f", "grade": "rest", "consecutive_years": 2, "category": "unit"}
+                ],
+            },
+            "/cross_year/0/category",
+        ),
+        (
+            {**REPS, "reports": {"parts": [{"code": "p", "categories": ["secretary"]}]}},
+            "/reports/parts/0/categories/0",
+        ),
+    ],
+)
+def test_a_category_named_anywhere_must_be_one_the_rules_know(
+    document: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(RulesInvalid) as raised:
+        parse_rules(document)
+    assert raised.value.details["path"] == path
