@@ -29,7 +29,7 @@ never less, so trimming always leaves a row), ``aggregation.missing_group``
 ``"block"``, ``approval.min_signatures`` 1, a group's ``anonymous`` false,
 ``min_ballots`` 1 and ``anonymity_floor`` = its ``min_ballots``, labels = codes.
 
-Extensions beyond DESIGN §5 (all optional):
+Extensions beyond DESIGN §5 (all optional; docs/RULES.md is their reference):
 
 - ``version`` (int, must be 1), ``title`` (text) and ``notes`` (list of text): let a
   rule file say where its numbers come from.
@@ -44,14 +44,19 @@ Extensions beyond DESIGN §5 (all optional):
   held to "at most 30 % excellent".
 - ``categories``: ``[{"code", "label", "grades"?}]``.  When listed, every
   appraisee must carry one of them, and a category's own ``grades`` list replaces
-  the top-level one for it (per-category quotas and labels, seed 002).
+  the top-level one for it (per-category quotas and labels, seed 002).  Without
+  them the rules have one category, ``default_category`` (a code, default
+  ``"cadre"``), and appraisees of any other are refused.
+- A grade's ``advisory`` (bool, with ``max_share``): its quota binds the computed
+  grades only, not the committee's adjustments (a seed's 原则上).
 - ``assessments``: ``[{"code", "label", "values": [{"code", "label"}]}]`` —
   judgements made outside the ballots, such as the party-building debriefing
   graded 好/较好/一般/差.
 - ``linked_rules``: ``[{"code", "category"?, "assessment", "allowed": [value],
   "cap_grade", "reason"}]`` — an appraisee (of that category, or any) whose
   assessment value is not in ``allowed`` is graded at best ``cap_grade``
-  (DESIGN §5 step 6).
+  (DESIGN §5 step 6).  ``freed_place`` (``"left_empty"``, the default, or
+  ``"next_in_rank"``) says whether the better grade's place passes on.
 - ``cross_year``: ``[{"flag", "grade", "consecutive_years", "category"?,
   "reason"?}]`` — raise ``flag`` when this year's grade and the previous
   ``consecutive_years - 1`` years' grades all equal ``grade``.

@@ -28,12 +28,16 @@ Decisions this module makes where DESIGN leaves room:
   in the tie gets the grade, everyone in it is flagged ``quota_tie`` and lower
   ranks are not considered for that grade either (they would otherwise overtake
   the tie).  The last grade takes every complete appraisee left.
-* Step 6 runs on the step-5 grades: a linked rule caps a grade that is better
-  than its ``cap_grade`` when the appraisee's assessment value is not allowed —
-  an assessment not recorded counts as not allowed — and flags
-  ``linked_rule:<code>``.  The place freed is not handed on: the committee may
-  adjust with a written reason.  Cross-year rules compare the final grade and the
-  most recent previous grades and raise their flag.
+* Step 6: a linked rule caps a grade that is better than its ``cap_grade`` when
+  the appraisee's assessment value is not allowed — an assessment not recorded
+  counts as not allowed — and flags ``linked_rule:<code>``.  With ``freed_place:
+  left_empty`` it runs on the step-5 grades and the place stays empty (the committee
+  may adjust with a written reason); with ``next_in_rank`` the appraisee is no
+  candidate for the better grades during step 5, so the place goes to the next in
+  rank.  Cross-year rules compare this grade and the most recent previous grades and
+  raise their flag; :func:`as_approved` re-judges them for an adjusted grade.
+* A candidate of a grade whose quota floor(s × N) is 0 is flagged
+  ``quota_floor_zero``.
 * Step 7: :func:`format_score` rounds half up to 2 decimals for display only;
   :func:`exact` always writes ``numerator/denominator`` (``"87/1"`` too), so the
   exact form has one spelling.
