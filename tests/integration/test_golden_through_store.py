@@ -12,8 +12,9 @@ voided the way production voids them: after a proposal an inspector lodges a dis
 and resolves it upheld with `void_ballots` and the file's reason, then the organizer
 proposes again.  Previous years' grades are written as production writes them: for
 each earlier year a finalized campaign of the same people (same `person_id`) in which
-each earns that year's grade from one panel ballot (`history_rules`).  Then `projections.catch_up` and
-`queries.results(roles={"auditor"})` against the file, field by field.
+each earns that year's grade from one panel ballot (`history_rules`).  Then
+`projections.catch_up` and `queries.results(roles={"auditor"})` against the file, field
+by field.
 
 A refusal file is driven the same way until the store refuses a command: it must be
 the command and error code the file names, and the ledger must not have grown.
