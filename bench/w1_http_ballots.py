@@ -163,7 +163,7 @@ class Campaign:
                     "name": f"干部{n}",
                     "position": "社区党支部书记",
                     "unit": f"社区{n}",
-                    "category": "community",
+                    "category": "cadre",
                 }
                 for n, appraisee in enumerate(self.appraisee_ids)
             ],

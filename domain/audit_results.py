@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.campaign import Campaign
+from domain.scoring import as_approved
 
 REPLAY_FIELDS = ("status", "score", "score_exact", "rank", "grade", "flags")
 SUMMARY_FIELDS = ("campaign_id", "status", "proposal_hash", "approved", "results")
@@ -36,11 +37,14 @@ def published_results(campaign: Campaign) -> dict[str, Any]:
                 "score_exact": r["score_exact"],
                 "rank": r["rank"],
                 "computed_grade": r["grade"],
-                "grade": adjustments.get(r["appraisee_id"], {}).get("grade", r["grade"]),
+                "grade": approved_result["grade"],
                 "adjustment_reason": adjustments.get(r["appraisee_id"], {}).get("reason"),
-                "flags": list(r["flags"]),
+                "flags": approved_result["flags"],
             }
             for r in ([] if proposal is None else proposal["results"])
+            for approved_result in [
+                as_approved(campaign.rules, r, adjustments.get(r["appraisee_id"]))
+            ]
         ],
     }
 

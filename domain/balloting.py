@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.ballots import Row
+from domain.ballots import Ballot, Row
 from domain.errors import MalformedCommand, WrongState
 from domain.registry import IDS_CACHED, NAMESPACE
 from domain.rules import parse_decimal
@@ -56,6 +56,11 @@ class Meeting(Aggregate):
         self.rules = rules  # a copy of the frozen rules, so casting never loads the campaign
         self.appraisee_actors = appraisee_actors  # actor id -> own appraisee id
         self.closed: dict[str, Any] | None = None
+
+    @property
+    def appraisees(self) -> frozenset[str]:
+        """Whom this meeting appraised: the only appraisees its ballots may name."""
+        return frozenset(self.appraisee_ids)
 
     @property
     def is_open(self) -> bool:
@@ -138,6 +143,19 @@ class CastBallot(Aggregate):
         self.reason = reason
         self.signer = envelope["signer"]
         self.voided: dict[str, str] | None = None
+
+    def for_scoring(self, appraisees: frozenset[str], position: int | None = None) -> Ballot:
+        """The ballot as validity and scoring read it, judged against ``appraisees``: its
+        meeting's (`Meeting.appraisees`)."""
+        return Ballot(
+            str(self.id),
+            self.group,
+            parse_rows(self.rows),
+            voided=None if self.voided is None else self.voided["reason"],
+            signer=self.signer,
+            position=position,
+            appraisees=appraisees,
+        )
 
     def void(self, reason: str, dispute_id: str, envelope: dict[str, Any]) -> None:
         if self.voided is not None:

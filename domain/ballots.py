@@ -8,7 +8,7 @@ Two kinds of fault, handled differently:
   a ``dimension_scores`` group).  :func:`check_ballot_shape` raises RuleViolation
   and the command is refused at the door; nothing is written.
 * **Invalid** — the ballot is readable but breaks a rule a paper ballot can break
-  too: an appraisee not on the roster, the same appraisee twice, an unknown or
+  too: an appraisee its meeting did not appraise, the same appraisee twice, an unknown or
   missing dimension / indicator, an unknown choice, a score that is not an
   integer or lies outside 0…scale, points outside 0…the indicator's points, or
   too large a share of one choice (``ballot_validity.max_choice_share``).  Such a
@@ -16,6 +16,11 @@ Two kinds of fault, handled differently:
   and left out of scoring.  Reason codes are ``<kind>:<subject>``, e.g.
   ``excess_choice_share:excellent`` or ``unknown_appraisee:a-17``; the first
   fault in row order is reported.
+
+Validity is judged once, here, against the appraisees of the ballot's *meeting*
+(``Ballot.appraisees``), not the campaign's roster: casting, closing, scoring (and so
+explanations, forms and the audit, which re-derive through scoring) all call
+:func:`validate_ballot`, so a ballot stored invalid can never be counted.
 
 A **voided** ballot (``Ballot.voided`` = the upheld dispute's reason) keeps its
 cast-time classification: :func:`tally` counts cast = valid + invalid always,
@@ -54,6 +59,9 @@ class Ballot:
     voided: str | None = None  # the upheld dispute's reason, once voided
     signer: str = ""  # key id of the evaluator or one-time credential, for explanations
     position: int | None = None  # ledger index of the ballot's event, for explanations
+    # the appraisees of the ballot's meeting, the only ones its rows may name (None: the
+    # caller's roster, for a campaign whose one meeting appraises everyone)
+    appraisees: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,12 +120,17 @@ def check_ballot_shape(rules: Rules, group: str, rows: Sequence[Row]) -> None:
 
 
 def validate_ballot(rules: Rules, ballot: Ballot, roster_ids: Collection[str]) -> BallotValidity:
-    """Classify a well-formed ballot as valid or invalid (raises RuleViolation if malformed)."""
+    """Classify a well-formed ballot as valid or invalid (raises RuleViolation if malformed).
+
+    Rows may name only the appraisees of the ballot's meeting: ``ballot.appraisees``, or
+    ``roster_ids`` when the ballot does not carry them.
+    """
     check_ballot_shape(rules, ballot.group, ballot.rows)
     group = rules.group(ballot.group)
+    appraised = roster_ids if ballot.appraisees is None else ballot.appraisees
     seen: set[str] = set()
     for row in ballot.rows:
-        if row.appraisee_id not in roster_ids:
+        if row.appraisee_id not in appraised:
             return BallotValidity(False, f"unknown_appraisee:{row.appraisee_id}")
         if row.appraisee_id in seen:
             return BallotValidity(False, f"duplicate_row:{row.appraisee_id}")

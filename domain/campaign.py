@@ -7,6 +7,7 @@ so that casting a ballot never touches (or replays) the campaign.
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, NotFound, RuleViolation, WrongState
 from domain.rules import Rules, parse_rules
+from domain.scoring import COMPLETE
 
 DRAFT = "draft"
 PUBLISHED = "published"  # rules and roster frozen; debriefing and balloting under way
@@ -104,7 +106,8 @@ class Campaign(Aggregate):
             if not rules.has_category(entry["category"]):
                 raise RuleViolation(
                     f"appraisee {entry['appraisee_id']}: category {entry['category']!r} "
-                    "is not one of the rules' categories"
+                    f"is not one of the rules' categories ({', '.join(rules.category_codes)})",
+                    category=entry["category"],
                 )
         self._add_appraisees(list(appraisees), envelope)
 
@@ -238,30 +241,66 @@ class Campaign(Aggregate):
         )
 
     def _check_adjustments(self, adjustments: list[dict[str, Any]]) -> None:
+        """An adjusted grade obeys the rules a computed one does (DESIGN §5): its category's
+        grades, a written reason, the grade's ``min_score``, linked rules and, unless the
+        rules declare it advisory, the grade's quota; and only a complete result is graded."""
         rules = self.rules
+        assert self.proposal is not None
+        proposed = {r["appraisee_id"]: r for r in self.proposal["results"]}
         seen = set()
         for item in adjustments:
             appraisee = self.appraisee(item["appraisee_id"])
             if item["appraisee_id"] in seen:
                 raise RuleViolation(f"appraisee {item['appraisee_id']} is adjusted twice")
             seen.add(item["appraisee_id"])
-            grades = {g.code for g in rules.grades_for(appraisee["category"])}
-            if item["grade"] not in grades:
-                raise RuleViolation(
-                    f"{item['grade']!r} is not a grade of category {appraisee['category']!r}"
-                )
+            grade = rules.grade(appraisee["category"], item["grade"])
             if not str(item.get("reason", "")).strip():
                 raise RuleViolation("an adjustment needs a written reason")
+            result = proposed[item["appraisee_id"]]
+            if result["status"] != COMPLETE:
+                raise RuleViolation(
+                    f"{item['appraisee_id']} has no result ({result['status']}): "
+                    "no adjustment can grade it",
+                    appraisee_id=item["appraisee_id"],
+                )
+            if grade.min_score is not None and Fraction(result["score_exact"]) < grade.min_score:
+                raise RuleViolation(
+                    f"{item['appraisee_id']} scores {result['score']}, below the "
+                    f"{grade.min_score} that {grade.code} requires",
+                    appraisee_id=item["appraisee_id"],
+                    min_score=str(grade.min_score),
+                )
             self._check_linked_caps(rules, appraisee, item["grade"])
+        self._check_quotas(rules, proposed, adjustments)
+
+    @staticmethod
+    def _check_quotas(
+        rules: Rules, proposed: Mapping[str, Mapping[str, Any]], adjustments: list[dict[str, Any]]
+    ) -> None:
+        """Hard quotas hold for the grades as approved: floor(max_share × N) per category."""
+        grades = {aid: r["grade"] for aid, r in proposed.items()}
+        grades.update({a["appraisee_id"]: a["grade"] for a in adjustments})
+        for category in sorted({r["category"] for r in proposed.values()}):
+            members = [aid for aid, r in proposed.items() if r["category"] == category]
+            for grade in rules.grades_for(category):
+                quota = grade.quota(len(members))
+                held = sum(1 for aid in members if grades[aid] == grade.code)
+                if quota is not None and not grade.advisory and held > quota:
+                    raise RuleViolation(
+                        f"{held} of the {len(members)} in category {category} would be "
+                        f"{grade.code}: its quota floor({grade.max_share} × {len(members)}) "
+                        f"allows {quota}",
+                        quota=f"{category}/{grade.code}",
+                        allowed=quota,
+                        held=held,
+                    )
 
     def _check_linked_caps(self, rules: Rules, appraisee: dict[str, Any], grade: str) -> None:
         """A committee may not adjust past a linked rule (e.g. 党建述职 not 好 → no 优秀)."""
         order = [g.code for g in rules.grades_for(appraisee["category"])]
         values = self.assessments.get(appraisee["appraisee_id"], {})
         for rule in rules.linked_rules:
-            if rule.category not in (None, appraisee["category"]):
-                continue
-            if values.get(rule.assessment) in rule.allowed:
+            if not rule.applies(appraisee["category"], values):
                 continue
             if order.index(grade) < order.index(rule.cap_grade):
                 raise RuleViolation(

@@ -1,6 +1,15 @@
 """Debriefing reports (述职报告): submitted by the cadre, returned with comments or
-accepted by the organisers, within the rules' length limits."""
+accepted by the organisers, within the rules' length limits.
 
+How length is counted (docs/RULES.md, ``reports``): ``max_chars`` counts every character
+but whitespace, so line breaks and indentation cost nothing; ``max_words`` counts words
+as a word processor's 字数 does — each CJK character (Han, kana, Hangul) is one word,
+and so is each run of other letters and digits (``2021年`` is two words, ``don't`` too);
+spaces and punctuation only separate words. A limit in 字 (seed 000: about 1,000) is
+thus a ``max_words``; split on spaces, 3,000 Chinese characters were one word.
+"""
+
+import re
 import uuid
 from typing import Any
 from uuid import UUID
@@ -16,16 +25,45 @@ def report_id(campaign_id: str, appraisee_id: str) -> UUID:
     return uuid.uuid5(NAMESPACE, f"report:{campaign_id}:{appraisee_id}")
 
 
+_CJK = (
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han: extension A, unified, compatibility
+    "\uac00-\ud7af"  # Hangul syllables
+    "\U00020000-\U0003134f"  # Han: extensions B to H
+)
+_WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
+
+
+def count_chars(text: str) -> int:
+    """Characters as ``max_chars`` counts them: every one but whitespace."""
+    return sum(1 for ch in text if not ch.isspace())
+
+
+def count_words(text: str) -> int:
+    """Words as ``max_words`` counts them: each CJK character, and each run of other letters
+    and digits; spaces and punctuation ("，", "—") only separate words."""
+    return len(_WORD.findall(text))
+
+
 def check_report(rules: Rules, category: str, parts: list[dict[str, str]]) -> None:
     """Length limits and required parts (e.g. a secretary's two-part report)."""
     limits = rules.reports
-    text = "".join(p["text"] for p in parts)
-    if limits.max_chars is not None and len(text) > limits.max_chars:
+    text = "\n".join(p["text"] for p in parts)
+    chars = count_chars(text)
+    if limits.max_chars is not None and chars > limits.max_chars:
         raise RuleViolation(
-            f"the report has {len(text)} characters; the rules allow {limits.max_chars}"
+            f"the report has {chars} characters; the rules allow {limits.max_chars}",
+            max_chars=limits.max_chars,
+            counted=chars,
         )
-    if limits.max_words is not None and len(text.split()) > limits.max_words:
-        raise RuleViolation(f"the report exceeds {limits.max_words} words")
+    words = count_words(text)
+    if limits.max_words is not None and words > limits.max_words:
+        raise RuleViolation(
+            f"the report has {words} words (each CJK character one); the rules allow "
+            f"{limits.max_words}",
+            max_words=limits.max_words,
+            counted=words,
+        )
     required = [p.code for p in limits.parts if not p.categories or category in p.categories]
     given = [p["code"] for p in parts]
     missing = [code for code in required if code not in given]

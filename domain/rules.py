@@ -29,7 +29,7 @@ never less, so trimming always leaves a row), ``aggregation.missing_group``
 ``"block"``, ``approval.min_signatures`` 1, a group's ``anonymous`` false,
 ``min_ballots`` 1 and ``anonymity_floor`` = its ``min_ballots``, labels = codes.
 
-Extensions beyond DESIGN §5 (all optional):
+Extensions beyond DESIGN §5 (all optional; docs/RULES.md is their reference):
 
 - ``version`` (int, must be 1), ``title`` (text) and ``notes`` (list of text): let a
   rule file say where its numbers come from.
@@ -44,14 +44,19 @@ Extensions beyond DESIGN §5 (all optional):
   held to "at most 30 % excellent".
 - ``categories``: ``[{"code", "label", "grades"?}]``.  When listed, every
   appraisee must carry one of them, and a category's own ``grades`` list replaces
-  the top-level one for it (per-category quotas and labels, seed 002).
+  the top-level one for it (per-category quotas and labels, seed 002).  Without
+  them the rules have one category, ``default_category`` (a code, default
+  ``"cadre"``), and appraisees of any other are refused.
+- A grade's ``advisory`` (bool, with ``max_share``): its quota binds the computed
+  grades only, not the committee's adjustments (a seed's 原则上).
 - ``assessments``: ``[{"code", "label", "values": [{"code", "label"}]}]`` —
   judgements made outside the ballots, such as the party-building debriefing
   graded 好/较好/一般/差.
 - ``linked_rules``: ``[{"code", "category"?, "assessment", "allowed": [value],
   "cap_grade", "reason"}]`` — an appraisee (of that category, or any) whose
   assessment value is not in ``allowed`` is graded at best ``cap_grade``
-  (DESIGN §5 step 6).
+  (DESIGN §5 step 6).  ``freed_place`` (``"left_empty"``, the default, or
+  ``"next_in_rank"``) says whether the better grade's place passes on.
 - ``cross_year``: ``[{"flag", "grade", "consecutive_years", "category"?,
   "reason"?}]`` — raise ``flag`` when this year's grade and the previous
   ``consecutive_years - 1`` years' grades all equal ``grade``.
@@ -63,6 +68,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -77,6 +83,7 @@ INDICATOR_SCORES = "indicator_scores"
 FORMS = (DIMENSION_SCORES, GRADE_CHOICE, INDICATOR_SCORES)
 MISSING_GROUP_POLICIES = ("block", "renormalize")
 TIE_BREAK_KINDS = ("group",)
+DEFAULT_CATEGORY = "cadre"
 
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 _CODE = re.compile(r"[A-Za-z0-9_-]+")
@@ -141,6 +148,11 @@ class Grade:
     label: str
     min_score: Fraction | None = None
     max_share: Fraction | None = None
+    advisory: bool = False  # the quota binds the computation, not the committee (原则上)
+
+    def quota(self, n: int) -> int | None:
+        """The most of a category's ``n`` appraisees this grade may hold: floor(s × n)."""
+        return None if self.max_share is None else math.floor(self.max_share * n)
 
 
 @dataclass(frozen=True)
@@ -180,6 +192,9 @@ class Assessment:
     values: tuple[AssessmentValue, ...]
 
 
+FREED_PLACE_POLICIES = ("left_empty", "next_in_rank")
+
+
 @dataclass(frozen=True)
 class LinkedRule:
     code: str
@@ -188,6 +203,14 @@ class LinkedRule:
     allowed: tuple[str, ...]
     cap_grade: str
     reason: str
+    # what becomes of the better grade's place the capped appraisee would have held
+    freed_place: str = "left_empty"
+
+    def applies(self, category: str, assessments: Mapping[str, str]) -> bool:
+        """Whether this rule caps an appraisee (an assessment not recorded is not allowed)."""
+        return self.category in (None, category) and assessments.get(self.assessment) not in (
+            self.allowed
+        )
 
 
 @dataclass(frozen=True)
@@ -232,6 +255,7 @@ class Rules:
     quorum: Quorum = Quorum()
     min_signatures: int = 1  # approval.min_signatures: the k of the committee's k-of-n
     categories: tuple[Category, ...] = ()
+    default_category: str = DEFAULT_CATEGORY  # the one category when none are declared
     assessments: tuple[Assessment, ...] = ()
     linked_rules: tuple[LinkedRule, ...] = ()
     cross_year: tuple[CrossYearRule, ...] = ()
@@ -247,17 +271,34 @@ class Rules:
     def choice(self, code: str) -> Choice | None:
         return next((c for c in self.choices if c.code == code), None)
 
+    @property
+    def category_codes(self) -> tuple[str, ...]:
+        """The categories appraisees may carry: those declared, else the one default."""
+        return tuple(c.code for c in self.categories) or (self.default_category,)
+
     def has_category(self, code: str) -> bool:
-        """Whether appraisees may carry this category (any, when none are declared)."""
-        return not self.categories or any(c.code == code for c in self.categories)
+        """Whether appraisees may carry this category: a typo ("cader") never silently
+        becomes a quota group of its own."""
+        return code in self.category_codes
+
+    def grade(self, category: str, code: str) -> Grade:
+        """One of a category's grades, by code."""
+        for grade in self.grades_for(category):
+            if grade.code == code:
+                return grade
+        raise RuleViolation(f"{code!r} is not a grade of category {category!r}", grade=code)
 
     def grades_for(self, category: str) -> tuple[Grade, ...]:
         """The grade list that applies to a category (its own, else the top-level one)."""
         for cat in self.categories:
             if cat.code == category:
                 return cat.grades
-        if self.categories:
-            raise RuleViolation(f"unknown category {category!r}", category=category)
+        if self.categories or category != self.default_category:
+            raise RuleViolation(
+                f"unknown category {category!r} (the rules' categories: "
+                f"{', '.join(self.category_codes)})",
+                category=category,
+            )
         return self.grades
 
 
@@ -316,6 +357,7 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
             "quorum",
             "approval",
             "categories",
+            "default_category",
             "assessments",
             "linked_rules",
             "cross_year",
@@ -349,13 +391,18 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
     categories = _categories(_list(doc.get("categories", []), "/categories"), grades, scale)
     if not grades and not categories:
         _fail("/grades", "is required")
+    default_category = DEFAULT_CATEGORY
+    if "default_category" in doc:
+        if categories:
+            _fail("/default_category", "only without a categories section: list it there")
+        default_category = _code(doc["default_category"], "/default_category")
 
     tie_break = _tie_break(doc.get("tie_break", []), group_codes)
     quorum = _quorum(doc.get("quorum", {}), group_codes)
     approval = _object(doc.get("approval", {}), "/approval", (), ("min_signatures",))
     min_signatures = _int(approval.get("min_signatures", 1), "/approval/min_signatures", 1)
 
-    category_codes = [c.code for c in categories]
+    category_codes = [c.code for c in categories] or [default_category]
     assessments = _assessments(doc.get("assessments", []))
     linked = _linked_rules(
         doc.get("linked_rules", []), categories, grades, assessments, category_codes
@@ -375,6 +422,7 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
         quorum=quorum,
         min_signatures=min_signatures,
         categories=categories,
+        default_category=default_category,
         assessments=assessments,
         linked_rules=linked,
         cross_year=cross_year,
@@ -513,7 +561,7 @@ def _grades(value: Any, path: str, scale: int) -> tuple[Grade, ...]:
     previous: Fraction | None = None
     for i, item in enumerate(items):
         gpath = f"{path}/{i}"
-        obj = _object(item, gpath, ("code",), ("label", "min_score", "max_share"))
+        obj = _object(item, gpath, ("code",), ("label", "min_score", "max_share", "advisory"))
         code = _code(obj["code"], f"{gpath}/code")
         if i == last:
             for key in ("min_score", "max_share"):
@@ -531,7 +579,10 @@ def _grades(value: Any, path: str, scale: int) -> tuple[Grade, ...]:
             previous = min_score
         if "max_share" in obj:
             max_share = _share(obj["max_share"], f"{gpath}/max_share")
-        grades.append(Grade(code, _label(obj, gpath, code), min_score, max_share))
+        advisory = _bool(obj.get("advisory", False), f"{gpath}/advisory")
+        if advisory and max_share is None:
+            _fail(f"{gpath}/advisory", "only a grade with a max_share has a quota to be advisory")
+        grades.append(Grade(code, _label(obj, gpath, code), min_score, max_share, advisory))
     _unique([g.code for g in grades], path + "/{}/code")
     return tuple(grades)
 
@@ -616,7 +667,10 @@ def _linked_rules(
     for i, item in enumerate(_list(value, "/linked_rules")):
         path = f"/linked_rules/{i}"
         obj = _object(
-            item, path, ("code", "assessment", "allowed", "cap_grade", "reason"), ("category",)
+            item,
+            path,
+            ("code", "assessment", "allowed", "cap_grade", "reason"),
+            ("category", "freed_place"),
         )
         code = _code(obj["code"], f"{path}/code")
         category = _known_category(obj, path, category_codes)
@@ -634,7 +688,12 @@ def _linked_rules(
         if not all(any(g.code == cap for g in gl) for gl in grade_lists):
             _fail(f"{path}/cap_grade", f"{cap!r} is not a grade of every category it applies to")
         reason = _text(obj["reason"], f"{path}/reason")
-        rules.append(LinkedRule(code, category, assessment.code, tuple(allowed), cap, reason))
+        freed = obj.get("freed_place", "left_empty")
+        if freed not in FREED_PLACE_POLICIES:
+            _fail(f"{path}/freed_place", f"must be one of {', '.join(FREED_PLACE_POLICIES)}")
+        rules.append(
+            LinkedRule(code, category, assessment.code, tuple(allowed), cap, reason, freed)
+        )
     _unique([r.code for r in rules], "/linked_rules/{}/code")
     return tuple(rules)
 
@@ -742,6 +801,12 @@ def _int(value: Any, path: str, minimum: int) -> int:
         _fail(path, "must be an integer")
     if value < minimum:
         _fail(path, f"must be at least {minimum}")
+    return value
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        _fail(path, "must be true or false")
     return value
 
 

@@ -28,12 +28,16 @@ Decisions this module makes where DESIGN leaves room:
   in the tie gets the grade, everyone in it is flagged ``quota_tie`` and lower
   ranks are not considered for that grade either (they would otherwise overtake
   the tie).  The last grade takes every complete appraisee left.
-* Step 6 runs on the step-5 grades: a linked rule caps a grade that is better
-  than its ``cap_grade`` when the appraisee's assessment value is not allowed —
-  an assessment not recorded counts as not allowed — and flags
-  ``linked_rule:<code>``.  The place freed is not handed on: the committee may
-  adjust with a written reason.  Cross-year rules compare the final grade and the
-  most recent previous grades and raise their flag.
+* Step 6: a linked rule caps a grade that is better than its ``cap_grade`` when
+  the appraisee's assessment value is not allowed — an assessment not recorded
+  counts as not allowed — and flags ``linked_rule:<code>``.  With ``freed_place:
+  left_empty`` it runs on the step-5 grades and the place stays empty (the committee
+  may adjust with a written reason); with ``next_in_rank`` the appraisee is no
+  candidate for the better grades during step 5, so the place goes to the next in
+  rank.  Cross-year rules compare this grade and the most recent previous grades and
+  raise their flag; :func:`as_approved` re-judges them for an adjusted grade.
+* A candidate of a grade whose quota floor(s × N) is 0 is flagged
+  ``quota_floor_zero``.
 * Step 7: :func:`format_score` rounds half up to 2 decimals for display only;
   :func:`exact` always writes ``numerator/denominator`` (``"87/1"`` too), so the
   exact form has one spelling.
@@ -59,7 +63,7 @@ from domain.ballots import (
     validate_ballot,
 )
 from domain.errors import RuleViolation
-from domain.rules import DIMENSION_SCORES, GRADE_CHOICE, Grade, Group, Rules
+from domain.rules import DIMENSION_SCORES, GRADE_CHOICE, Grade, Group, LinkedRule, Rules
 
 __all__ = [
     "COMPLETE",
@@ -75,7 +79,9 @@ __all__ = [
     "Row",
     "RowRef",
     "ScoringInput",
+    "as_approved",
     "check_ballot_shape",
+    "cross_year_notes",
     "exact",
     "format_score",
     "score",
@@ -155,6 +161,7 @@ class AppraiseeResult:
     notes: tuple[Note, ...]
     groups: Mapping[str, GroupResult]
     weights: Mapping[str, Fraction]  # the weights actually applied (after renormalising)
+    previous_grades: tuple[str, ...] = ()  # the unbroken run of years before, oldest first
 
 
 @dataclass(frozen=True)
@@ -230,7 +237,8 @@ def score(inp: ScoringInput) -> Outcome:
     for category in sorted({a.category for a in roster.values()}):
         members = [w for w in works.values() if w.category == category]
         tie_groups = _rank(rules, [w for w in members if w.status == COMPLETE])
-        decisions += _grade(rules.grades_for(category), category, len(members), tie_groups)
+        barred = _barred(rules, category, members, inp.assessments)
+        decisions += _grade(rules.grades_for(category), category, len(members), tie_groups, barred)
     for work in works.values():
         _apply_linked_rules(rules, work, inp.assessments.get(work.appraisee_id, {}))
         _apply_cross_year(rules, work, inp.previous_grades.get(work.appraisee_id, ()))
@@ -378,6 +386,7 @@ class _Work:
     rank: int | None = None
     grade: str | None = None
     grade_before_rules: str | None = None
+    previous_grades: tuple[str, ...] = ()
     notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def note(self, flag: str, reason: str) -> None:
@@ -398,6 +407,7 @@ class _Work:
             notes=notes,
             groups=dict(self.groups),
             weights=dict(self.weights),
+            previous_grades=self.previous_grades,
         )
 
 
@@ -454,15 +464,47 @@ def _rank(rules: Rules, complete: list[_Work]) -> list[list[_Work]]:
     return tie_groups
 
 
+# appraisee id -> grade code -> the linked rule that keeps the appraisee from that grade
+Barred = Mapping[str, Mapping[str, LinkedRule]]
+
+
+def _barred(
+    rules: Rules,
+    category: str,
+    members: list[_Work],
+    assessments: Mapping[str, Mapping[str, str]],
+) -> Barred:
+    """Step 6 rules whose freed place goes to the next in rank (``freed_place:
+    next_in_rank``) act during step 5: the capped appraisee is no candidate for the grades
+    better than the cap, so the place is granted to whoever ranks next."""
+    order = [g.code for g in rules.grades_for(category)]
+    barred: dict[str, dict[str, LinkedRule]] = {}
+    for rule in rules.linked_rules:
+        if rule.freed_place != "next_in_rank":
+            continue
+        for work in members:
+            if rule.applies(category, assessments.get(work.appraisee_id, {})):
+                for code in order[: order.index(rule.cap_grade)]:
+                    barred.setdefault(work.appraisee_id, {}).setdefault(code, rule)
+    return barred
+
+
 def _grade(
-    grades: tuple[Grade, ...], category: str, n: int, tie_groups: list[list[_Work]]
+    grades: tuple[Grade, ...],
+    category: str,
+    n: int,
+    tie_groups: list[list[_Work]],
+    barred: Barred,
 ) -> list[QuotaDecision]:
     """Step 5: grades best first under min_score and quota; the last takes everyone left."""
     decisions = []
     remaining = tie_groups
     for grade in grades[:-1]:
-        granted, decision = _grade_one(grade, category, n, remaining)
-        remaining = remaining[len(granted) :]
+        granted, decision = _grade_one(grade, category, n, remaining, barred)
+        taken = {w.appraisee_id for tg in granted for w in tg}
+        remaining = [
+            kept for tg in remaining if (kept := [w for w in tg if w.appraisee_id not in taken])
+        ]
         decisions.append(decision)
     everyone = tuple(w.appraisee_id for tg in remaining for w in tg)
     _assign(grades[-1], remaining)
@@ -481,19 +523,41 @@ def _grade(
 
 
 def _grade_one(
-    grade: Grade, category: str, n: int, remaining: list[list[_Work]]
+    grade: Grade, category: str, n: int, remaining: list[list[_Work]], barred: Barred
 ) -> tuple[list[list[_Work]], QuotaDecision]:
     """Grant one grade to a rank-order prefix of the tie groups left; never split a tie."""
-    candidates = list(takewhile(lambda tg: _qualifies(grade, tg[0]), remaining))
+    eligible = []
+    for tg in remaining:
+        kept = []
+        for work in tg:
+            rule = barred.get(work.appraisee_id, {}).get(grade.code)
+            if rule is None:
+                kept.append(work)
+            elif _qualifies(grade, work):
+                work.note(
+                    f"linked_rule:{rule.code}",
+                    f"{rule.reason}: no candidate for {grade.code} (at best {rule.cap_grade}); "
+                    "the place passes to the next in rank",
+                )
+        if kept:
+            eligible.append(kept)
+    candidates = list(takewhile(lambda tg: _qualifies(grade, tg[0]), eligible))
     reasons = [
         "candidates: everyone left"
         if grade.min_score is None
         else f"candidates: score ≥ {_plain(grade.min_score)}"
     ]
-    granted, tied, quota = candidates, [], None
-    if grade.max_share is not None:
-        quota = math.floor(grade.max_share * n)
+    granted, tied = candidates, []
+    quota = grade.quota(n)
+    if quota is not None:
         reasons.append(f"quota floor({_plain(grade.max_share)} × {n}) = {quota}")
+        if quota == 0:
+            for work in (w for tg in candidates for w in tg):
+                work.note(
+                    "quota_floor_zero",
+                    f"floor({_plain(grade.max_share)} × {n}) = 0: category {category} has "
+                    f"no place for {grade.code}",
+                )
         granted, taken = [], 0
         for tg in candidates:
             if taken + len(tg) > quota:
@@ -537,33 +601,73 @@ def _assign(grade: Grade, tie_groups: list[list[_Work]]) -> None:
 
 
 def _apply_linked_rules(rules: Rules, work: _Work, assessments: Mapping[str, str]) -> None:
+    """Step 6 for rules that leave the freed place empty: cap the step-5 grade."""
     if work.grade is None:
         return
-    order = [g.code for g in rules.grades_for(work.category)]
+    grades = rules.grades_for(work.category)
+    order = [g.code for g in grades]
     for rule in rules.linked_rules:
-        if rule.category not in (None, work.category):
+        if rule.freed_place != "left_empty" or not rule.applies(work.category, assessments):
+            continue
+        if order.index(work.grade) >= order.index(rule.cap_grade):
             continue
         value = assessments.get(rule.assessment)
-        if value in rule.allowed or order.index(work.grade) >= order.index(rule.cap_grade):
-            continue
         shown = "not recorded" if value is None else value
+        empty = "; its place is left empty" if grades[order.index(work.grade)].max_share else ""
         work.note(
             f"linked_rule:{rule.code}",
             f"{rule.reason} ({rule.assessment} = {shown}, allowed {', '.join(rule.allowed)}): "
-            f"{work.grade} capped to {rule.cap_grade}",
+            f"{work.grade} capped to {rule.cap_grade}{empty}",
         )
         work.grade = rule.cap_grade
 
 
 def _apply_cross_year(rules: Rules, work: _Work, previous: Sequence[str]) -> None:
+    work.previous_grades = tuple(previous)
+    for note in cross_year_notes(rules, work.category, work.grade, previous):
+        work.note(note.flag, note.reason)
+
+
+def cross_year_notes(
+    rules: Rules, category: str, grade: str | None, previous: Sequence[str]
+) -> list[Note]:
+    """The cross-year flags a grade raises, given the grades of the years just before
+    (oldest first): the computed grade's in a proposal, the approved one's after approval."""
+    notes = []
     for rule in rules.cross_year:
-        if rule.category not in (None, work.category) or work.grade != rule.grade:
+        if rule.category not in (None, category) or grade != rule.grade:
             continue
         needed = rule.consecutive_years - 1
         recent = list(previous[len(previous) - needed :]) if needed else []
         if len(recent) == needed and all(g == rule.grade for g in recent):
             why = f"{rule.reason}: " if rule.reason else ""
-            work.note(rule.flag, f"{why}{rule.grade} {rule.consecutive_years} years running")
+            notes.append(
+                Note(rule.flag, f"{why}{rule.grade} {rule.consecutive_years} years running")
+            )
+    return notes
+
+
+def as_approved(
+    rules: Rules, result: Mapping[str, Any], adjustment: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A proposed result (``Outcome.to_dict`` form) with the committee's adjustment applied:
+    its grade, and the cross-year flags that grade raises instead of the computed one's."""
+    if adjustment is None or adjustment["grade"] == result["grade"]:
+        return dict(result)
+    cross_year = {rule.flag for rule in rules.cross_year}
+    notes = {n["flag"]: n["reason"] for n in result["notes"] if n["flag"] not in cross_year}
+    raised = cross_year_notes(
+        rules, result["category"], adjustment["grade"], result.get("previous_grades", ())
+    )
+    for note in raised:
+        notes[note.flag] = note.reason
+    flags = sorted({f for f in result["flags"] if f not in cross_year} | {n.flag for n in raised})
+    return {
+        **result,
+        "grade": adjustment["grade"],
+        "flags": flags,
+        "notes": [{"flag": flag, "reason": notes[flag]} for flag in flags if flag in notes],
+    }
 
 
 # -- step 7: display ---------------------------------------------------------------------
@@ -612,6 +716,7 @@ def _result_dict(r: AppraiseeResult) -> dict[str, Any]:
         "grade_before_rules": r.grade_before_rules,
         "flags": list(r.flags),
         "notes": [{"flag": n.flag, "reason": n.reason} for n in r.notes],
+        "previous_grades": list(r.previous_grades),
         "weights": {code: exact(w) for code, w in sorted(r.weights.items())},
         "groups": {
             code: {

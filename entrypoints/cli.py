@@ -74,9 +74,19 @@ def read_json(path: str) -> Any:
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """I-JSON (RFC 7493): an object names each key once, as the server requires."""
+    document = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f"duplicate key {key!r} in a JSON object")
+        document[key] = value
+    return document
 
 
 def public_key_argument(value: str) -> str:
@@ -117,6 +127,7 @@ class LazyGroup(click.Group):
         "export": "entrypoints.export_cli:export",
         "witness": "entrypoints.witness_cli:witness",
         "receipt": "entrypoints.receipt_cli:receipt",
+        "rules": "entrypoints.rules_cli:rules",
     },
 )
 @click.version_option(package_name="appraisal-ledger")

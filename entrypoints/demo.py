@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from importlib import resources
 from typing import Any
 
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.envelope import format_timestamp, seal
 from domain.keys import encode_public_key, key_id, raw_public_key
+from domain.rules import Rules
 from service.commands import Accepted
 from service.keyfiles import write_private_key
 from service.settings import Settings
@@ -445,16 +447,16 @@ def settle(
     d.log(f"  dispute upheld: ballot {forged[:8]}… voided; campaign {campaign.status} → reopened")
     second = d.send(organizer, "results.propose", campaign_id=campaign_id).result
     campaign = d.system.app.find(uuid.UUID(campaign_id))
-    adjusted = next(
-        r
+    adjusted, better = next(
+        (r, better)
         for r in reversed(campaign.proposal["results"])
         if r["grade"] and r["appraisee_id"] in cadres and r["category"] != "secretary"
+        for better in [_grade_above(campaign.rules, r)]
+        if better is not None
     )
-    grades = [g.code for g in campaign.rules.grades_for(adjusted["category"])]
-    better = grades[max(0, grades.index(adjusted["grade"]) - 1)]
     adjustment = {
         "appraisee_id": adjusted["appraisee_id"],
-        "grade": better if better != adjusted["grade"] else grades[1],
+        "grade": better,
         "reason": "经党委（工委）会议研究：结合平时考核和履职核实情况，上调一个等次",
     }
     needed = d.system.app.find(uuid.UUID(campaign_id)).rules.min_signatures
@@ -522,6 +524,19 @@ def settle(
 
 
 CITY_COMMUNITIES = ("东湖社区", "西园社区", "南苑社区")
+
+
+def _grade_above(rules: Rules, result: dict[str, Any]) -> str | None:
+    """The grade one better than a result's, if its score meets that grade's threshold and
+    its quota is advisory (an adjustment obeys both, DESIGN §5)."""
+    grades = rules.grades_for(result["category"])
+    index = next(i for i, g in enumerate(grades) if g.code == result["grade"])
+    if index == 0:
+        return None
+    better = grades[index - 1]
+    if better.min_score is not None and Fraction(result["score_exact"]) < better.min_score:
+        return None
+    return better.code if better.max_share is None or better.advisory else None
 
 
 def city_campaign(d: Driver) -> dict[str, Any]:

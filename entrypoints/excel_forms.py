@@ -148,6 +148,8 @@ class Labels:
             return f"缺少测评组“{group.label}”：计分票数不足{group.min_ballots}张"
         if flag == "quota_tie":
             return "名额边界并列：并列者均未评定该等次，提请研究确定"
+        if flag == "quota_floor_zero":
+            return "名额为零：比例×人数向下取整为0，该等次本类别无名额"
         if flag == "renormalized":
             return "有测评组缺失，其余测评组权重按比例折算"
         if flag in self.cross_year:

@@ -30,6 +30,7 @@ from domain.rectification import RectificationPlan
 from domain.registry import Actor
 from domain.report import Report
 from domain.rules import parse_rules
+from domain.scoring import as_approved
 from projections.schema import Tx, dumps
 from service.application import AppraisalApplication
 
@@ -184,8 +185,10 @@ def _results(tx: Tx, campaign_id: str, campaign: Campaign) -> None:
         if approved is not None and approved["proposal_hash"] == campaign.proposal["hash"]
         else {}
     )
-    for seq, result in enumerate(campaign.proposal["results"]):
-        adjustment = adjustments.get(result["appraisee_id"])
+    rules = campaign.rules
+    for seq, proposed in enumerate(campaign.proposal["results"]):
+        adjustment = adjustments.get(proposed["appraisee_id"])
+        result = as_approved(rules, proposed, adjustment)
         tx.upsert(
             "results",
             {
@@ -197,8 +200,8 @@ def _results(tx: Tx, campaign_id: str, campaign: Campaign) -> None:
                 "score": result["score"],
                 "score_exact": result["score_exact"],
                 "rank": result["rank"],
-                "grade": result["grade"] if adjustment is None else adjustment["grade"],
-                "computed_grade": result["grade"],
+                "grade": result["grade"],
+                "computed_grade": proposed["grade"],
                 "adjustment_grade": None if adjustment is None else adjustment["grade"],
                 "adjustment_reason": None if adjustment is None else adjustment["reason"],
                 "flags": dumps(result["flags"]),

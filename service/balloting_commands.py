@@ -163,7 +163,9 @@ def cast(ctx: Context) -> Outcome:
     rows = parse_rows(c["rows"])
     check_ballot_shape(rules, group, rows)
     _no_self_rating(ctx, meeting, group, rows)
-    validity = validate_ballot(rules, Ballot(str(ballot_id), group, rows), meeting.appraisee_ids)
+    validity = validate_ballot(
+        rules, Ballot(str(ballot_id), group, rows, appraisees=meeting.appraisees), ()
+    )
     right.spend(str(ballot_id))
     ballot = CastBallot(
         id=ballot_id,
@@ -238,7 +240,8 @@ def close_balloting(ctx: Context) -> Outcome:
     spent = [UUID(r.ballot_id) for r in rights.values() if r.ballot_id]
     ballots = ctx.load_many(spent).values()
     rules = parse_rules(meeting.rules)
-    counts = tally(rules, [_as_scoring_ballot(b) for b in ballots], meeting.appraisee_ids)
+    appraisees = meeting.appraisees
+    counts = tally(rules, [b.for_scoring(appraisees) for b in ballots])
     unused_by_group = Counter(r.group for r in unused)
     reconciliation = {
         group: {
@@ -254,17 +257,6 @@ def close_balloting(ctx: Context) -> Outcome:
     return Outcome(
         [campaign, meeting, *unused],
         {"meeting_id": str(meeting.id), "checkpoint": head, "reconciliation": reconciliation},
-    )
-
-
-def _as_scoring_ballot(ballot: CastBallot, position: int | None = None, signer: str = "") -> Ballot:
-    return Ballot(
-        str(ballot.id),
-        ballot.group,
-        parse_rows(ballot.rows),
-        voided=None if ballot.voided is None else ballot.voided["reason"],
-        signer=signer,
-        position=position,
     )
 
 

@@ -8,8 +8,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain import scoring
-from domain.balloting import CastBallot, parse_rows
-from domain.ballots import Ballot
+from domain.balloting import CastBallot, Meeting
 from domain.campaign import Campaign
 from domain.canonical import canonical_json
 from domain.history import history_id
@@ -36,27 +35,25 @@ def proposal_hash(document: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
-def campaign_ballots(app: EventSource, campaign: Campaign) -> dict[UUID, CastBallot]:
-    """Every ballot cast in the campaign's meetings, found through the spent rights."""
+def campaign_ballots(
+    app: EventSource, campaign: Campaign
+) -> tuple[dict[UUID, CastBallot], dict[str, Meeting]]:
+    """Every ballot cast in the campaign's meetings, found through the spent rights, and
+    the meetings by id."""
     meetings = app.load_many(UUID(m) for m in campaign.meetings)
     rights = app.load_many(UUID(r) for m in meetings.values() for r in m.rights)
-    return app.load_many(UUID(r.ballot_id) for r in rights.values() if r.ballot_id)
+    ballots = app.load_many(UUID(r.ballot_id) for r in rights.values() if r.ballot_id)
+    return ballots, {str(m_id): m for m_id, m in meetings.items()}
 
 
 def derive(app: EventSource, campaign: Campaign) -> Derivation:
-    """Score the campaign: linear in its ballots, a few batched reads."""
-    ballots = campaign_ballots(app, campaign)
+    """Score the campaign: linear in its ballots, a few batched reads. Each ballot is
+    judged against its own meeting's appraisees, as it was when cast."""
+    ballots, meetings = campaign_ballots(app, campaign)
     positions = app.positions_of(ballots)
+    appraised = {m_id: m.appraisees for m_id, m in meetings.items()}
     scoring_ballots = [
-        Ballot(
-            str(b.id),
-            b.group,
-            parse_rows(b.rows),
-            voided=None if b.voided is None else b.voided["reason"],
-            signer=b.signer,
-            position=positions.get((b.id, 1)),
-        )
-        for b in ballots.values()
+        b.for_scoring(appraised[b.meeting_id], positions.get((b.id, 1))) for b in ballots.values()
     ]
     people = {a["appraisee_id"]: a["person_id"] for a in campaign.appraisees.values()}
     histories = app.load_many(history_id(p) for p in people.values())

@@ -124,13 +124,13 @@ class HttpCampaign:
     def post(self, who: Signer, command_type: str, **fields: Any) -> TestResponse:
         return self.api.post(who, command_type, campaign_id=self.id, **fields)
 
-    def set_up(self) -> None:
+    def set_up(self, rules: dict[str, Any] = RULES, year: int = 2025) -> None:
         self.send(
             self.organizer,
             "campaign.create",
-            title="2025年度社区干部述职评议",
-            year=2025,
-            rules=RULES,
+            title=f"{year}年度社区干部述职评议",
+            year=year,
+            rules=rules,
             jurisdiction="某市",
             period={"start": "2026-01-07", "end": "2026-01-17"},
         )
@@ -143,7 +143,7 @@ class HttpCampaign:
                     "name": f"干部{i}",
                     "position": "社区党支部书记",
                     "unit": "东马社区",
-                    "category": "community",
+                    "category": "cadre",
                     "actor_id": cadre.actor_id,
                 }
                 for i, (appraisee, cadre) in enumerate(

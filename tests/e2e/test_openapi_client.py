@@ -257,7 +257,7 @@ def test_a_campaign_from_the_openapi_document_alone(
                 "name": name,
                 "position": "书记",
                 "unit": "东马社区",
-                "category": "community",
+                "category": "cadre",
             }
             for appraisee, name in ((first, "甲"), (second, "乙"))
         ],

@@ -11,9 +11,10 @@ classified as the file's `validity` says; close; propose.  Ballots the file void
 voided the way production voids them: after a proposal an inspector lodges a dispute
 and resolves it upheld with `void_ballots` and the file's reason, then the organizer
 proposes again.  Previous years' grades are written as production writes them: for
-each earlier year a finalized campaign of the same people (same `person_id`) whose
-committee adjusts each to that year's grade.  Then `projections.catch_up` and
-`queries.results(roles={"auditor"})` against the file, field by field.
+each earlier year a finalized campaign of the same people (same `person_id`) in which
+each earns that year's grade from one panel ballot (`history_rules`).  Then
+`projections.catch_up` and `queries.results(roles={"auditor"})` against the file, field
+by field.
 
 A refusal file is driven the same way until the store refuses a command: it must be
 the command and error code the file names, and the ledger must not have grown.
@@ -33,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import projections
 from domain.errors import DomainError
+from domain.rules import Grade, Rules
 from domain.scoring import Appraisee
 from projections import queries
 from service.balloting_commands import SELF_GROUP
@@ -88,6 +90,35 @@ def history(scenario: golden.Scenario) -> dict[int, dict[str, str]]:
     return dict(years)
 
 
+def history_rules(rules: Rules) -> dict[str, Any]:
+    """Rules for an earlier year in which one panel choice `g<i>` earns exactly the i-th
+    grade of any category (scores depth - i, thresholds likewise), so that the history a
+    scenario needs is computed, as production records it, not adjusted into an incomplete
+    result."""
+    lists = [c.grades for c in rules.categories] or [rules.grades]
+    depth = max(len(grades) for grades in lists)
+
+    def grades(listed: tuple[Grade, ...]) -> list[dict[str, Any]]:
+        return [
+            {"code": g.code, **({"min_score": str(depth - i)} if i < len(listed) - 1 else {})}
+            for i, g in enumerate(listed)
+        ]
+
+    document: dict[str, Any] = {
+        "scale": depth,
+        "groups": [{"code": "panel", "weight": "1", "form": "grade_choice"}],
+        "choices": [{"code": f"g{i}", "score": str(depth - i)} for i in range(depth)],
+    }
+    if rules.categories:
+        document["categories"] = [
+            {"code": c.code, "grades": grades(c.grades)} for c in rules.categories
+        ]
+    else:
+        document["grades"] = grades(rules.grades)
+        document["default_category"] = rules.default_category
+    return document
+
+
 class Replay:
     """One scenario driven through the command bus as its participants would."""
 
@@ -122,6 +153,10 @@ class Replay:
             year=year,
             rules=dict(self.rules.document),
         )
+        self._add_roster(cid, appraisees, actors)
+        return cid
+
+    def _add_roster(self, cid: str, appraisees: list[Appraisee], actors: dict[str, str]) -> None:
         self.send(
             self.organizer,
             "campaign.add_appraisees",
@@ -140,7 +175,6 @@ class Replay:
             ],
         )
         self.send(self.organizer, "campaign.publish", campaign_id=cid)
-        return cid
 
     def placeholder_right(self) -> dict[str, Any]:
         """balloting.open fields issuing one right nobody uses (a meeting without ballots)."""
@@ -153,39 +187,60 @@ class Replay:
         return {"evaluators": [{"group": group.code, "actor_ids": [self._placeholder.actor_id]}]}
 
     def earlier_year(self, year: int, grades: dict[str, str]) -> None:
-        """A finalized campaign in which the committee gives each person this grade."""
+        """A finalized campaign in which each person earns this grade: one panel ballot
+        under `history_rules` (a committee cannot grade an incomplete result)."""
         roster = {a.appraisee_id: a for a in self.s.roster}
-        cid = self.campaign(year, [roster[aid] for aid in sorted(grades)], {})
+        cid = self.uid("campaign", str(year))
+        self.send(
+            self.organizer,
+            "campaign.create",
+            campaign_id=cid,
+            title=f"golden {self.s.name} {year}",
+            year=year,
+            rules=history_rules(self.rules),
+        )
+        self._add_roster(cid, [roster[aid] for aid in sorted(grades)], {})
         meeting = self.uid("meeting", str(year))
+        if self._placeholder is None:
+            self._placeholder = self.h.register("evaluator", name="往年评议人")
         self.send(
             self.organizer,
             "balloting.open",
             campaign_id=cid,
             meeting_id=meeting,
-            **self.placeholder_right(),
+            evaluators=[{"group": "panel", "actor_ids": [self._placeholder.actor_id]}],
+        )
+        rows = [
+            {"appraisee_id": self.uid("appraisee", aid), "choice": f"g{self._rank_of(aid, grade)}"}
+            for aid, grade in sorted(grades.items())
+        ]
+        self.send(
+            self._placeholder,
+            "ballot.cast",
+            campaign_id=cid,
+            meeting_id=meeting,
+            ballot_id=self.uid("ballot", f"history {year}"),
+            group="panel",
+            rows=rows,
         )
         self.send(self.organizer, "balloting.close", campaign_id=cid, meeting_id=meeting)
         proposal = self.send(self.organizer, "results.propose", campaign_id=cid).result
-        while len(self.committee) < self.rules.min_signatures:
+        if not self.committee:
             self.committee.append(self.h.register("committee", name="党委会"))
-        adjustments = [
-            {
-                "appraisee_id": self.uid("appraisee", aid),
-                "grade": grade,
-                "reason": f"golden scenario: {grade} in {year}",
-            }
-            for aid, grade in sorted(grades.items())
-        ]
-        for member in self.committee[: self.rules.min_signatures]:
-            self.send(
-                member,
-                "results.approve",
-                campaign_id=cid,
-                proposal_hash=proposal["proposal_hash"],
-                adjustments=adjustments,
-            )
+        self.send(
+            self.committee[0],
+            "results.approve",
+            campaign_id=cid,
+            proposal_hash=proposal["proposal_hash"],
+            adjustments=[],
+        )
         self.send(self.h.admin, "results.publish", campaign_id=cid, window_days=0)
         self.send(self.h.admin, "results.finalize", campaign_id=cid)
+
+    def _rank_of(self, aid: str, grade: str) -> int:
+        """A grade's place in its appraisee's category's grade list, best first."""
+        category = next(a.category for a in self.s.roster if a.appraisee_id == aid)
+        return [g.code for g in self.rules.grades_for(category)].index(grade)
 
     def run(self) -> str:
         for year, grades in sorted(history(self.s).items()):

@@ -70,7 +70,7 @@ class Campaign:
                     "name": f"干部{i}",
                     "position": "社区党支部书记",
                     "unit": "东马社区",
-                    "category": "community",
+                    "category": "cadre",
                     "actor_id": cadre.actor_id,
                 }
                 for i, (a, cadre) in enumerate(zip(self.appraisees, self.cadres, strict=True))
@@ -282,7 +282,7 @@ def test_whole_campaign_lifecycle(campaign: Campaign) -> None:
     expected = scoring.score(
         scoring.ScoringInput(
             rules=parse_rules(RULES),
-            appraisees=[scoring.Appraisee(a, "community") for a in c.appraisees],
+            appraisees=[scoring.Appraisee(a, "cadre") for a in c.appraisees],
             ballots=c.ballots,
         )
     )

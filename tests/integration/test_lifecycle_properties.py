@@ -86,7 +86,7 @@ def test_store_derivation_equals_in_memory_derivation(harness: Harness, plan) ->
     expected = scoring.score(
         scoring.ScoringInput(
             rules=parse_rules(RULES),
-            appraisees=[scoring.Appraisee(a, "community") for a in c.appraisees],
+            appraisees=[scoring.Appraisee(a, "cadre") for a in c.appraisees],
             ballots=c.ballots,
         )
     )

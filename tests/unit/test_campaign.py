@@ -34,7 +34,15 @@ def proposed_campaign() -> tuple[Campaign, str]:
     campaign.record_assessment(secretary, "party_building", "fairly_good", ENVELOPE)
     campaign.open_meeting("m", ENVELOPE)
     campaign.close_meeting("m", ENVELOPE)
-    campaign.propose("h", [{"appraisee_id": secretary, "grade": "competent"}], {}, ENVELOPE)
+    result = {
+        "appraisee_id": secretary,
+        "category": "secretary",
+        "status": "complete",
+        "score": "88.00",
+        "score_exact": "88/1",
+        "grade": "competent",
+    }
+    campaign.propose("h", [result], {}, ENVELOPE)
     return campaign, secretary
 
 

@@ -397,7 +397,10 @@ def test_defaults_for_optional_sections():
     assert rules.min_signatures == 1
     assert rules.tie_break == ()
     assert rules.ballot_validity.groups == ("panel",)
-    assert rules.grades_for("anything") == rules.grades
+    assert rules.category_codes == ("cadre",)
+    assert rules.grades_for("cadre") == rules.grades
+    with pytest.raises(RuleViolation):
+        rules.grades_for("anything")  # without categories, only the default category
 
 
 def test_trim_min_ballots_defaults_to_two_trims_plus_one():
