@@ -10,6 +10,7 @@ it rather than on wording.
 import http
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -20,7 +21,6 @@ from werkzeug.exceptions import HTTPException
 
 from api.errors import (
     InvalidChallenge,
-    InvalidJSON,
     InvalidToken,
     NotReady,
     PositionAhead,
@@ -33,6 +33,7 @@ from domain.errors import (
     Conflict,
     DomainError,
     DuplicateCommand,
+    InvalidJSON,
     MalformedCommand,
     NotFound,
     RevokedKey,
@@ -40,6 +41,7 @@ from domain.errors import (
     RuleViolation,
     StaleCommand,
     UnknownKey,
+    WireLimit,
     WrongRole,
     WrongState,
 )
@@ -69,6 +71,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Conflict: 409,
     WrongState: 409,
     MalformedCommand: 422,
+    # Outside the wire limits (duplicate-key, nesting-too-deep, integer-out-of-range, …).
+    WireLimit: 422,
     StaleCommand: 422,
     RulesInvalid: 422,
     RuleViolation: 422,
@@ -118,26 +122,41 @@ def problem_type(code: str) -> str:
     return PROBLEM_BASE + code
 
 
+def problem_document(
+    status: int, code: str, detail: str, extensions: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The problem details: extension members first, so none can replace a standard one."""
+    body = {k: v for k, v in (extensions or {}).items() if k not in STANDARD_MEMBERS}
+    body.update(
+        type=problem_type(code),
+        title=code.replace("-", " ").capitalize(),
+        status=status,
+        detail=detail,
+    )
+    return body
+
+
+def domain_problem_document(error: DomainError) -> dict[str, Any]:
+    return problem_document(status_of(error), error.code, error.message, error.details)
+
+
 def problem(
     status: int,
     code: str,
     detail: str,
     *,
     headers: dict[str, str] | None = None,
-    **members: Any,
+    extensions: Mapping[str, Any] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {
-        "type": problem_type(code),
-        "title": code.replace("-", " ").capitalize(),
-        "status": status,
-        "detail": detail,
-        "instance": request.path,
-    }
+    body = problem_document(status, code, detail, extensions)
+    body["instance"] = request.path
     if "request_id" in g:
         body["request_id"] = g.request_id
-    body.update({k: v for k, v in members.items() if k not in STANDARD_MEMBERS})
+    # backslashreplace writes a lone surrogate in a detail as its JSON escape, so even
+    # an echo of the rawest input stays a valid UTF-8 document.
+    text = json.dumps(body, ensure_ascii=False, default=str)
     response = Response(
-        json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype=PROBLEM_JSON
+        text.encode("utf-8", "backslashreplace"), status=status, mimetype=PROBLEM_JSON
     )
     response.headers.update(headers or {})
     g.problem_code = code
@@ -152,7 +171,7 @@ def domain_problem(error: DomainError) -> Response:
         headers["WWW-Authenticate"] = f"{scheme} {REALM}"
     if status == 503:
         headers["Retry-After"] = str(RETRY_AFTER.get(type(error), DEFAULT_RETRY_AFTER))
-    return problem(status, error.code, error.message, headers=headers, **error.details)
+    return problem(status, error.code, error.message, headers=headers, extensions=error.details)
 
 
 def http_problem(error: HTTPException) -> Response:
@@ -166,7 +185,7 @@ def http_problem(error: HTTPException) -> Response:
         detail = "the request does not match the documented schema; see `errors`"
     else:
         detail = error.description or http.HTTPStatus(status).phrase
-    return problem(status, code, detail, headers=headers, **members)
+    return problem(status, code, detail, headers=headers, extensions=members)
 
 
 def unexpected_problem(error: Exception) -> Response:

@@ -138,7 +138,8 @@ def test_unknown_command_field_is_422(harness: Harness, client: FlaskClient) -> 
 def test_float_in_command_is_422(harness: Harness, client: FlaskClient) -> None:
     envelope = register(harness, Signer())
     envelope["command"]["weight"] = 0.5
-    refused(harness, client, envelope, 422, "malformed-command")
+    body = refused(harness, client, envelope, 422, "float-not-allowed")
+    assert body["path"] == "/command/weight"
 
 
 def test_envelope_shape_is_validated_with_field_errors(
@@ -164,21 +165,29 @@ def test_malformed_json_is_400(harness: Harness, client: FlaskClient) -> None:
     assert harness.size == before
 
 
-@pytest.mark.parametrize("body", [b"", b"\xff\xfe{", b"[" * 100_000 + b"]" * 100_000])
-def test_empty_undecodable_or_deep_json_is_400(
+@pytest.mark.parametrize("body", [b"", b"\xff\xfe{", b'{"a": NaN}', b"[Infinity]"])
+def test_empty_undecodable_or_non_json_is_400(
     harness: Harness, client: FlaskClient, body: bytes
 ) -> None:
     response = client.post("/api/v1/commands", data=body, content_type="application/json")
     assert_problem(response, 400, "invalid-json")
 
 
-def test_nesting_beyond_the_limit_is_400(harness: Harness, client: FlaskClient) -> None:
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b"[" * 65 + b"]" * 65])
+def test_json_nested_too_deep_to_parse_is_422(
+    harness: Harness, client: FlaskClient, body: bytes
+) -> None:
+    response = client.post("/api/v1/commands", data=body, content_type="application/json")
+    assert_problem(response, 422, "nesting-too-deep")
+
+
+def test_nesting_beyond_the_limit_is_422(harness: Harness, client: FlaskClient) -> None:
     deep: object = "leaf"
     for _ in range(70):
         deep = {"x": deep}
     envelope = register(harness, Signer())
     envelope["command"]["deep"] = deep
-    refused(harness, client, envelope, 400, "invalid-json")
+    refused(harness, client, envelope, 422, "nesting-too-deep")
 
 
 def test_other_media_type_is_415(harness: Harness, client: FlaskClient) -> None:
