@@ -124,13 +124,13 @@ class HttpCampaign:
     def post(self, who: Signer, command_type: str, **fields: Any) -> TestResponse:
         return self.api.post(who, command_type, campaign_id=self.id, **fields)
 
-    def set_up(self) -> None:
+    def set_up(self, rules: dict[str, Any] = RULES) -> None:
         self.send(
             self.organizer,
             "campaign.create",
             title="2025年度社区干部述职评议",
             year=2025,
-            rules=RULES,
+            rules=rules,
             jurisdiction="某市",
             period={"start": "2026-01-07", "end": "2026-01-17"},
         )

@@ -6,6 +6,7 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from flask.testing import FlaskClient
 
+from domain.errors import WrongState
 from tests.e2e.conftest import assert_problem, post_json, refused, submit
 from tests.support import Harness, Signer
 
@@ -241,3 +242,21 @@ def test_an_unreachable_store_is_a_503_problem(
     response = submit(client, register(harness, Signer()))
     assert_problem(response, 503, "store-unavailable")
     assert response.headers["Retry-After"]
+
+
+def test_a_refusals_extras_never_replace_the_problems_own_members(
+    harness: Harness, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal detail named like a problem member (`status` once made it a 500)."""
+    clashing = {k: "draft" for k in ("type", "title", "status", "detail", "instance")}
+
+    def refuse(_document: object) -> None:
+        raise WrongState("cannot publish while the campaign is draft", **clashing, allowed=[])
+
+    monkeypatch.setattr(harness.system.bus, "handle", refuse)
+    body = assert_problem(submit(client, register(harness, Signer())), 409, "wrong-state")
+    assert (body["detail"], body["instance"], body["allowed"]) == (
+        "cannot publish while the campaign is draft",
+        "/api/v1/commands",
+        [],
+    )
