@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from domain import keys
 from domain.canonical import canonical_json
 from domain.envelope import COMMAND_PREFIX, format_timestamp
+from domain.errors import DomainError
 from domain.rules import MAX_DECIMAL_DIGITS, MAX_DECIMAL_SCALE
 from domain.wire import MAX_KEY_LENGTH, MAX_STRING_LENGTH
 from tests.e2e.conftest import assert_problem, login, refused, submit
@@ -309,3 +312,81 @@ def test_a_period_must_name_real_days(harness: Harness, client: FlaskClient) -> 
 def _fields(document: dict[str, Any]) -> dict[str, Any]:
     """A command's own fields, for `Signer.envelope`, which adds type, id and issued_at."""
     return {k: v for k, v in document.items() if k not in ("type", "id", "issued_at")}
+
+
+# -- properties ----------------------------------------------------------------------------
+
+HOSTILE_STRINGS = [
+    *("", "\x00", "a\x00b", "\x1f", "\r\n", "\t", "\n", "\ud800", "x\udfff", "\u2028"),
+    *("党\U0001f600", "x" * (MAX_STRING_LENGTH + 1), "2026-02-30T00:00:00Z", "0" * 40),
+]
+HOSTILE_TEXT = st.one_of(st.sampled_from(HOSTILE_STRINGS), st.text(max_size=8))
+HOSTILE_NUMBERS = st.one_of(
+    st.sampled_from([2**53, -(2**53), 2**53 + 1, -(2**53) - 1, 10**30, 0, -1]),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+hostile_values = st.recursive(
+    st.one_of(HOSTILE_TEXT, HOSTILE_NUMBERS, st.booleans(), st.none()),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(HOSTILE_TEXT, inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def signable(command: dict[str, Any]) -> bool:
+    try:
+        canonical_json(command)
+    except DomainError:  # sent unsigned then: the wire must refuse it before the signature
+        return False
+    return True
+
+
+@st.composite
+def hostile_bodies(draw: st.DrawFn, harness: Harness) -> tuple[str, str]:
+    """A path and a body: a real command with one hostile change, re-signed when JCS can
+    write it (so that only the checks after the signature stand in its way)."""
+    kind = draw(st.sampled_from(["register", "campaign", "session"]))
+    if kind == "session":
+        body = draw(st.dictionaries(HOSTILE_TEXT, hostile_values, max_size=4))
+        return "/api/v1/sessions", json.dumps(body)
+    document = registration(Signer()) if kind == "register" else campaign_creation(RULES)
+    field = draw(st.sampled_from(sorted(document)))
+    change = draw(st.sampled_from(["replace", "add", "duplicate"]))
+    if change == "replace":
+        document[field] = draw(hostile_values)
+    elif change == "add":
+        document[draw(HOSTILE_TEXT)] = draw(hostile_values)
+    if signable(document):
+        envelope = sign_raw(harness.admin, document)
+    else:
+        envelope = {"command": document, "signer": harness.admin.key_id, "signature": "A" * 86}
+    text = json.dumps(envelope)
+    if change == "duplicate":
+        text = text.replace('"command": {', f'"command": {{"{field}": 0, ', 1)
+    if draw(st.booleans()):
+        return BATCH, f'{{"envelopes": [{text}]}}'
+    return "/api/v1/commands", text
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(data=st.data())
+def test_hostile_bodies_never_get_a_5xx_and_refused_ones_write_nothing(
+    harness: Harness, client: FlaskClient, data: st.DataObject
+) -> None:
+    path, body = data.draw(hostile_bodies(harness))
+    before = harness.size
+    response = post_text(client, path, body)
+    assert response.status_code < 500, response.get_data(as_text=True)
+    answer = response.get_json(force=True)
+    if path == BATCH and response.status_code == 200:
+        accepted = answer["results"][0]["status"] == "accepted"
+    else:
+        accepted = response.status_code in (200, 201)
+    assert (harness.size > before) == (accepted and path != "/api/v1/sessions")
