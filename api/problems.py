@@ -28,23 +28,34 @@ from api.errors import (
     Unauthenticated,
 )
 from api.schemas import ProblemSchema
+from domain import wire
 from domain.errors import (
     BadSignature,
     Conflict,
+    ControlCharacter,
+    DecimalOutOfRange,
     DomainError,
     DuplicateCommand,
+    DuplicateKey,
+    FloatNotAllowed,
+    IntegerOutOfRange,
+    InvalidDate,
     InvalidJSON,
+    LoneSurrogate,
     MalformedCommand,
+    NestingTooDeep,
     NotFound,
     RevokedKey,
     RulesInvalid,
     RuleViolation,
     StaleCommand,
+    StringTooLong,
     UnknownKey,
     WireLimit,
     WrongRole,
     WrongState,
 )
+from domain.rules import MAX_DECIMAL_DIGITS, MAX_DECIMAL_SCALE
 from projections import ProjectionBehind
 from service.ledger import ProofUnavailable
 from service.recorders import LedgerCorrupt
@@ -86,6 +97,55 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     DomainError: 422,
 }
 
+# What each wire limit refuses (DESIGN §3), for the OpenAPI document; the limits
+# themselves live in domain.wire, domain.fields, domain.rules and domain.envelope.
+WIRE_LIMITS: tuple[tuple[type[WireLimit], str], ...] = (
+    (InvalidJSON, "the body is not JSON (syntax, encoding, `NaN`, `Infinity`)"),
+    (DuplicateKey, "an object names a key twice (I-JSON: no last-one-wins)"),
+    (NestingTooDeep, f"objects and arrays nested more than {wire.MAX_DEPTH} deep"),
+    (IntegerOutOfRange, "an integer beyond ±2^53 (±9007199254740992 itself is allowed)"),
+    (
+        FloatNotAllowed,
+        "a number with a fraction or an exponent: send an integer or a decimal string",
+    ),
+    (
+        DecimalOutOfRange,
+        f"a decimal string (weights, shares, scores, points) with more than "
+        f"{MAX_DECIMAL_DIGITS} digits before the point or {MAX_DECIMAL_SCALE} after it",
+    ),
+    (
+        ControlCharacter,
+        "NUL or another C0 control character in a string; tab and newline only in free "
+        "text (comments, reasons, grounds, notes, descriptions, report parts), never in "
+        "one-line fields (names, titles, ids, codes) or keys",
+    ),
+    (LoneSurrogate, "half a UTF-16 surrogate pair in a string or a key"),
+    (
+        StringTooLong,
+        f"a string over {wire.MAX_STRING_LENGTH} characters or a key over "
+        f"{wire.MAX_KEY_LENGTH}; fields have lower bounds of their own",
+    ),
+    (
+        InvalidDate,
+        "`issued_at` not an RFC 3339 UTC timestamp (`Z` or `+00:00`, a fraction of up to "
+        "9 digits, no leap second), or a date or time that does not exist (2026-02-30)",
+    ),
+)
+
+
+def wire_limits_markdown() -> str:
+    """The wire limits as the OpenAPI document describes them: type, status, what."""
+    lines = [
+        "Wire limits, checked before anything else (signature, key, handler), each "
+        f"refused with its own problem type under `{PROBLEM_BASE}`:",
+        "",
+        "| type | status | refused |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{error.code}` | {status_for(error)} | {what} |" for error, what in WIRE_LIMITS]
+    return "\n".join(lines)
+
+
 BEARER_ERRORS = (Unauthenticated, InvalidToken)
 # Seconds a client should wait before retrying a 503; the views catch up within a second.
 RETRY_AFTER: dict[type[DomainError], int] = {ProjectionBehind: 1}
@@ -114,8 +174,12 @@ log = logging.getLogger("appraisal.http")
 
 
 def status_of(error: DomainError) -> int:
+    return status_for(type(error))
+
+
+def status_for(kind: type[DomainError]) -> int:
     """The status of the nearest class in the table (DomainError itself catches the rest)."""
-    return next(STATUS_BY_ERROR[cls] for cls in type(error).__mro__ if cls in STATUS_BY_ERROR)
+    return next(STATUS_BY_ERROR[cls] for cls in kind.__mro__ if cls in STATUS_BY_ERROR)
 
 
 def problem_type(code: str) -> str:

@@ -245,9 +245,7 @@ NUL_STAND_IN = "\ufffd"
 
 def storable(params: Sequence[Any]) -> tuple[Any, ...]:
     """Parameters as the view tables can hold them (see NUL_STAND_IN)."""
-    return tuple(
-        p.replace(NUL, NUL_STAND_IN) if type(p) is str and NUL in p else p for p in params
-    )
+    return tuple(p.replace(NUL, NUL_STAND_IN) if type(p) is str and NUL in p else p for p in params)
 
 
 class Tx:
