@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from domain.canonical import check_number
+from domain.canonical import MAX_SAFE_INTEGER, check_number
 from domain.errors import (
     ControlCharacter,
     DuplicateKey,
@@ -34,9 +34,6 @@ from domain.errors import (
 MAX_DEPTH = 64
 MAX_STRING_LENGTH = 100_000
 MAX_KEY_LENGTH = 256
-# 2^53 has 16 digits: a longer literal is out of range, and converting it would cost
-# time quadratic in its length.
-MAX_INTEGER_DIGITS = 16
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f]")
@@ -48,18 +45,20 @@ _SUSPECT_IN_KEY = re.compile("[\x00-\x1f\ud800-\udfff]")
 def loads(data: bytes | str) -> Any:
     """Parse a JSON document under the wire limits."""
     try:
-        value = json.loads(
-            data,
-            object_pairs_hook=_object,
-            parse_int=_integer,
-            parse_constant=_constant,
-        )
+        text = data if isinstance(data, str) else data.decode(json.detect_encoding(data))
+        value = _DECODER.decode(text)
     except RecursionError:
         raise NestingTooDeep(f"the document is nested deeper than {MAX_DEPTH} levels") from None
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidJSON(f"the body is not valid JSON: {exc}") from None
+    except ValueError:  # int() of a literal beyond Python's 4300 digits
+        raise IntegerOutOfRange("an integer of thousands of digits is beyond ±2^53") from None
     check(value)
     return value
+
+
+def _constant(name: str) -> Any:
+    raise InvalidJSON(f"{name} is not JSON")
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -72,19 +71,60 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
-def _integer(literal: str) -> int:
-    digits = len(literal.lstrip("-"))
-    if digits > MAX_INTEGER_DIGITS:
-        raise IntegerOutOfRange(f"an integer of {digits} digits is beyond ±2^53")
-    return int(literal)
-
-
-def _constant(name: str) -> Any:
-    raise InvalidJSON(f"{name} is not JSON")
+# One decoder, built once: `json.loads` with hooks builds a new one on every call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant)
 
 
 def check(value: Any, path: str = "") -> None:
     """Refuse any part of `value` beyond the wire limits, naming where (a JSON pointer)."""
+    if not _within(value, 1):
+        _find_refusal(value, path)
+
+
+def _within(value: Any, depth: int) -> bool:
+    """Whether a plain JSON value (exact dicts, lists, str, int…) keeps every limit.
+
+    The quick walk every body takes: no paths, scalars checked inline. Anything it is
+    unsure of (another type, a violation) is left to `_find_refusal`, which names it.
+    """
+    kind = type(value)
+    if kind is str:
+        return len(value) <= MAX_STRING_LENGTH and not _SUSPECT_IN_TEXT.search(value)
+    if kind is dict:
+        if depth > MAX_DEPTH:
+            return False
+        for key in value:
+            if type(key) is not str or len(key) > MAX_KEY_LENGTH or _SUSPECT_IN_KEY.search(key):
+                return False
+        items = value.values()
+    elif kind is list:
+        if depth > MAX_DEPTH:
+            return False
+        items = value
+    else:
+        return _plain_scalar(value)
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            if len(item) > MAX_STRING_LENGTH or _SUSPECT_IN_TEXT.search(item):
+                return False
+        elif kind is dict or kind is list:
+            if not _within(item, depth + 1):
+                return False
+        elif not _plain_scalar(item):
+            return False
+    return True
+
+
+def _plain_scalar(value: Any) -> bool:
+    kind = type(value)
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    return value is None or kind is bool
+
+
+def _find_refusal(value: Any, path: str) -> None:
+    """The detailed walk: raises the refusal of the first part beyond a limit."""
     stack = [(value, path, 1)]
     while stack:
         item, where, depth = stack.pop()
