@@ -160,7 +160,7 @@ def test_a_nul_stored_before_the_wire_refused_it_does_not_stop_the_views(
                 "campaign.create", campaign_id=campaign_id, title="评议\x00", year=2025, rules=RULES
             )
         )
-    catch_up(harness.system)
+    catch_up(harness.read)
     assert poll_readyz(client, 200).get_json()["projection"]["behind"] == 0
     token = bearer(login(client, harness.admin)["token"])
     actors = client.get("/api/v1/actors?limit=1000", headers=token).get_json()["items"]
