@@ -7,7 +7,7 @@ from flask import Flask
 from api import observability
 from api.command_schemas import command_one_of
 from api.config import ApiOptions
-from api.problems import ProblemApi
+from api.problems import ProblemApi, wire_limits_markdown
 from api.resources import BLUEPRINTS
 from api.runtime import Runtime
 from api.schemas import CommandField
@@ -37,7 +37,7 @@ def _openapi_config(options: ApiOptions) -> dict[str, Any]:
                 "description": (
                     "Event-sourced, audit-grade appraisal ledger. Every write is a signed "
                     "command; every failure is `application/problem+json` whose `type` is "
-                    "a stable URI per refusal."
+                    "a stable URI per refusal.\n\n" + wire_limits_markdown()
                 )
             }
         },

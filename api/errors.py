@@ -1,14 +1,10 @@
-"""Refusals that only the HTTP edge can give (bodies, tokens, challenges, readiness).
+"""Refusals that only the HTTP edge can give (tokens, challenges, readiness).
 
 They subclass DomainError so that every refusal, whichever layer raises it, goes
 through the one code → status table in `api.problems`.
 """
 
 from domain.errors import DomainError
-
-
-class InvalidJSON(DomainError):
-    code = "invalid-json"
 
 
 class Unauthenticated(DomainError):

@@ -1,11 +1,10 @@
-"""Request bodies: `application/json` only, strictly parsed, bounded in size and depth.
+"""Request bodies: `application/json` only, bounded in size, parsed under the wire limits.
 
-The size bound is Flask's MAX_CONTENT_LENGTH (413 before parsing); the depth bound
-keeps recursive checks further down (canonical JSON, wire checks) far from
-Python's recursion limit.
+The size bound is Flask's MAX_CONTENT_LENGTH (413 before parsing); everything else a
+body may hold — duplicate keys, depth, numbers, characters, lengths — is the wire's
+(`domain.wire`), checked here before any schema or handler sees the body.
 """
 
-import json
 from typing import Any
 
 import flask
@@ -14,39 +13,16 @@ from marshmallow import Schema
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import UnsupportedMediaType
 
-from api.errors import InvalidJSON
+from domain import wire
 
 JSON = "application/json"
-MAX_DEPTH = 64
-
-
-def _too_deep(document: Any, limit: int) -> bool:
-    stack = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children = list(value.values())
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
 
 
 class JSONBodyParser(FlaskParser):
     def load_json(self, req: flask.Request, schema: Schema) -> Any:
         if req.mimetype != JSON:
             raise UnsupportedMediaType(f"send the body as {JSON}")
-        try:
-            document = json.loads(req.get_data(cache=True))
-        except (ValueError, RecursionError) as exc:
-            raise InvalidJSON(f"the body is not valid JSON: {exc}") from None
-        if _too_deep(document, MAX_DEPTH):
-            raise InvalidJSON(f"the body is nested deeper than {MAX_DEPTH} levels")
-        return document
+        return wire.loads(req.get_data(cache=True))
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -10,6 +10,7 @@ it rather than on wording.
 import http
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -20,7 +21,6 @@ from werkzeug.exceptions import HTTPException
 
 from api.errors import (
     InvalidChallenge,
-    InvalidJSON,
     InvalidToken,
     NotReady,
     PositionAhead,
@@ -28,21 +28,34 @@ from api.errors import (
     Unauthenticated,
 )
 from api.schemas import ProblemSchema
+from domain import wire
 from domain.errors import (
     BadSignature,
     Conflict,
+    ControlCharacter,
+    DecimalOutOfRange,
     DomainError,
     DuplicateCommand,
+    DuplicateKey,
+    FloatNotAllowed,
+    IntegerOutOfRange,
+    InvalidDate,
+    InvalidJSON,
+    LoneSurrogate,
     MalformedCommand,
+    NestingTooDeep,
     NotFound,
     RevokedKey,
     RulesInvalid,
     RuleViolation,
     StaleCommand,
+    StringTooLong,
     UnknownKey,
+    WireLimit,
     WrongRole,
     WrongState,
 )
+from domain.rules import MAX_DECIMAL_DIGITS, MAX_DECIMAL_SCALE
 from projections import ProjectionBehind
 from service.ledger import ProofUnavailable
 from service.recorders import LedgerCorrupt
@@ -70,6 +83,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Conflict: 409,
     WrongState: 409,
     MalformedCommand: 422,
+    # Outside the wire limits (duplicate-key, nesting-too-deep, integer-out-of-range, …).
+    WireLimit: 422,
     StaleCommand: 422,
     RulesInvalid: 422,
     RuleViolation: 422,
@@ -84,6 +99,55 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     # Any refusal not listed above (a new domain error) is a semantic one.
     DomainError: 422,
 }
+
+# What each wire limit refuses (DESIGN §3), for the OpenAPI document; the limits
+# themselves live in domain.wire, domain.fields, domain.rules and domain.envelope.
+WIRE_LIMITS: tuple[tuple[type[WireLimit], str], ...] = (
+    (InvalidJSON, "the body is not JSON (syntax, encoding, `NaN`, `Infinity`)"),
+    (DuplicateKey, "an object names a key twice (I-JSON: no last-one-wins)"),
+    (NestingTooDeep, f"objects and arrays nested more than {wire.MAX_DEPTH} deep"),
+    (IntegerOutOfRange, "an integer beyond ±2^53 (±9007199254740992 itself is allowed)"),
+    (
+        FloatNotAllowed,
+        "a number with a fraction or an exponent: send an integer or a decimal string",
+    ),
+    (
+        DecimalOutOfRange,
+        f"a decimal string (weights, shares, scores, points) with more than "
+        f"{MAX_DECIMAL_DIGITS} digits before the point or {MAX_DECIMAL_SCALE} after it",
+    ),
+    (
+        ControlCharacter,
+        "NUL or another C0 control character in a string; tab and newline only in free "
+        "text (comments, reasons, grounds, notes, descriptions, report parts), never in "
+        "one-line fields (names, titles, ids, codes) or keys",
+    ),
+    (LoneSurrogate, "half a UTF-16 surrogate pair in a string or a key"),
+    (
+        StringTooLong,
+        f"a string over {wire.MAX_STRING_LENGTH} characters or a key over "
+        f"{wire.MAX_KEY_LENGTH}; fields have lower bounds of their own",
+    ),
+    (
+        InvalidDate,
+        "`issued_at` not an RFC 3339 UTC timestamp (`Z` or `+00:00`, a fraction of up to "
+        "9 digits, no leap second), or a date or time that does not exist (2026-02-30)",
+    ),
+)
+
+
+def wire_limits_markdown() -> str:
+    """The wire limits as the OpenAPI document describes them: type, status, what."""
+    lines = [
+        "Wire limits, checked before anything else (signature, key, handler), each "
+        f"refused with its own problem type under `{PROBLEM_BASE}`:",
+        "",
+        "| type | status | refused |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{error.code}` | {status_for(error)} | {what} |" for error, what in WIRE_LIMITS]
+    return "\n".join(lines)
+
 
 BEARER_ERRORS = (Unauthenticated, InvalidToken)
 # Seconds a client should wait before retrying a 503; the views catch up within a second.
@@ -113,12 +177,34 @@ log = logging.getLogger("appraisal.http")
 
 
 def status_of(error: DomainError) -> int:
+    return status_for(type(error))
+
+
+def status_for(kind: type[DomainError]) -> int:
     """The status of the nearest class in the table (DomainError itself catches the rest)."""
-    return next(STATUS_BY_ERROR[cls] for cls in type(error).__mro__ if cls in STATUS_BY_ERROR)
+    return next(STATUS_BY_ERROR[cls] for cls in kind.__mro__ if cls in STATUS_BY_ERROR)
 
 
 def problem_type(code: str) -> str:
     return PROBLEM_BASE + code
+
+
+def problem_document(
+    status: int, code: str, detail: str, extensions: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The problem details: extension members first, so none can replace a standard one."""
+    body = {k: v for k, v in (extensions or {}).items() if k not in STANDARD_MEMBERS}
+    body.update(
+        type=problem_type(code),
+        title=code.replace("-", " ").capitalize(),
+        status=status,
+        detail=detail,
+    )
+    return body
+
+
+def domain_problem_document(error: DomainError) -> dict[str, Any]:
+    return problem_document(status_of(error), error.code, error.message, error.details)
 
 
 def problem(
@@ -127,20 +213,17 @@ def problem(
     detail: str,
     *,
     headers: dict[str, str] | None = None,
-    **members: Any,
+    extensions: Mapping[str, Any] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {
-        "type": problem_type(code),
-        "title": code.replace("-", " ").capitalize(),
-        "status": status,
-        "detail": detail,
-        "instance": request.path,
-    }
+    body = problem_document(status, code, detail, extensions)
+    body["instance"] = request.path
     if "request_id" in g:
         body["request_id"] = g.request_id
-    body.update({k: v for k, v in members.items() if k not in STANDARD_MEMBERS})
+    # backslashreplace writes a lone surrogate in a detail as its JSON escape, so even
+    # an echo of the rawest input stays a valid UTF-8 document.
+    text = json.dumps(body, ensure_ascii=False, default=str)
     response = Response(
-        json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype=PROBLEM_JSON
+        text.encode("utf-8", "backslashreplace"), status=status, mimetype=PROBLEM_JSON
     )
     response.headers.update(headers or {})
     g.problem_code = code
@@ -155,7 +238,7 @@ def domain_problem(error: DomainError) -> Response:
         headers["WWW-Authenticate"] = f"{scheme} {REALM}"
     if status == 503:
         headers["Retry-After"] = str(RETRY_AFTER.get(type(error), DEFAULT_RETRY_AFTER))
-    return problem(status, error.code, error.message, headers=headers, **error.details)
+    return problem(status, error.code, error.message, headers=headers, extensions=error.details)
 
 
 def http_problem(error: HTTPException) -> Response:
@@ -169,7 +252,7 @@ def http_problem(error: HTTPException) -> Response:
         detail = "the request does not match the documented schema; see `errors`"
     else:
         detail = error.description or http.HTTPStatus(status).phrase
-    return problem(status, code, detail, headers=headers, **members)
+    return problem(status, code, detail, headers=headers, extensions=members)
 
 
 def unexpected_problem(error: Exception) -> Response:

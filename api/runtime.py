@@ -26,23 +26,33 @@ from service.witnessing import BackgroundCosigner
 
 class LagGate:
     """Readiness by projection lag: not ready once the views have been more than
-    `max_events` behind for at least `max_seconds`. A short burst of writes (a
-    meeting's ballots) is not an outage; a stalled projection is."""
+    `max_events` behind for at least `max_seconds`, or behind at all without moving
+    for that long (a worker that is stopped or failing, however few events it owes).
+    A short burst of writes (a meeting's ballots) is not an outage; a stalled
+    projection is."""
 
     def __init__(self, max_events: int, max_seconds: float) -> None:
         self.max_events = max_events
         self.max_seconds = max_seconds
-        self._behind_since: float | None = None
+        self._far_behind_since: float | None = None
+        self._reached: int | None = None
+        self._still_since: float | None = None
         self._lock = threading.Lock()
 
-    def ready(self, behind: int, now: float) -> bool:
+    def ready(self, behind: int, reached: int | None, now: float) -> bool:
+        """`reached`: the last ledger index the views include."""
         with self._lock:
-            if behind <= self.max_events:
-                self._behind_since = None
+            if behind <= 0:
+                self._far_behind_since = self._still_since = None
                 return True
-            if self._behind_since is None:
-                self._behind_since = now
-            return now - self._behind_since < self.max_seconds
+            if self._still_since is None or reached != self._reached:
+                self._reached, self._still_since = reached, now
+            if behind <= self.max_events:
+                self._far_behind_since = None
+            elif self._far_behind_since is None:
+                self._far_behind_since = now
+            waited = [now - t for t in (self._still_since, self._far_behind_since) if t is not None]
+            return max(waited) < self.max_seconds
 
 
 class Runtime:
@@ -107,6 +117,10 @@ class Runtime:
                         secret, self.options.challenge_ttl_seconds, self.options.token_ttl_seconds
                     )
         return self._sessions
+
+    def projection_trouble(self) -> str | None:
+        """Why this process's own projection thread is not keeping the views, if it runs one."""
+        return None if self._projections is None else self._projections.trouble()
 
     def ledger_size(self) -> int | None:
         """For the metrics scrape: the size if the store answers, else nothing."""

@@ -214,8 +214,8 @@ def _row(item: Any, index: int) -> Row:
 
 def _points(value: Any, index: int) -> Fraction:
     try:
-        return parse_decimal(value)
-    except Exception as exc:
+        return parse_decimal(value, f"/rows/{index}/indicators")
+    except ValueError as exc:
         raise MalformedCommand(
             f"rows[{index}].indicators values must be integers or decimal strings"
         ) from exc

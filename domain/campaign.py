@@ -63,7 +63,7 @@ class Campaign(Aggregate):
         if self.status not in statuses:
             raise WrongState(
                 f"cannot {action} while the campaign is {self.status}",
-                status=self.status,
+                campaign_status=self.status,
                 allowed=list(statuses),
             )
 

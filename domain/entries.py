@@ -6,7 +6,7 @@ from json.encoder import encode_basestring
 from typing import Any
 from uuid import UUID
 
-from domain.canonical import JCS_INTEGER_LIMIT, canonical_json
+from domain.canonical import MAX_SAFE_INTEGER, canonical_json
 
 LEAF_PREFIX = b"appraisal-event/v1\n"
 
@@ -20,7 +20,7 @@ def leaf_input(stream: str, version: int, topic: str, state: str) -> bytes:
     """
     if (
         type(version) is int
-        and -JCS_INTEGER_LIMIT <= version <= JCS_INTEGER_LIMIT
+        and -MAX_SAFE_INTEGER <= version <= MAX_SAFE_INTEGER
         and stream.isascii()
         and topic.isascii()
         and state.isascii()

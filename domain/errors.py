@@ -69,3 +69,58 @@ class RulesInvalid(DomainError):
 
 class RuleViolation(DomainError):
     code = "rule-violation"
+
+
+class WireLimit(MalformedCommand):
+    """A body outside the wire limits (DESIGN §3: I-JSON, RFC 7493, and ours), refused
+    before anything else reads it; each limit has its own code."""
+
+    code = "wire-limit"
+
+
+class InvalidJSON(WireLimit):
+    """Not JSON at all: bad syntax, bad encoding, or a constant such as NaN."""
+
+    code = "invalid-json"
+
+
+class DuplicateKey(WireLimit):
+    code = "duplicate-key"
+
+
+class NestingTooDeep(WireLimit):
+    code = "nesting-too-deep"
+
+
+class IntegerOutOfRange(WireLimit):
+    code = "integer-out-of-range"
+
+
+class FloatNotAllowed(WireLimit):
+    code = "float-not-allowed"
+
+
+class DecimalOutOfRange(WireLimit):
+    """A decimal string with more digits or a longer fraction than the declared bounds."""
+
+    code = "decimal-out-of-range"
+
+
+class ControlCharacter(WireLimit):
+    """NUL or another C0 control character (tab and newline are allowed in free text)."""
+
+    code = "control-character"
+
+
+class LoneSurrogate(WireLimit):
+    code = "lone-surrogate"
+
+
+class StringTooLong(WireLimit):
+    code = "string-too-long"
+
+
+class InvalidDate(WireLimit):
+    """Not an RFC 3339 UTC timestamp or ISO date, or no such day (2026-02-30)."""
+
+    code = "invalid-date"

@@ -1,13 +1,16 @@
 """Reading command fields with precise errors (which field, what was expected)."""
 
+import re
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from domain.envelope import parse_uuid
-from domain.errors import MalformedCommand
+from domain.errors import ControlCharacter, InvalidDate, MalformedCommand
 
 ENVELOPE_FIELDS = frozenset({"type", "id", "issued_at"})
+DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def only(command: Mapping[str, Any], required: Iterable[str], optional: Iterable[str] = ()) -> None:
@@ -22,12 +25,36 @@ def only(command: Mapping[str, Any], required: Iterable[str], optional: Iterable
 
 
 def text(command: Mapping[str, Any], name: str, *, max_length: int = 200) -> str:
+    """A one-line string: names, titles, codes, ids. (The wire refuses the other C0
+    controls everywhere; tab and newline are for free text only.)"""
+    value = free_text(command, name, max_length=max_length)
+    if "\t" in value or "\n" in value:
+        raise ControlCharacter(
+            f"{name} must be one line: tab and newline are allowed in free text only",
+            field=name,
+        )
+    return value
+
+
+def free_text(command: Mapping[str, Any], name: str, *, max_length: int = 10_000) -> str:
+    """Free text (comments, reasons, report parts): may hold tabs and newlines."""
     value = command.get(name)
     if not isinstance(value, str) or not value.strip():
         raise MalformedCommand(f"{name} must be a non-empty string", field=name)
     if len(value) > max_length:
         raise MalformedCommand(f"{name} must be at most {max_length} characters", field=name)
     return value
+
+
+def calendar_date(command: Mapping[str, Any], name: str) -> str:
+    """An ISO 8601 calendar date (2026-03-31) naming a day that exists."""
+    value = command.get(name)
+    if not isinstance(value, str) or not DATE_PATTERN.fullmatch(value):
+        raise InvalidDate(f"{name} must be a date like 2026-03-31", field=name)
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InvalidDate(f"{name} {value} is not a real date", field=name) from None
 
 
 def uuid_field(command: Mapping[str, Any], name: str) -> UUID:

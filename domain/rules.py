@@ -75,7 +75,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, NoReturn
 
-from domain.errors import RulesInvalid, RuleViolation
+from domain.errors import DecimalOutOfRange, RulesInvalid, RuleViolation
 
 DIMENSION_SCORES = "dimension_scores"
 GRADE_CHOICE = "grade_choice"
@@ -86,6 +86,8 @@ TIE_BREAK_KINDS = ("group",)
 DEFAULT_CATEGORY = "cadre"
 
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+MAX_DECIMAL_DIGITS = 16  # before the point: every wire integer (≤ 2^53) fits
+MAX_DECIMAL_SCALE = 12  # after the point
 _CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -302,18 +304,28 @@ class Rules:
         return self.grades
 
 
-def parse_decimal(value: object) -> Fraction:
+def parse_decimal(value: object, path: str = "") -> Fraction:
     """Read a wire number (an int or a decimal string, never a float) exactly.
 
-    Raises ValueError for anything else, including negative or signed values.
+    Raises ValueError for anything else, including negative or signed values, and
+    DecimalOutOfRange beyond `MAX_DECIMAL_DIGITS` digits before the point or
+    `MAX_DECIMAL_SCALE` after it: exact arithmetic on longer numbers grows without
+    bound, and a rule or row that cannot be computed would block the campaign for good.
     """
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise ValueError("must not be negative")
-        return Fraction(value)
-    if isinstance(value, str) and _DECIMAL.fullmatch(value):
-        return Fraction(value)
-    raise ValueError(f"not a decimal string: {value!r}")
+        value = str(value)
+    if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+        raise ValueError(f"not a decimal string: {value!r}")
+    whole, _, fraction = value.partition(".")
+    if len(whole) > MAX_DECIMAL_DIGITS or len(fraction) > MAX_DECIMAL_SCALE:
+        raise DecimalOutOfRange(
+            f"decimal at {path or '/'} has more than {MAX_DECIMAL_DIGITS} digits before the "
+            f"point or {MAX_DECIMAL_SCALE} after it",
+            path=path,
+        )
+    return Fraction(value)
 
 
 _PARSED: dict[str, Rules] = {}
@@ -816,7 +828,7 @@ def _decimal(value: Any, path: str) -> Fraction:
     if not isinstance(value, str):
         _fail(path, 'must be a decimal string such as "0.45"')
     try:
-        return parse_decimal(value)
+        return parse_decimal(value, path)
     except ValueError:
         _fail(path, f'{value!r} is not a decimal string such as "0.45"')
 

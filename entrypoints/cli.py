@@ -19,7 +19,8 @@ from rich.progress import Progress
 
 from bootstrap import Services
 from domain import envelope as envelopes
-from domain.errors import DomainError
+from domain import wire
+from domain.errors import DomainError, WireLimit
 from domain.keys import encode_public_key, key_id, raw_public_key
 from service.keyfiles import KeyFileError, read_private_key, write_private_key
 from service.ledger_verify import verify_ledger
@@ -69,24 +70,15 @@ def opened_services() -> Iterator[Services]:
 
 
 def read_json(path: str) -> Any:
+    """A JSON file (or stdin) under the same wire limits as a posted body."""
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """I-JSON (RFC 7493): an object names each key once, as the server requires."""
-    document = {}
-    for key, value in pairs:
-        if key in document:
-            raise ValueError(f"duplicate key {key!r} in a JSON object")
-        document[key] = value
-    return document
+        return wire.loads(data)
+    except WireLimit as exc:
+        raise ValueError(f"{path}: {exc.message}") from None
 
 
 def public_key_argument(value: str) -> str:

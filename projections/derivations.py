@@ -78,7 +78,7 @@ def store(views: ViewStore, campaign_id: str, derivation: Derivation) -> None:
                 "quota_decisions": dumps(document["quota_decisions"]),
             },
         )
-        tx.cursor.executemany(
+        tx.executemany(
             tx.sql.upsert("derived_results", RESULT_COLUMNS),
             [(*key, r["appraisee_id"], dumps(r)) for r in document["results"]],
         )

@@ -9,7 +9,7 @@ the tracking row — is given to :class:`ViewSQL`, as in ``service.recorders.Led
 """
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,6 +236,18 @@ class ViewSQL:
         )
 
 
+# PostgreSQL text cannot hold NUL, and one stored value that a view cannot hold would
+# stop the projection for good. The wire refuses NUL now; a value stored before that
+# is shown with U+FFFD in its place, on both stores alike (the ledger keeps it as signed).
+NUL = "\x00"
+NUL_STAND_IN = "\ufffd"
+
+
+def storable(params: Sequence[Any]) -> tuple[Any, ...]:
+    """Parameters as the view tables can hold them (see NUL_STAND_IN)."""
+    return tuple(p.replace(NUL, NUL_STAND_IN) if type(p) is str and NUL in p else p for p in params)
+
+
 class Tx:
     """One open transaction on the view tables, with row-level helpers."""
 
@@ -243,8 +255,14 @@ class Tx:
         self.cursor = cursor
         self.sql = sql
 
+    def _run(self, statement: str, params: Sequence[Any]) -> None:
+        self.cursor.execute(statement, storable(params))
+
     def execute(self, template: str, *params: Any) -> None:
-        self.cursor.execute(self.sql.q(template), params)
+        self._run(self.sql.q(template), params)
+
+    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.cursor.executemany(statement, [storable(row) for row in rows])
 
     def all(self, template: str, *params: Any) -> list[dict[str, Any]]:
         self.execute(template, *params)
@@ -256,15 +274,15 @@ class Tx:
         return None if row is None else dict(row)
 
     def upsert(self, table: str, row: Mapping[str, Any]) -> None:
-        self.cursor.execute(self.sql.upsert(table, tuple(row)), tuple(row.values()))
+        self._run(self.sql.upsert(table, tuple(row)), tuple(row.values()))
 
     def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         statement = self.sql.update(table, tuple(key), tuple(values), add=False)
-        self.cursor.execute(statement, (*values.values(), *key.values()))
+        self._run(statement, (*values.values(), *key.values()))
 
     def add(self, table: str, key: Mapping[str, Any], deltas: Mapping[str, int]) -> None:
         statement = self.sql.update(table, tuple(key), tuple(deltas), add=True)
-        self.cursor.execute(statement, (*deltas.values(), *key.values()))
+        self._run(statement, (*deltas.values(), *key.values()))
 
     def delete(self, table: str, key: Mapping[str, Any]) -> None:
-        self.cursor.execute(self.sql.delete(table, tuple(key)), tuple(key.values()))
+        self._run(self.sql.delete(table, tuple(key)), tuple(key.values()))

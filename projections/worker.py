@@ -131,14 +131,21 @@ class Worker:
                 break
         return applied
 
-    def run(self, stop: threading.Event, poll_interval: float) -> None:
-        """Keep the views current until `stop` is set."""
+    def run(
+        self,
+        stop: threading.Event,
+        poll_interval: float,
+        on_caught_up: Callable[[], object] | None = None,
+    ) -> None:
+        """Keep the views current until `stop` is set; `on_caught_up` after each catch-up."""
         try:
             with self.views.listening(stop) as wait:
                 while not stop.is_set():
                     applied = self.catch_up()
                     if applied:
                         log.info("projected %d event(s)", applied)
+                    if on_caught_up is not None:
+                        on_caught_up()
                     wait(poll_interval)
         finally:
             self._deriving.shutdown(wait=True, cancel_futures=True)  # before the store closes
@@ -176,9 +183,10 @@ def run_forever(
     *,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    on_caught_up: Callable[[], object] | None = None,
 ) -> None:
     """The long-running worker of `appraisal projections run`."""
-    Worker(read, batch_size).run(stop, poll_interval)
+    Worker(read, batch_size).run(stop, poll_interval, on_caught_up)
 
 
 def content_hashes(read: ReadSide) -> dict[str, str]:
@@ -189,7 +197,8 @@ def content_hashes(read: ReadSide) -> dict[str, str]:
 class ProjectionThread:
     """The projection inside the server or demo process, so the embedded default
     needs one process. A failure (e.g. the database restarting) is logged and
-    retried; a second runner anywhere only waits on the tracking lock."""
+    retried, and reported by `trouble` until a catch-up succeeds again; a second
+    runner anywhere only waits on the tracking lock."""
 
     def __init__(
         self,
@@ -203,6 +212,7 @@ class ProjectionThread:
         self.batch_size = batch_size
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
+        self._failure: Exception | None = None
 
     def start(self) -> "ProjectionThread":
         self._thread.start()
@@ -212,6 +222,18 @@ class ProjectionThread:
         self._stop.set()
         self._thread.join(timeout)
 
+    def trouble(self) -> str | None:
+        """Why the views are not being kept right now, or None while they are."""
+        if not self._thread.is_alive():
+            return "the projection worker is not running"
+        failure = self._failure
+        if failure is not None:
+            return f"the projection worker is failing ({type(failure).__name__}); it retries"
+        return None
+
+    def _caught_up(self) -> None:
+        self._failure = None
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
@@ -220,7 +242,9 @@ class ProjectionThread:
                     self._stop,
                     poll_interval=self.poll_interval,
                     batch_size=self.batch_size,
+                    on_caught_up=self._caught_up,
                 )
-            except Exception:
+            except Exception as exc:
+                self._failure = exc
                 log.exception("projection worker failed; retrying in %.0f s", RETRY_SECONDS)
                 self._stop.wait(RETRY_SECONDS)

@@ -41,7 +41,7 @@ def _details(command: Mapping[str, Any]) -> dict[str, Any]:
         details["jurisdiction"] = fields.text(command, "jurisdiction")
     if "period" in command:
         period = fields.obj(command["period"], "period")
-        details["period"] = {k: fields.text(period, k, max_length=10) for k in ("start", "end")}
+        details["period"] = {k: fields.calendar_date(period, k) for k in ("start", "end")}
     return details
 
 
@@ -166,7 +166,7 @@ def _parts(command: Mapping[str, Any]) -> list[dict[str, str]]:
         parts.append(
             {
                 "code": fields.text(part, "code"),
-                "text": fields.text(part, "text", max_length=100_000),
+                "text": fields.free_text(part, "text", max_length=100_000),
             }
         )
     if not parts:
@@ -208,7 +208,7 @@ def review_report(ctx: Context, accepted: bool) -> Outcome:
     report = ctx.find(report_id(str(campaign.id), appraisee_id))
     if not isinstance(report, Report):
         raise NotFound(f"no report from appraisee {appraisee_id}")
-    comments = fields.text(c, "comments", max_length=10_000) if "comments" in c else ""
+    comments = fields.free_text(c, "comments") if "comments" in c else ""
     report.review(accepted, comments, ctx.recorded_envelope)
     return Outcome([report], {"report_id": str(report.id), "status": report.status})
 

@@ -1,6 +1,5 @@
 """Handlers for rectification plans (整改清单) and their follow-up checks (回头看)."""
 
-from datetime import date
 from uuid import UUID
 
 from domain import fields
@@ -8,13 +7,6 @@ from domain.errors import Conflict, MalformedCommand, NotFound, WrongRole
 from domain.rectification import RectificationPlan
 from service.campaign_commands import ORGANIZERS, load_campaign
 from service.commands import CommandSpec, Context, Outcome
-
-
-def _date(value: str, name: str) -> str:
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise MalformedCommand(f"{name} must be a date like 2026-03-31", field=name) from None
 
 
 def _plan(ctx: Context) -> RectificationPlan:
@@ -40,8 +32,8 @@ def create(ctx: Context) -> Outcome:
         items.append(
             {
                 "item_id": fields.text(item, "item_id", max_length=64),
-                "description": fields.text(item, "description", max_length=5000),
-                "deadline": _date(fields.text(item, "deadline"), "deadline"),
+                "description": fields.free_text(item, "description", max_length=5000),
+                "deadline": fields.calendar_date(item, "deadline"),
             }
         )
     if not items or len({i["item_id"] for i in items}) != len(items):
@@ -68,7 +60,7 @@ def progress(ctx: Context) -> Outcome:
         raise MalformedCommand("done must be true or false", field="done")
     plan.report_progress(
         fields.text(c, "item_id"),
-        fields.text(c, "note", max_length=5000),
+        fields.free_text(c, "note", max_length=5000),
         c["done"],
         ctx.now.date().isoformat(),
         ctx.recorded_envelope,
@@ -85,7 +77,7 @@ def check(ctx: Context) -> Outcome:
     plan.check(
         fields.text(c, "item_id"),
         c["passed"],
-        fields.text(c, "note", max_length=5000),
+        fields.free_text(c, "note", max_length=5000),
         ctx.now.date().isoformat(),
         ctx.recorded_envelope,
     )

@@ -39,7 +39,11 @@ def approve(ctx: Context) -> Outcome:
         item = fields.obj(raw, f"adjustments[{i}]")
         fields.only(item, {"appraisee_id", "grade", "reason"})
         adjustments.append(
-            {k: fields.text(item, k, max_length=2000) for k in ("appraisee_id", "grade", "reason")}
+            {
+                "appraisee_id": fields.text(item, "appraisee_id"),
+                "grade": fields.text(item, "grade"),
+                "reason": fields.free_text(item, "reason", max_length=2000),
+            }
         )
     campaign.approve(
         ctx.signer.holder_id,
@@ -85,7 +89,7 @@ def lodge_dispute(ctx: Context) -> Outcome:
     campaign.lodge_dispute(
         dispute_id,
         appraisee_id,
-        fields.text(c, "grounds", max_length=10_000),
+        fields.free_text(c, "grounds"),
         ctx.signer.holder_id,
         ctx.recorded_envelope,
     )
@@ -99,7 +103,7 @@ def resolve_dispute(ctx: Context) -> Outcome:
     decision = fields.text(c, "decision")
     if decision not in ("upheld", "dismissed"):
         raise MalformedCommand("decision must be 'upheld' or 'dismissed'", field="decision")
-    reason = fields.text(c, "reason", max_length=10_000)
+    reason = fields.free_text(c, "reason")
     dispute_id = str(fields.uuid_field(c, "dispute_id"))
     voided = fields.uuid_list(c, "void_ballots") if "void_ballots" in c else []
     ballots = ctx.load_many(voided)

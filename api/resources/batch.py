@@ -14,7 +14,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from api.parsing import Blueprint
-from api.problems import problem_type, status_of
+from api.problems import domain_problem_document
 from api.runtime import current_runtime
 from api.schemas import AcceptedSchema, BodySchema, EnvelopeSchema, ProblemSchema
 from domain.errors import DomainError
@@ -109,10 +109,4 @@ def _outcome(answer: Accepted | DomainError) -> str:
 def _item(answer: Accepted | DomainError) -> dict[str, Any]:
     if isinstance(answer, Accepted):
         return {"status": "accepted", **answer.to_json(), "replayed": answer.replayed}
-    problem = {
-        "type": problem_type(answer.code),
-        "title": answer.code.replace("-", " ").capitalize(),
-        "status": status_of(answer),
-        "detail": answer.message,
-    }
-    return {"status": "refused", "problem": {**answer.details, **problem}}
+    return {"status": "refused", "problem": domain_problem_document(answer)}

@@ -36,8 +36,10 @@ class Ready(MethodView):
     def get(self) -> dict[str, Any]:
         """The store answers and the read models keep up: this process can serve.
 
-        Two indexed lookups, no waiting. Not ready once the views have been more
-        than APPRAISAL_READY_MAX_LAG_EVENTS behind for APPRAISAL_READY_MAX_LAG_SECONDS.
+        Two indexed lookups, no waiting. Not ready while this process's own projection
+        worker is failing or stopped, and once the views have been behind without
+        moving, or more than APPRAISAL_READY_MAX_LAG_EVENTS behind, for
+        APPRAISAL_READY_MAX_LAG_SECONDS.
         """
         runtime = current_runtime()
         try:
@@ -47,7 +49,10 @@ class Ready(MethodView):
         except Exception as exc:
             log.warning("not ready: %r", exc)
             raise NotReady(f"the store is not ready ({type(exc).__name__})") from exc
-        if not runtime.lag_gate.ready(lag["behind"], time.monotonic()):
+        trouble = runtime.projection_trouble()
+        if trouble is not None:
+            raise NotReady(trouble, projection=lag)
+        if not runtime.lag_gate.ready(lag["behind"], lag["ledger_index"], time.monotonic()):
             raise NotReady(
                 f"the read models are {lag['behind']} events behind the ledger",
                 projection=lag,

@@ -6,6 +6,7 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from flask.testing import FlaskClient
 
+from domain.errors import WrongState
 from tests.e2e.conftest import assert_problem, post_json, refused, submit
 from tests.support import Harness, Signer
 
@@ -138,7 +139,8 @@ def test_unknown_command_field_is_422(harness: Harness, client: FlaskClient) -> 
 def test_float_in_command_is_422(harness: Harness, client: FlaskClient) -> None:
     envelope = register(harness, Signer())
     envelope["command"]["weight"] = 0.5
-    refused(harness, client, envelope, 422, "malformed-command")
+    body = refused(harness, client, envelope, 422, "float-not-allowed")
+    assert body["path"] == "/command/weight"
 
 
 def test_envelope_shape_is_validated_with_field_errors(
@@ -164,21 +166,29 @@ def test_malformed_json_is_400(harness: Harness, client: FlaskClient) -> None:
     assert harness.size == before
 
 
-@pytest.mark.parametrize("body", [b"", b"\xff\xfe{", b"[" * 100_000 + b"]" * 100_000])
-def test_empty_undecodable_or_deep_json_is_400(
+@pytest.mark.parametrize("body", [b"", b"\xff\xfe{", b'{"a": NaN}', b"[Infinity]"])
+def test_empty_undecodable_or_non_json_is_400(
     harness: Harness, client: FlaskClient, body: bytes
 ) -> None:
     response = client.post("/api/v1/commands", data=body, content_type="application/json")
     assert_problem(response, 400, "invalid-json")
 
 
-def test_nesting_beyond_the_limit_is_400(harness: Harness, client: FlaskClient) -> None:
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b"[" * 65 + b"]" * 65])
+def test_json_nested_too_deep_to_parse_is_422(
+    harness: Harness, client: FlaskClient, body: bytes
+) -> None:
+    response = client.post("/api/v1/commands", data=body, content_type="application/json")
+    assert_problem(response, 422, "nesting-too-deep")
+
+
+def test_nesting_beyond_the_limit_is_422(harness: Harness, client: FlaskClient) -> None:
     deep: object = "leaf"
     for _ in range(70):
         deep = {"x": deep}
     envelope = register(harness, Signer())
     envelope["command"]["deep"] = deep
-    refused(harness, client, envelope, 400, "invalid-json")
+    refused(harness, client, envelope, 422, "nesting-too-deep")
 
 
 def test_other_media_type_is_415(harness: Harness, client: FlaskClient) -> None:
@@ -232,3 +242,21 @@ def test_an_unreachable_store_is_a_503_problem(
     response = submit(client, register(harness, Signer()))
     assert_problem(response, 503, "store-unavailable")
     assert response.headers["Retry-After"]
+
+
+def test_a_refusals_extras_never_replace_the_problems_own_members(
+    harness: Harness, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal detail named like a problem member (`status` once made it a 500)."""
+    clashing = {k: "draft" for k in ("type", "title", "status", "detail", "instance")}
+
+    def refuse(_document: object) -> None:
+        raise WrongState("cannot publish while the campaign is draft", **clashing, allowed=[])
+
+    monkeypatch.setattr(harness.system.bus, "handle", refuse)
+    body = assert_problem(submit(client, register(harness, Signer())), 409, "wrong-state")
+    assert (body["detail"], body["instance"], body["allowed"]) == (
+        "cannot publish while the campaign is draft",
+        "/api/v1/commands",
+        [],
+    )

@@ -5,18 +5,25 @@ import json
 import logging
 import sys
 import threading
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from api import create_app
 from api.config import ApiOptions
 from api.observability import JsonFormatter
+from api.runtime import LagGate
+from domain import wire
 from projections import catch_up
+from projections.projector import Projector
 from service.settings import Settings, SettingsError
 from tests.e2e.conftest import OPTIONS, assert_problem, bearer, login, runtime, submit
+from tests.e2e.driver import RULES
 from tests.support import Harness, Signer
 
 
@@ -78,6 +85,88 @@ def test_readyz_tolerates_a_burst_of_writes(harness: Harness) -> None:
         assert response.get_json()["projection"]["behind"] > 0
     finally:
         runtime(app).close()
+
+
+def test_readiness_needs_the_views_to_move_when_behind() -> None:
+    """A stopped or failing worker of another process owes few events, yet never pays."""
+    gate = LagGate(max_events=1000, max_seconds=30)
+    assert gate.ready(0, 9, now=0)
+    assert gate.ready(2, 9, now=1)
+    assert gate.ready(2, 9, now=30.5)
+    assert not gate.ready(2, 9, now=31)
+    assert gate.ready(3, 10, now=32)  # moved
+    assert not gate.ready(3, 10, now=62)
+    assert gate.ready(0, 13, now=63)
+
+
+def test_readiness_fails_far_behind_even_while_moving() -> None:
+    gate = LagGate(max_events=5, max_seconds=30)
+    assert gate.ready(6, 1, now=0)
+    assert gate.ready(9, 2, now=29)
+    assert not gate.ready(9, 3, now=30)
+    assert gate.ready(5, 4, now=31)
+
+
+def poll_readyz(client: FlaskClient, status: int, seconds: float = 15.0) -> TestResponse:
+    """/readyz once it answers `status` (the worker's thread gets there in its own time)."""
+    deadline = time.monotonic() + seconds
+    response = client.get("/readyz")
+    while response.status_code != status and time.monotonic() < deadline:
+        time.sleep(0.05)
+        response = client.get("/readyz")
+    return response
+
+
+def test_readyz_is_503_while_the_projection_worker_fails(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Projector, tx: object, row: object) -> None:
+        raise RuntimeError("a value the views cannot hold")
+
+    monkeypatch.setattr(Projector, "apply", broken)
+    app = create_app(system=harness.system, options=OPTIONS)  # lag alone would allow it
+    client = app.test_client()
+    try:
+        body = assert_problem(poll_readyz(client, 503), 503, "not-ready")
+        assert "failing (RuntimeError)" in body["detail"]
+        monkeypatch.undo()
+        assert poll_readyz(client, 200).status_code == 200  # it retries, and recovers
+    finally:
+        runtime(app).close()
+
+
+def test_readyz_is_503_once_the_projection_worker_is_gone(harness: Harness) -> None:
+    app = create_app(system=harness.system, options=OPTIONS)
+    client = app.test_client()
+    try:
+        assert poll_readyz(client, 200).status_code == 200
+        runtime(app)._projections.stop()
+        body = assert_problem(client.get("/readyz"), 503, "not-ready")
+        assert body["detail"] == "the projection worker is not running"
+    finally:
+        runtime(app).close()
+
+
+def test_a_nul_stored_before_the_wire_refused_it_does_not_stop_the_views(
+    harness: Harness, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL such a value once failed every retry of the projection, for good."""
+    with monkeypatch.context() as before_the_limits:
+        before_the_limits.setattr(wire, "check", lambda value, path="": None)
+        person = harness.register("cadre", name="甲\x00乙")
+        campaign_id = str(uuid.uuid4())
+        harness.submit(
+            harness.admin.envelope(
+                "campaign.create", campaign_id=campaign_id, title="评议\x00", year=2025, rules=RULES
+            )
+        )
+    catch_up(harness.read)
+    assert poll_readyz(client, 200).get_json()["projection"]["behind"] == 0
+    token = bearer(login(client, harness.admin)["token"])
+    actors = client.get("/api/v1/actors?limit=1000", headers=token).get_json()["items"]
+    assert {a["actor_id"]: a["name"] for a in actors}[person.actor_id] == "甲\ufffd乙"
+    campaign = client.get(f"/api/v1/campaigns/{campaign_id}", headers=token).get_json()
+    assert campaign["title"] == "评议\ufffd"
 
 
 def test_the_projection_lag_is_shown_to_operators(harness: Harness, client: FlaskClient) -> None:
