@@ -197,8 +197,9 @@ class CommandBus:
             named += [UUID(envelope.command_id), key_binding_id(envelope.signer)]
             spec = self.specs.get(envelope.command_type)
             if spec is not None:
-                # A malformed command reads nothing ahead: its handler names the fault.
-                with contextlib.suppress(KeyError, TypeError, ValueError, DomainError):
+                # Reading ahead is only a hint, run before any field is checked: whatever a
+                # malformed command makes it raise, the handler decides and names the fault.
+                with contextlib.suppress(Exception):
                     named += spec.reads(envelope.command, envelope.signer)
         reads.prefetch(named)
         bindings = (reads.find(key_binding_id(envelope.signer)) for envelope in envelopes)

@@ -1,6 +1,7 @@
 """Hostile input during a live campaign over HTTP: every attempt is a 4xx problem and
 writes nothing (the envelope-level checks on any command are in test_commands)."""
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -149,4 +150,27 @@ def test_reads_refuse_missing_forged_and_junk_input(
     for query in ("limit=0", "limit=x", "offset=-1", "min_position=-1", "status=lost"):
         response = c.api.get(f"{c.path}/ballots?{query}", c.inspector)
         assert_problem(response, 422, "validation-failed")
+    assert harness.size == before
+
+
+@pytest.mark.parametrize("junk", [{}, [], True, 7, None, "not-a-uuid"], ids=repr)
+@pytest.mark.parametrize("name", ["meeting_id", "ballot_id", "group", "paper_serial"])
+def test_a_ballot_field_of_the_wrong_type_is_a_4xx(
+    harness: Harness, client: FlaskClient, campaign: HttpCampaign, name: str, junk: object
+) -> None:
+    """The bus reads ahead from these fields before checking them; junk there must reach
+    the handler's refusal, not crash the read-ahead."""
+    c = campaign
+    fields = {
+        "campaign_id": c.id,
+        "meeting_id": c.meeting,
+        "ballot_id": str(uuid.uuid4()),
+        "group": "resident_rep",
+        "paper_serial": c.paper_serial,
+        "rows": competent(c),
+    }
+    envelope = c.teller.envelope("ballot.cast", **{**fields, name: junk})
+    before = harness.size
+    response = submit(client, envelope)
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)
     assert harness.size == before
