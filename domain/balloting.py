@@ -9,7 +9,9 @@ and the new ballot: no aggregate grows with the number of ballots.
 """
 
 import uuid
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -17,10 +19,12 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.ballots import Ballot, Row
+from domain import fields
+from domain.ballots import Ballot, Row, tally
 from domain.errors import MalformedCommand, WrongState
+from domain.keys import decode_public_key, key_id
 from domain.registry import IDS_CACHED, NAMESPACE
-from domain.rules import parse_decimal
+from domain.rules import parse_decimal, parse_rules
 
 CREDENTIAL = "credential"
 NAMED = "named"
@@ -32,6 +36,67 @@ def right_id(meeting_id: str, group: str, kind: str, holder: str) -> UUID:
     """Deterministic: a ballot names its right by meeting, group and holder (kept, as
     `key_binding_id` is: reading ahead and deciding each compute it)."""
     return uuid.uuid5(NAMESPACE, f"right:{meeting_id}:{group}:{kind}:{holder}")
+
+
+@dataclass(frozen=True)
+class PlannedRight:
+    """A ballot right `balloting.open` issues: a credential (holder = its key id), a paper
+    slip (holder = its serial) or a named evaluator (holder = the actor id)."""
+
+    id: UUID
+    group: str
+    kind: str
+    holder: str
+    public_key: str | None = None
+
+
+def _issue_list(command: Mapping[str, Any], name: str, members: str) -> list[tuple[str, list]]:
+    issued = []
+    for i, raw in enumerate(fields.items(command, name) if name in command else []):
+        entry = fields.obj(raw, f"{name}[{i}]")
+        fields.only(entry, {"group", members})
+        holders = fields.items(entry, members)
+        if not all(isinstance(h, str) and h for h in holders):
+            raise MalformedCommand(f"{name}[{i}].{members} must be non-empty strings")
+        if len(set(holders)) != len(holders):
+            raise MalformedCommand(f"{name}[{i}].{members} lists a holder twice")
+        issued.append((fields.text(entry, "group"), holders))
+    return issued
+
+
+def planned_rights(command: Mapping[str, Any]) -> list[PlannedRight]:
+    """The rights a `balloting.open` command issues, in the order they are written:
+    credentials, paper slips, named evaluators. The handler issues these and the audit
+    (`domain.provenance`) checks every issued right against them."""
+    meeting_id = str(fields.uuid_field(command, "meeting_id"))
+    planned = []
+    for group, public_keys in _issue_list(command, "credentials", "public_keys"):
+        for public_key in public_keys:
+            kid = key_id(decode_public_key(public_key, what="credential"))
+            rid = right_id(meeting_id, group, CREDENTIAL, kid)
+            planned.append(PlannedRight(rid, group, CREDENTIAL, kid, public_key))
+    for group, serials in _issue_list(command, "paper", "serials"):
+        planned += [
+            PlannedRight(right_id(meeting_id, group, PAPER, s), group, PAPER, s) for s in serials
+        ]
+    for group, actor_ids in _issue_list(command, "evaluators", "actor_ids"):
+        for actor_uuid in fields.uuid_list({"actor_ids": actor_ids}, "actor_ids"):
+            actor_id = str(actor_uuid)
+            planned.append(
+                PlannedRight(right_id(meeting_id, group, NAMED, actor_id), group, NAMED, actor_id)
+            )
+    return planned
+
+
+def spent_right_id(command: Mapping[str, Any], holder: str, holder_id: str) -> UUID:
+    """The right a `ballot.cast` spends: the signing credential's own, the paper slip a
+    teller types in, or the signing evaluator's."""
+    meeting_id, group = command["meeting_id"], command["group"]
+    if holder == CREDENTIAL:
+        return UUID(holder_id)
+    if "paper_serial" in command:
+        return right_id(meeting_id, group, PAPER, command["paper_serial"])
+    return right_id(meeting_id, group, NAMED, holder_id)
 
 
 class Meeting(Aggregate):
@@ -137,7 +202,7 @@ class CastBallot(Aggregate):
         self.campaign_id = campaign_id
         self.meeting_id = meeting_id
         self.group = group
-        self.rows = rows
+        self.rows = envelope["command"]["rows"]  # what is counted is the signed copy
         self.right = right
         self.valid = valid
         self.reason = reason
@@ -165,6 +230,19 @@ class CastBallot(Aggregate):
     @event("Voided")
     def _void(self, reason: str, dispute_id: str, envelope: dict[str, Any]) -> None:
         self.voided = {"reason": reason, "dispute_id": dispute_id}
+
+
+def reconcile(
+    meeting: Meeting, rights: Iterable[BallotRight], ballots: Iterable[CastBallot]
+) -> dict[str, dict[str, int]]:
+    """Issued = cast + unused, per group, as a meeting's close records it: `rights` are the
+    meeting's rights before the unused ones expire, `ballots` those cast on them."""
+    counts = tally(parse_rules(meeting.rules), [b.for_scoring(meeting.appraisees) for b in ballots])
+    unused = Counter(r.group for r in rights if r.state == "issued")
+    return {
+        group: {"issued": meeting.issued.get(group, 0), "unused": unused[group], **counts[group]}
+        for group in sorted(set(meeting.issued) | set(counts))
+    }
 
 
 def parse_rows(raw: Any) -> tuple[Row, ...]:

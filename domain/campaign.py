@@ -6,13 +6,15 @@ so that casting a ballot never touches (or replays) the campaign.
 """
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain import fields
+from domain.envelope import parse_timestamp
 from domain.errors import Conflict, NotFound, RuleViolation, WrongState
 from domain.rules import Rules, parse_rules
 from domain.scoring import COMPLETE
@@ -26,6 +28,69 @@ REOPENED = "reopened"  # an upheld dispute voided ballots: a new proposal is nee
 FINALIZED = "finalized"
 
 APPRAISEE_FIELDS = ("appraisee_id", "name", "position", "unit", "category")
+
+
+# --- what a campaign's events record, read from their signed commands ----------------------
+# The command handlers and the audit (`domain.provenance`) both call these, so what is
+# stored is by construction what the signed command says.
+
+
+def parse_details(command: Mapping[str, Any]) -> dict[str, Any]:
+    """The optional jurisdiction and period of `campaign.create` / `campaign.amend`."""
+    details = {}
+    if "jurisdiction" in command:
+        details["jurisdiction"] = fields.text(command, "jurisdiction")
+    if "period" in command:
+        period = fields.obj(command["period"], "period")
+        details["period"] = {k: fields.calendar_date(period, k) for k in ("start", "end")}
+    return details
+
+
+def parse_rules_document(command: Mapping[str, Any]) -> dict[str, Any]:
+    document = fields.obj(command.get("rules"), "rules")
+    parse_rules(document)
+    return dict(document)
+
+
+def parse_amendment(command: Mapping[str, Any]) -> dict[str, Any]:
+    """What `campaign.amend` changes: details, title, rules."""
+    changes = parse_details(command)
+    if "title" in command:
+        changes["title"] = fields.text(command, "title")
+    if "rules" in command:
+        changes["rules"] = parse_rules_document(command)
+    return changes
+
+
+def parse_roster_entry(entry: Any, index: int) -> dict[str, Any]:
+    """One appraisee of `campaign.add_appraisees`, as the roster keeps it: the person
+    whose grade history it continues defaults to the linked actor, else the appraisee."""
+    item = fields.obj(entry, f"appraisees[{index}]")
+    fields.only(
+        item, {"appraisee_id", "name", "position", "unit", "category"}, {"actor_id", "person_id"}
+    )
+    parsed = {"appraisee_id": str(fields.uuid_field(item, "appraisee_id"))}
+    for name in ("name", "position", "unit", "category"):
+        parsed[name] = fields.text(item, name)
+    if "actor_id" in item:
+        parsed["actor_id"] = str(fields.uuid_field(item, "actor_id"))
+    parsed["person_id"] = (
+        fields.text(item, "person_id")
+        if "person_id" in item
+        else parsed.get("actor_id", parsed["appraisee_id"])
+    )
+    return parsed
+
+
+def parse_roster(command: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [parse_roster_entry(e, i) for i, e in enumerate(fields.items(command, "appraisees"))]
+
+
+def publication_window_end(command: Mapping[str, Any]) -> datetime:
+    """When the 公示 window of `results.publish` ends: counted from the signed `issued_at`
+    (within the replay window of the server's clock), so an auditor gets the same instant."""
+    days = fields.integer(command, "window_days", low=0, high=60)
+    return parse_timestamp(command["issued_at"]) + timedelta(days=days)
 
 
 class Campaign(Aggregate):
@@ -72,6 +137,14 @@ class Campaign(Aggregate):
         if found is None:
             raise NotFound(f"appraisee {appraisee_id} is not on this campaign's roster")
         return found
+
+    def actors_of(self, appraisee_ids: Sequence[str]) -> dict[str, str]:
+        """Linked actor id -> own appraisee id, for the appraisees of a meeting."""
+        return {
+            a["actor_id"]: a["appraisee_id"]
+            for a in self.appraisees.values()
+            if "actor_id" in a and a["appraisee_id"] in appraisee_ids
+        }
 
     def appraisee_of_actor(self, actor_id: str) -> str | None:
         return next(

@@ -1,13 +1,41 @@
 """Rectification plans (整改清单): items with deadlines, progress, follow-up checks
 (回头看) and closure, so a problem is not "reported every year, fixed every year"."""
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import Conflict, NotFound, RuleViolation, WrongState
+from domain import fields
+from domain.envelope import parse_timestamp
+from domain.errors import Conflict, MalformedCommand, NotFound, RuleViolation, WrongState
+
+
+def parse_items(command: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The items of `rectification.create` as the plan records them (deadlines as ISO dates);
+    the handler and the audit (`domain.provenance`) both read them here."""
+    items = []
+    for i, raw in enumerate(fields.items(command, "items", max_items=200)):
+        item = fields.obj(raw, f"items[{i}]")
+        fields.only(item, {"item_id", "description", "deadline"})
+        items.append(
+            {
+                "item_id": fields.text(item, "item_id", max_length=64),
+                "description": fields.free_text(item, "description", max_length=5000),
+                "deadline": fields.calendar_date(item, "deadline"),
+            }
+        )
+    if not items or len({i["item_id"] for i in items}) != len(items):
+        raise MalformedCommand("items must be non-empty with distinct item ids")
+    return items
+
+
+def reported_on(command: Mapping[str, Any]) -> str:
+    """The day a progress report or follow-up check is recorded for: the signed `issued_at`'s
+    UTC date, so an auditor derives the same day."""
+    return parse_timestamp(command["issued_at"]).date().isoformat()
 
 
 class RectificationPlan(Aggregate):

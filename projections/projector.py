@@ -292,7 +292,8 @@ def _cast(tx: Tx, e: Applied) -> None:
     event = e.event
     meeting = tx.one("SELECT anonymous FROM {meetings} WHERE meeting_id = ?", event.meeting_id)
     anonymous = meeting is None or bool(json.loads(meeting["anonymous"]).get(event.group, True))
-    abstentions = sum(1 for row in event.rows if row.get("abstain") is True)
+    rows = event.envelope["command"]["rows"]  # the signed copy, as the tally reads it
+    abstentions = sum(1 for row in rows if row.get("abstain") is True)
     tx.upsert(
         "ballots",
         {

@@ -14,31 +14,19 @@ from domain.balloting import (
     CastBallot,
     Meeting,
     parse_rows,
+    planned_rights,
+    reconcile,
     right_id,
+    spent_right_id,
 )
-from domain.ballots import Ballot, check_ballot_shape, tally, validate_ballot
+from domain.ballots import Ballot, check_ballot_shape, validate_ballot
 from domain.errors import Conflict, MalformedCommand, NotFound, RuleViolation, WrongRole
-from domain.keys import decode_public_key, key_id
 from domain.registry import ROLES, Actor, KeyBinding, key_binding_id
 from domain.rules import parse_rules
 from service.campaign_commands import load_campaign
 from service.commands import CommandSpec, Context, Outcome
 
 SELF_GROUP = "self"
-
-
-def _issue_list(command: dict[str, Any], name: str, members: str) -> list[tuple[str, list[str]]]:
-    issued = []
-    for i, raw in enumerate(fields.items(command, name) if name in command else []):
-        entry = fields.obj(raw, f"{name}[{i}]")
-        fields.only(entry, {"group", members})
-        holders = fields.items(entry, members)
-        if not all(isinstance(h, str) and h for h in holders):
-            raise MalformedCommand(f"{name}[{i}].{members} must be non-empty strings")
-        if len(set(holders)) != len(holders):
-            raise MalformedCommand(f"{name}[{i}].{members} lists a holder twice")
-        issued.append((fields.text(entry, "group"), holders))
-    return issued
 
 
 def open_balloting(ctx: Context) -> Outcome:
@@ -61,50 +49,40 @@ def open_balloting(ctx: Context) -> Outcome:
     for appraisee_id in appraisee_ids:
         campaign.appraisee(appraisee_id)
     campaign_id = str(campaign.id)
+    planned = planned_rights(c)
+    for right in planned:
+        _require_group(rules, right.group, anonymous=ANONYMOUS[right.kind])
+    for right in planned:
+        if right.kind == CREDENTIAL and ctx.find(key_binding_id(right.holder)) is not None:
+            raise Conflict(f"credential key {right.holder} is already in use")
+    evaluators = ctx.load_many(UUID(r.holder) for r in planned if r.kind == NAMED)
+    for right in planned:
+        if right.kind == NAMED and not isinstance(evaluators.get(UUID(right.holder)), Actor):
+            raise NotFound(f"evaluator {right.holder} is not a registered actor")
     aggregates: list[Any] = []
-    rights: list[str] = []
-    issued: Counter[str] = Counter()
-
-    def issue(group: str, kind: str, holder: str, public_key: str | None = None) -> None:
-        rid = right_id(meeting_id, group, kind, holder)
+    for right in planned:
         aggregates.append(
             BallotRight(
-                id=rid,
+                id=right.id,
                 campaign_id=campaign_id,
                 meeting_id=meeting_id,
-                group=group,
-                kind=kind,
-                holder=holder,
-                public_key=public_key,
+                group=right.group,
+                kind=right.kind,
+                holder=right.holder,
+                public_key=right.public_key,
             )
         )
-        rights.append(str(rid))
-        issued[group] += 1
-
-    for group, keys in _issue_list(c, "credentials", "public_keys"):
-        _require_group(rules, group, anonymous=True)
-        for public_key in keys:
-            kid = key_id(decode_public_key(public_key, what="credential"))
-            if ctx.find(key_binding_id(kid)) is not None:
-                raise Conflict(f"credential key {kid} is already in use")
-            issue(group, CREDENTIAL, kid, public_key)
+        if right.kind == CREDENTIAL:
             aggregates.append(
                 KeyBinding(
-                    id=key_binding_id(kid), key_id=kid, holder=CREDENTIAL, holder_id=rights[-1]
+                    id=key_binding_id(right.holder),
+                    key_id=right.holder,
+                    holder=CREDENTIAL,
+                    holder_id=str(right.id),
                 )
             )
-    for group, serials in _issue_list(c, "paper", "serials"):
-        _require_group(rules, group, anonymous=None)
-        for serial in serials:
-            issue(group, PAPER, serial)
-    for group, actor_ids in _issue_list(c, "evaluators", "actor_ids"):
-        _require_group(rules, group, anonymous=False)
-        actor_uuids = fields.uuid_list({"actor_ids": actor_ids}, "actor_ids")
-        evaluators = ctx.load_many(actor_uuids)
-        for actor_id in map(str, actor_uuids):
-            if not isinstance(evaluators.get(UUID(actor_id)), Actor):
-                raise NotFound(f"evaluator {actor_id} is not a registered actor")
-            issue(group, NAMED, actor_id)
+    rights = [str(r.id) for r in planned]
+    issued = Counter(r.group for r in planned)
     if not rights:
         raise MalformedCommand("balloting.open issues no ballots")
     short = rules.quorum.shortfalls(issued) if issued else ()
@@ -114,11 +92,6 @@ def open_balloting(ctx: Context) -> Outcome:
             f"quorum not met for group {short[0]}", groups=list(short), issued=dict(issued)
         )
     attendance = dict(fields.obj(c["attendance"], "attendance")) if "attendance" in c else {}
-    actors = {
-        a["actor_id"]: a["appraisee_id"]
-        for a in campaign.appraisees.values()
-        if "actor_id" in a and a["appraisee_id"] in appraisee_ids
-    }
     meeting = Meeting(
         id=UUID(meeting_id),
         campaign_id=campaign_id,
@@ -127,13 +100,16 @@ def open_balloting(ctx: Context) -> Outcome:
         rights=rights,
         attendance=attendance,
         rules=campaign.rules_document,
-        appraisee_actors=actors,
+        appraisee_actors=campaign.actors_of(appraisee_ids),
         envelope=ctx.recorded_envelope,
     )
     campaign.open_meeting(meeting_id, ctx.recorded_envelope)
     return Outcome(
         [campaign, meeting, *aggregates], {"meeting_id": meeting_id, "issued": dict(issued)}
     )
+
+
+ANONYMOUS = {CREDENTIAL: True, PAPER: None, NAMED: False}  # what group each kind of right needs
 
 
 def _require_group(rules: Any, code: str, anonymous: bool | None) -> None:
@@ -201,16 +177,13 @@ def _right(ctx: Context, meeting_id: str, group: str) -> BallotRight:
     """The ballot right this signer spends: its credential, its name, or a paper serial."""
     c = ctx.command
     signer = ctx.signer
-    if signer.holder == CREDENTIAL:
-        if "paper_serial" in c:
+    if "paper_serial" in c:
+        if signer.holder == CREDENTIAL:
             raise MalformedCommand("a credential ballot has no paper serial")
-        right = signer.credential
-    elif "paper_serial" in c:
         if "teller" not in signer.roles:
             raise WrongRole("only a teller enters paper ballots")
-        right = ctx.find(right_id(meeting_id, group, PAPER, fields.text(c, "paper_serial")))
-    else:
-        right = ctx.find(right_id(meeting_id, group, NAMED, signer.holder_id))
+        fields.text(c, "paper_serial")
+    right = ctx.find(spent_right_id(c, signer.holder, signer.holder_id))
     if not isinstance(right, BallotRight) or (right.meeting_id, right.group) != (meeting_id, group):
         raise WrongRole(f"the signer holds no ballot right in group {group} of this meeting")
     return right
@@ -234,23 +207,11 @@ def close_balloting(ctx: Context) -> Outcome:
     if not isinstance(meeting, Meeting) or meeting.campaign_id != str(campaign.id):
         raise NotFound("no such meeting in this campaign")
     rights = ctx.load_many(UUID(r) for r in meeting.rights)
+    spent = [UUID(r.ballot_id) for r in rights.values() if r.ballot_id]
+    reconciliation = reconcile(meeting, rights.values(), ctx.load_many(spent).values())
     unused = [r for r in rights.values() if r.state == "issued"]
     for right in unused:
         right.expire()
-    spent = [UUID(r.ballot_id) for r in rights.values() if r.ballot_id]
-    ballots = ctx.load_many(spent).values()
-    rules = parse_rules(meeting.rules)
-    appraisees = meeting.appraisees
-    counts = tally(rules, [b.for_scoring(appraisees) for b in ballots])
-    unused_by_group = Counter(r.group for r in unused)
-    reconciliation = {
-        group: {
-            "issued": meeting.issued.get(group, 0),
-            "unused": unused_by_group[group],
-            **counts[group],
-        }
-        for group in sorted(set(meeting.issued) | set(counts))
-    }
     head = ctx.witnessed_head()
     meeting.close(head, reconciliation, ctx.recorded_envelope)
     campaign.close_meeting(str(meeting.id), ctx.recorded_envelope)

@@ -5,10 +5,15 @@ from typing import Any
 from uuid import UUID
 
 from domain import fields
-from domain.campaign import Campaign
+from domain.campaign import (
+    Campaign,
+    parse_amendment,
+    parse_details,
+    parse_roster,
+    parse_rules_document,
+)
 from domain.errors import Conflict, MalformedCommand, NotFound, WrongRole
 from domain.report import Report, check_report, report_id
-from domain.rules import parse_rules
 from service.commands import CommandSpec, Context, Outcome
 
 ORGANIZERS = frozenset({"admin", "organizer"})
@@ -29,22 +34,6 @@ def own_appraisee(ctx: Context, campaign: Campaign, appraisee_id: str) -> None:
         raise WrongRole("only the appraisee's own linked actor may do this")
 
 
-def _rules(command: Mapping[str, Any]) -> dict[str, Any]:
-    document = fields.obj(command.get("rules"), "rules")
-    parse_rules(document)
-    return dict(document)
-
-
-def _details(command: Mapping[str, Any]) -> dict[str, Any]:
-    details = {}
-    if "jurisdiction" in command:
-        details["jurisdiction"] = fields.text(command, "jurisdiction")
-    if "period" in command:
-        period = fields.obj(command["period"], "period")
-        details["period"] = {k: fields.calendar_date(period, k) for k in ("start", "end")}
-    return details
-
-
 def create(ctx: Context) -> Outcome:
     c = ctx.command
     fields.only(c, {"campaign_id", "title", "year", "rules"}, {"jurisdiction", "period"})
@@ -55,8 +44,8 @@ def create(ctx: Context) -> Outcome:
         id=campaign_id,
         title=fields.text(c, "title"),
         year=fields.integer(c, "year", low=2000, high=2100),
-        rules=_rules(c),
-        details=_details(c),
+        rules=parse_rules_document(c),
+        details=parse_details(c),
         envelope=ctx.recorded_envelope,
     )
     return Outcome([campaign], {"campaign_id": str(campaign_id), "status": campaign.status})
@@ -66,40 +55,18 @@ def amend(ctx: Context) -> Outcome:
     c = ctx.command
     fields.only(c, {"campaign_id"}, {"title", "rules", "jurisdiction", "period"})
     campaign = load_campaign(ctx)
-    changes = _details(c)
-    if "title" in c:
-        changes["title"] = fields.text(c, "title")
-    if "rules" in c:
-        changes["rules"] = _rules(c)
+    changes = parse_amendment(c)
     if not changes:
         raise MalformedCommand("campaign.amend needs at least one change")
     campaign.amend(changes, ctx.recorded_envelope)
     return Outcome([campaign], {"campaign_id": str(campaign.id), "status": campaign.status})
 
 
-def _appraisee(entry: Any, index: int) -> dict[str, Any]:
-    item = fields.obj(entry, f"appraisees[{index}]")
-    fields.only(
-        item, {"appraisee_id", "name", "position", "unit", "category"}, {"actor_id", "person_id"}
-    )
-    parsed = {"appraisee_id": str(fields.uuid_field(item, "appraisee_id"))}
-    for name in ("name", "position", "unit", "category"):
-        parsed[name] = fields.text(item, name)
-    if "actor_id" in item:
-        parsed["actor_id"] = str(fields.uuid_field(item, "actor_id"))
-    parsed["person_id"] = (
-        fields.text(item, "person_id")
-        if "person_id" in item
-        else parsed.get("actor_id", parsed["appraisee_id"])
-    )
-    return parsed
-
-
 def add_appraisees(ctx: Context) -> Outcome:
     c = ctx.command
     fields.only(c, {"campaign_id", "appraisees"})
     campaign = load_campaign(ctx)
-    appraisees = [_appraisee(e, i) for i, e in enumerate(fields.items(c, "appraisees"))]
+    appraisees = parse_roster(c)
     if not appraisees:
         raise MalformedCommand("appraisees must not be empty")
     campaign.add_appraisees(appraisees, ctx.recorded_envelope)

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from domain import fields
 from domain.errors import Conflict, MalformedCommand, NotFound, WrongRole
-from domain.rectification import RectificationPlan
+from domain.rectification import RectificationPlan, parse_items, reported_on
 from service.campaign_commands import ORGANIZERS, load_campaign
 from service.commands import CommandSpec, Context, Outcome
 
@@ -25,19 +25,7 @@ def create(ctx: Context) -> Outcome:
     plan_id = fields.uuid_field(c, "plan_id")
     if ctx.find(plan_id) is not None:
         raise Conflict(f"plan {plan_id} already exists")
-    items = []
-    for i, raw in enumerate(fields.items(c, "items", max_items=200)):
-        item = fields.obj(raw, f"items[{i}]")
-        fields.only(item, {"item_id", "description", "deadline"})
-        items.append(
-            {
-                "item_id": fields.text(item, "item_id", max_length=64),
-                "description": fields.free_text(item, "description", max_length=5000),
-                "deadline": fields.calendar_date(item, "deadline"),
-            }
-        )
-    if not items or len({i["item_id"] for i in items}) != len(items):
-        raise MalformedCommand("items must be non-empty with distinct item ids")
+    items = parse_items(c)
     plan = RectificationPlan(
         id=plan_id,
         campaign_id=str(campaign.id),
@@ -62,7 +50,7 @@ def progress(ctx: Context) -> Outcome:
         fields.text(c, "item_id"),
         fields.free_text(c, "note", max_length=5000),
         c["done"],
-        ctx.now.date().isoformat(),
+        reported_on(c),
         ctx.recorded_envelope,
     )
     return Outcome([plan], {"plan_id": str(plan.id)})
@@ -78,7 +66,7 @@ def check(ctx: Context) -> Outcome:
         fields.text(c, "item_id"),
         c["passed"],
         fields.free_text(c, "note", max_length=5000),
-        ctx.now.date().isoformat(),
+        reported_on(c),
         ctx.recorded_envelope,
     )
     return Outcome([plan], {"plan_id": str(plan.id)})

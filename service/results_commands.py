@@ -1,11 +1,9 @@
 """Handlers for results: propose (computed by the server), approve (k-of-n, bound to
 the proposal hash), publish, disputes, finalisation and the cadre's acknowledgement."""
 
-from datetime import timedelta
-
 from domain import fields
 from domain.balloting import CastBallot
-from domain.campaign import FINALIZED, compact_results
+from domain.campaign import FINALIZED, compact_results, publication_window_end
 from domain.errors import MalformedCommand, NotFound
 from domain.history import GradeHistory, history_id
 from service.campaign_commands import ORGANIZERS, load_campaign, own_appraisee
@@ -66,8 +64,7 @@ def publish(ctx: Context) -> Outcome:
     c = ctx.command
     fields.only(c, {"campaign_id", "window_days"})
     campaign = load_campaign(ctx)
-    days = fields.integer(c, "window_days", low=0, high=60)
-    campaign.publish_results(ctx.now + timedelta(days=days), ctx.recorded_envelope)
+    campaign.publish_results(publication_window_end(c), ctx.recorded_envelope)
     return Outcome(
         [campaign],
         {
