@@ -86,6 +86,31 @@ def parse_roster(command: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [parse_roster_entry(e, i) for i, e in enumerate(fields.items(command, "appraisees"))]
 
 
+def _member(raw: Any, where: str) -> dict[str, str]:
+    member = fields.obj(raw, where)
+    fields.only(member, {"name"}, {"role", "actor_id"})
+    return {k: fields.text(member, k) for k in ("name", "role", "actor_id") if k in member}
+
+
+def parse_work_groups(command: Mapping[str, Any]) -> dict[str, Any]:
+    """The leading group and per-unit work groups of `campaign.set_work_groups`."""
+    leading = [_member(m, "leading_group") for m in fields.items(command, "leading_group")]
+    groups = []
+    for i, raw in enumerate(fields.items(command, "work_groups")):
+        group = fields.obj(raw, f"work_groups[{i}]")
+        fields.only(group, {"unit", "members"}, {"first_responsible", "liaison"})
+        groups.append(
+            {
+                "unit": fields.text(group, "unit"),
+                "members": [_member(m, "members") for m in fields.items(group, "members")],
+                **{
+                    k: fields.text(group, k) for k in ("first_responsible", "liaison") if k in group
+                },
+            }
+        )
+    return {"leading_group": leading, "work_groups": groups}
+
+
 def publication_window_end(command: Mapping[str, Any]) -> datetime:
     """When the 公示 window of `results.publish` ends: counted from the signed `issued_at`
     (within the replay window of the server's clock), so an auditor gets the same instant."""

@@ -11,12 +11,14 @@ thus a ``max_words``; split on spaces, 3,000 Chinese characters were one word.
 
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import RuleViolation, WrongState
+from domain import fields
+from domain.errors import MalformedCommand, RuleViolation, WrongState
 from domain.registry import NAMESPACE
 from domain.rules import Rules
 
@@ -43,6 +45,23 @@ def count_words(text: str) -> int:
     """Words as ``max_words`` counts them: each CJK character, and each run of other letters
     and digits; spaces and punctuation ("，", "—") only separate words."""
     return len(_WORD.findall(text))
+
+
+def parse_parts(command: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The parts of `report.submit` as the report keeps them."""
+    parts = []
+    for i, raw in enumerate(fields.items(command, "parts", max_items=10)):
+        part = fields.obj(raw, f"parts[{i}]")
+        fields.only(part, {"code", "text"})
+        parts.append(
+            {
+                "code": fields.text(part, "code"),
+                "text": fields.free_text(part, "text", max_length=100_000),
+            }
+        )
+    if not parts:
+        raise MalformedCommand("a report needs at least one part")
+    return parts
 
 
 def check_report(rules: Rules, category: str, parts: list[dict[str, str]]) -> None:

@@ -104,9 +104,7 @@ def open_balloting(ctx: Context) -> Outcome:
         envelope=ctx.recorded_envelope,
     )
     campaign.open_meeting(meeting_id, ctx.recorded_envelope)
-    return Outcome(
-        [campaign, meeting, *aggregates], {"meeting_id": meeting_id, "issued": dict(issued)}
-    )
+    return Outcome([campaign, meeting, *aggregates])
 
 
 ANONYMOUS = {CREDENTIAL: True, PAPER: None, NAMED: False}  # what group each kind of right needs
@@ -154,11 +152,7 @@ def cast(ctx: Context) -> Outcome:
         reason=validity.reason,
         envelope=ctx.recorded_envelope,
     )
-    return Outcome(
-        [right, ballot],
-        {"ballot_id": str(ballot_id), "valid": validity.valid, "reason": validity.reason},
-        receipt_for=ballot_id,
-    )
+    return Outcome([right, ballot])
 
 
 def cast_reads(command: Mapping[str, Any], signer: str) -> list[UUID]:
@@ -215,10 +209,7 @@ def close_balloting(ctx: Context) -> Outcome:
     head = ctx.witnessed_head()
     meeting.close(head, reconciliation, ctx.recorded_envelope)
     campaign.close_meeting(str(meeting.id), ctx.recorded_envelope)
-    return Outcome(
-        [campaign, meeting, *unused],
-        {"meeting_id": str(meeting.id), "checkpoint": head, "reconciliation": reconciliation},
-    )
+    return Outcome([campaign, meeting, *unused])
 
 
 SPECS = {

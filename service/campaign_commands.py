@@ -1,7 +1,5 @@
 """Handlers for campaign set-up, debriefing reports and assessments."""
 
-from collections.abc import Mapping
-from typing import Any
 from uuid import UUID
 
 from domain import fields
@@ -11,9 +9,10 @@ from domain.campaign import (
     parse_details,
     parse_roster,
     parse_rules_document,
+    parse_work_groups,
 )
 from domain.errors import Conflict, MalformedCommand, NotFound, WrongRole
-from domain.report import Report, check_report, report_id
+from domain.report import Report, check_report, parse_parts, report_id
 from service.commands import CommandSpec, Context, Outcome
 
 ORGANIZERS = frozenset({"admin", "organizer"})
@@ -48,7 +47,7 @@ def create(ctx: Context) -> Outcome:
         details=parse_details(c),
         envelope=ctx.recorded_envelope,
     )
-    return Outcome([campaign], {"campaign_id": str(campaign_id), "status": campaign.status})
+    return Outcome([campaign])
 
 
 def amend(ctx: Context) -> Outcome:
@@ -59,7 +58,7 @@ def amend(ctx: Context) -> Outcome:
     if not changes:
         raise MalformedCommand("campaign.amend needs at least one change")
     campaign.amend(changes, ctx.recorded_envelope)
-    return Outcome([campaign], {"campaign_id": str(campaign.id), "status": campaign.status})
+    return Outcome([campaign])
 
 
 def add_appraisees(ctx: Context) -> Outcome:
@@ -70,46 +69,23 @@ def add_appraisees(ctx: Context) -> Outcome:
     if not appraisees:
         raise MalformedCommand("appraisees must not be empty")
     campaign.add_appraisees(appraisees, ctx.recorded_envelope)
-    return Outcome(
-        [campaign], {"campaign_id": str(campaign.id), "appraisees": len(campaign.appraisees)}
-    )
+    return Outcome([campaign])
 
 
 def set_work_groups(ctx: Context) -> Outcome:
     c = ctx.command
     fields.only(c, {"campaign_id", "leading_group", "work_groups"})
     campaign = load_campaign(ctx)
-    leading = [_member(m, "leading_group") for m in fields.items(c, "leading_group")]
-    groups = []
-    for i, raw in enumerate(fields.items(c, "work_groups")):
-        group = fields.obj(raw, f"work_groups[{i}]")
-        fields.only(group, {"unit", "members"}, {"first_responsible", "liaison"})
-        groups.append(
-            {
-                "unit": fields.text(group, "unit"),
-                "members": [_member(m, "members") for m in fields.items(group, "members")],
-                **{
-                    k: fields.text(group, k) for k in ("first_responsible", "liaison") if k in group
-                },
-            }
-        )
-    campaign.set_work_groups(
-        {"leading_group": leading, "work_groups": groups}, ctx.recorded_envelope
-    )
-    return Outcome([campaign], {"campaign_id": str(campaign.id), "work_groups": len(groups)})
-
-
-def _member(raw: Any, where: str) -> dict[str, str]:
-    member = fields.obj(raw, where)
-    fields.only(member, {"name"}, {"role", "actor_id"})
-    return {k: fields.text(member, k) for k in ("name", "role", "actor_id") if k in member}
+    work_groups = parse_work_groups(c)
+    campaign.set_work_groups(work_groups, ctx.recorded_envelope)
+    return Outcome([campaign])
 
 
 def publish(ctx: Context) -> Outcome:
     fields.only(ctx.command, {"campaign_id"})
     campaign = load_campaign(ctx)
     campaign.publish(ctx.recorded_envelope)
-    return Outcome([campaign], {"campaign_id": str(campaign.id), "status": campaign.status})
+    return Outcome([campaign])
 
 
 def record_assessment(ctx: Context) -> Outcome:
@@ -122,23 +98,7 @@ def record_assessment(ctx: Context) -> Outcome:
         fields.text(c, "value"),
         ctx.recorded_envelope,
     )
-    return Outcome([campaign], {"campaign_id": str(campaign.id)})
-
-
-def _parts(command: Mapping[str, Any]) -> list[dict[str, str]]:
-    parts = []
-    for i, raw in enumerate(fields.items(command, "parts", max_items=10)):
-        part = fields.obj(raw, f"parts[{i}]")
-        fields.only(part, {"code", "text"})
-        parts.append(
-            {
-                "code": fields.text(part, "code"),
-                "text": fields.free_text(part, "text", max_length=100_000),
-            }
-        )
-    if not parts:
-        raise MalformedCommand("a report needs at least one part")
-    return parts
+    return Outcome([campaign])
 
 
 def submit_report(ctx: Context) -> Outcome:
@@ -149,7 +109,7 @@ def submit_report(ctx: Context) -> Outcome:
     own_appraisee(ctx, campaign, appraisee_id)
     if campaign.status == "draft":
         raise Conflict("reports are submitted after the campaign is published")
-    parts = _parts(c)
+    parts = parse_parts(c)
     check_report(campaign.rules, campaign.appraisee(appraisee_id)["category"], parts)
     rid = report_id(str(campaign.id), appraisee_id)
     report = ctx.find(rid)
@@ -163,7 +123,7 @@ def submit_report(ctx: Context) -> Outcome:
         )
     else:
         report.resubmit(parts, ctx.recorded_envelope)
-    return Outcome([report], {"report_id": str(rid), "status": report.status})
+    return Outcome([report])
 
 
 def review_report(ctx: Context, accepted: bool) -> Outcome:
@@ -177,7 +137,7 @@ def review_report(ctx: Context, accepted: bool) -> Outcome:
         raise NotFound(f"no report from appraisee {appraisee_id}")
     comments = fields.free_text(c, "comments") if "comments" in c else ""
     report.review(accepted, comments, ctx.recorded_envelope)
-    return Outcome([report], {"report_id": str(report.id), "status": report.status})
+    return Outcome([report])
 
 
 SPECS = {

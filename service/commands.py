@@ -7,7 +7,7 @@ record (the idempotency key) and their ledger leaves go in one transaction.
 import base64
 import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -20,6 +20,7 @@ from domain.entries import Entry
 from domain.envelope import Envelope, check_fresh, parse_envelope
 from domain.errors import Conflict, DomainError, DuplicateCommand, MalformedCommand, UnknownKey
 from domain.keys import decode_public_key
+from domain.provenance import command_result, receipt_stream
 from domain.registry import Actor, KeyBinding, authorize, key_binding_id
 from service.application import AppraisalApplication
 from service.group_commit import GroupCommit
@@ -74,11 +75,10 @@ class Context:
 
 @dataclass
 class Outcome:
-    """What a handler decided: aggregates to save and the result to return."""
+    """What a handler decided: the aggregates to save. The answer follows from the command
+    and those aggregates (`domain.provenance.command_result`), as an auditor derives it."""
 
     aggregates: list[Aggregate]
-    result: dict[str, Any] = field(default_factory=dict)
-    receipt_for: UUID | None = None
 
 
 Handler = Callable[[Context], Outcome]
@@ -225,15 +225,16 @@ class CommandBus:
             envelope, signer, self.app, now, self.tree_head, reads, self.witnessed_head
         )
         outcome = spec.handler(context)
+        written = {aggregate.id: aggregate for aggregate in outcome.aggregates}
         record = CommandRecord(
             id=UUID(envelope.command_id),
             command_type=envelope.command_type,
             signer=envelope.signer,
             digest=envelope.digest(),
-            result=outcome.result,
-            receipt_for=None if outcome.receipt_for is None else str(outcome.receipt_for),
+            result=command_result(envelope.command, written.get),
+            receipt_for=receipt_stream(envelope.command),
         )
-        return _Prepared(envelope, outcome, [*outcome.aggregates, record], signer.public_key)
+        return _Prepared(envelope, record, [*outcome.aggregates, record], signer.public_key)
 
     def _after_conflict(self, prepared: "_Prepared", exc: IntegrityError) -> Accepted:
         replay = self._replayed(prepared.envelope, self.app.find)
@@ -296,15 +297,17 @@ class _Prepared:
     """A command that passed every check, with the aggregates it will write."""
 
     envelope: Envelope
-    outcome: Outcome
+    record: CommandRecord
     aggregates: list[Aggregate]
     signer_public_key: str
 
     def accepted(self, leaves: list[LeafRecord]) -> Accepted:
         """The answer once written; `leaves` are this command's own, in write order."""
-        result = dict(self.outcome.result)
-        if self.outcome.receipt_for is not None:
-            result["receipt"] = _receipt(leaves, self.outcome.receipt_for, self.signer_public_key)
+        result = dict(self.record.result)
+        if self.record.receipt_for is not None:
+            result["receipt"] = _receipt(
+                leaves, UUID(self.record.receipt_for), self.signer_public_key
+            )
         last = max(leaf.index for leaf in leaves)
         return Accepted(self.envelope.command_id, self.envelope.command_type, last, result)
 

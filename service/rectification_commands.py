@@ -33,7 +33,7 @@ def create(ctx: Context) -> Outcome:
         items=items,
         envelope=ctx.recorded_envelope,
     )
-    return Outcome([plan], {"plan_id": str(plan_id), "items": len(items)})
+    return Outcome([plan])
 
 
 def progress(ctx: Context) -> Outcome:
@@ -53,7 +53,7 @@ def progress(ctx: Context) -> Outcome:
         reported_on(c),
         ctx.recorded_envelope,
     )
-    return Outcome([plan], {"plan_id": str(plan.id)})
+    return Outcome([plan])
 
 
 def check(ctx: Context) -> Outcome:
@@ -69,14 +69,14 @@ def check(ctx: Context) -> Outcome:
         reported_on(c),
         ctx.recorded_envelope,
     )
-    return Outcome([plan], {"plan_id": str(plan.id)})
+    return Outcome([plan])
 
 
 def close(ctx: Context) -> Outcome:
     fields.only(ctx.command, {"plan_id"})
     plan = _plan(ctx)
     plan.close(ctx.recorded_envelope)
-    return Outcome([plan], {"plan_id": str(plan.id), "closed": True})
+    return Outcome([plan])
 
 
 SPECS = {

@@ -47,7 +47,7 @@ def register(ctx: Context) -> Outcome:
         key_id=kid,
         envelope=ctx.recorded_envelope,
     )
-    return Outcome([actor, binding], {"actor_id": str(actor_id), "key_id": kid})
+    return Outcome([actor, binding])
 
 
 def add_key(ctx: Context) -> Outcome:
@@ -56,7 +56,7 @@ def add_key(ctx: Context) -> Outcome:
     actor = _actor(ctx, fields.uuid_field(c, "actor_id"))
     kid, binding = _new_binding(ctx, c["public_key"], actor.id)
     actor.add_key(c["public_key"], kid, ctx.recorded_envelope)
-    return Outcome([actor, binding], {"actor_id": str(actor.id), "key_id": kid})
+    return Outcome([actor, binding])
 
 
 def rotate_key(ctx: Context) -> Outcome:
@@ -69,7 +69,7 @@ def rotate_key(ctx: Context) -> Outcome:
     kid, binding = _new_binding(ctx, c["public_key"], actor.id)
     actor.add_key(c["public_key"], kid, ctx.recorded_envelope)
     actor.revoke_key(old, ctx.recorded_envelope)
-    return Outcome([actor, binding], {"actor_id": str(actor.id), "key_id": kid, "revoked": old})
+    return Outcome([actor, binding])
 
 
 def revoke_key(ctx: Context) -> Outcome:
@@ -79,7 +79,7 @@ def revoke_key(ctx: Context) -> Outcome:
     _self_or_admin(ctx, actor)
     kid = fields.text(c, "key_id")
     actor.revoke_key(kid, ctx.recorded_envelope)
-    return Outcome([actor], {"actor_id": str(actor.id), "revoked": kid})
+    return Outcome([actor])
 
 
 def grant_roles(ctx: Context) -> Outcome:
@@ -87,7 +87,7 @@ def grant_roles(ctx: Context) -> Outcome:
     fields.only(c, {"actor_id", "roles"})
     actor = _actor(ctx, fields.uuid_field(c, "actor_id"))
     actor.grant_roles(parse_roles(c["roles"]), ctx.recorded_envelope)
-    return Outcome([actor], {"actor_id": str(actor.id), "roles": actor.roles})
+    return Outcome([actor])
 
 
 def revoke_roles(ctx: Context) -> Outcome:
@@ -95,7 +95,7 @@ def revoke_roles(ctx: Context) -> Outcome:
     fields.only(c, {"actor_id", "roles"})
     actor = _actor(ctx, fields.uuid_field(c, "actor_id"))
     actor.revoke_roles(parse_roles(c["roles"]), ctx.recorded_envelope)
-    return Outcome([actor], {"actor_id": str(actor.id), "roles": actor.roles})
+    return Outcome([actor])
 
 
 ANYONE = ROLES

@@ -18,14 +18,7 @@ def propose(ctx: Context) -> Outcome:
     derivation = derive(ctx.app, campaign)
     results = compact_results(derivation.document)
     campaign.propose(derivation.proposal_hash, results, ctx.tree_head(), ctx.recorded_envelope)
-    return Outcome(
-        [campaign],
-        {
-            "campaign_id": str(campaign.id),
-            "status": campaign.status,
-            "proposal_hash": derivation.proposal_hash,
-        },
-    )
+    return Outcome([campaign])
 
 
 def approve(ctx: Context) -> Outcome:
@@ -50,14 +43,7 @@ def approve(ctx: Context) -> Outcome:
         ctx.witnessed_head(),
         ctx.recorded_envelope,
     )
-    return Outcome(
-        [campaign],
-        {
-            "campaign_id": str(campaign.id),
-            "status": campaign.status,
-            "signatures": len(campaign.approvals),
-        },
-    )
+    return Outcome([campaign])
 
 
 def publish(ctx: Context) -> Outcome:
@@ -65,14 +51,7 @@ def publish(ctx: Context) -> Outcome:
     fields.only(c, {"campaign_id", "window_days"})
     campaign = load_campaign(ctx)
     campaign.publish_results(publication_window_end(c), ctx.recorded_envelope)
-    return Outcome(
-        [campaign],
-        {
-            "campaign_id": str(campaign.id),
-            "status": campaign.status,
-            "window_ends": campaign.window_ends,
-        },
-    )
+    return Outcome([campaign])
 
 
 def lodge_dispute(ctx: Context) -> Outcome:
@@ -90,7 +69,7 @@ def lodge_dispute(ctx: Context) -> Outcome:
         ctx.signer.holder_id,
         ctx.recorded_envelope,
     )
-    return Outcome([campaign], {"campaign_id": str(campaign.id), "dispute_id": dispute_id})
+    return Outcome([campaign])
 
 
 def resolve_dispute(ctx: Context) -> Outcome:
@@ -112,15 +91,7 @@ def resolve_dispute(ctx: Context) -> Outcome:
     campaign.resolve_dispute(
         dispute_id, decision, reason, [str(v) for v in voided], ctx.recorded_envelope
     )
-    return Outcome(
-        [campaign, *ballots.values()],
-        {
-            "campaign_id": str(campaign.id),
-            "dispute_id": dispute_id,
-            "status": campaign.status,
-            "voided": [str(v) for v in voided],
-        },
-    )
+    return Outcome([campaign, *ballots.values()])
 
 
 def finalize(ctx: Context) -> Outcome:
@@ -141,10 +112,7 @@ def finalize(ctx: Context) -> Outcome:
             )
         history.record(campaign.year, str(campaign.id), grade)
     assert campaign.status == FINALIZED
-    return Outcome(
-        [campaign, *histories.values()],
-        {"campaign_id": str(campaign.id), "status": campaign.status},
-    )
+    return Outcome([campaign, *histories.values()])
 
 
 def acknowledge(ctx: Context) -> Outcome:
@@ -154,7 +122,7 @@ def acknowledge(ctx: Context) -> Outcome:
     appraisee_id = fields.text(c, "appraisee_id")
     own_appraisee(ctx, campaign, appraisee_id)
     campaign.acknowledge(appraisee_id, ctx.recorded_envelope)
-    return Outcome([campaign], {"campaign_id": str(campaign.id), "appraisee_id": appraisee_id})
+    return Outcome([campaign])
 
 
 SPECS = {
