@@ -31,8 +31,9 @@ Checks, in stream order:
 """
 
 import base64
+import copy
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -47,7 +48,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
-from domain import checkpoint, keys, merkle
+from domain import checkpoint, keys, merkle, provenance
 from domain.anchors import AnchorBroken, Anchors
 from domain.audit_bundle import (
     BUNDLE_FORMAT,
@@ -68,6 +69,7 @@ from domain.entries import Entry
 from domain.envelope import Envelope, parse_envelope
 from domain.errors import DomainError, RevokedKey, WrongRole
 from domain.keys import decode_public_key, key_id
+from domain.provenance import Occasion, Signed
 from domain.registry import (
     ADMIN_ACTOR_ID,
     REGISTRY_TOPIC_PREFIX,
@@ -116,6 +118,9 @@ class Finding:
     line: int
     index: int | None
     problem: str
+    stream: str | None = None  # the event's stream and version, when an event is named
+    version: int | None = None
+    field: str | None = None  # the payload field that differs from its signed command
 
     def __str__(self) -> str:
         if self.index is None:
@@ -123,7 +128,14 @@ class Finding:
         return f"entry {self.index} (line {self.line}): {self.problem}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"line": self.line, "index": self.index, "problem": self.problem}
+        return {
+            "line": self.line,
+            "index": self.index,
+            "problem": self.problem,
+            "stream": self.stream,
+            "version": self.version,
+            "field": self.field,
+        }
 
 
 @dataclass
@@ -213,7 +225,23 @@ class ReplayedLedger:
 
 
 class _Bad(Exception):
-    """Raised inside the auditor; becomes the report's Finding."""
+    """Raised inside the auditor; becomes the report's Finding (`at` names the event when
+    it is not the record being read)."""
+
+    def __init__(self, problem: str, at: "_Event | None" = None, field: str | None = None):
+        super().__init__(problem)
+        self.at = at
+        self.field = field
+
+
+@dataclass(frozen=True)
+class _Event:
+    """Where an event stands: its bundle line, ledger index, stream and version."""
+
+    line: int
+    index: int
+    stream: UUID
+    version: int
 
 
 SignatureCheck = Callable[[int, bytes, bytes, str], bool]
@@ -276,6 +304,7 @@ class _Command:
     index: int
     holder: str  # "actor" or "credential"
     holder_id: str  # the actor id, or the credential's ballot right id
+    signed: Signed  # what the provenance rules read
     roles: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -314,8 +343,11 @@ class Auditor:
         self._registry = RegistryView()
         self._credentials: dict[str, UUID] = {}  # credential key id -> its ballot right
         self._command: _Command | None = None
+        self._awaiting: list[tuple[_Event, str, Occasion]] = []  # unsigned, before their command
+        self._cache: dict[Any, Any] = {}  # for the provenance rules
         self._campaigns: dict[str, CampaignAudit] = {}
         self._at: int | None = None
+        self._event: _Event | None = None
         self.envelopes = 0
         self.finding: Finding | None = None
 
@@ -333,6 +365,7 @@ class Auditor:
         if self.finding is not None:
             return
         self._at = None
+        self._event: _Event | None = None
         self._line = line
         try:
             record = read_record(text)
@@ -349,22 +382,36 @@ class Auditor:
                 self._anchors.cosigned(note, proof, self.header.origin, self._log_key)
             else:
                 raise _Bad(f"unexpected {record['type']!r} record here")
-        except (_Bad, BadRecord, AnchorBroken) as exc:
+        except _Bad as exc:
+            self.finding = self._finding(line, str(exc), exc.at, exc.field)
+        except (BadRecord, AnchorBroken) as exc:
             self.finding = Finding(line, self._at, str(exc))
         except CONTENT_ERRORS as exc:
-            self.finding = Finding(line, self._at, f"unreadable content: {exc!r}")
+            self.finding = self._finding(line, f"unreadable content: {exc!r}")
+
+    def _finding(
+        self, line: int, problem: str, at: _Event | None = None, field: str | None = None
+    ) -> Finding:
+        """A finding naming `at`, or else the event being read (if any)."""
+        at = at or self._event
+        if at is None:
+            return Finding(line, self._at, problem)
+        return Finding(at.line, at.index, problem, str(at.stream), at.version, field)
 
     def finish(self, line: int) -> AuditReport:
         """Checks that need the whole bundle; `line` is one past the last line read."""
         if self.finding is None:
             self._at = None
+            self._event = None
             try:
                 if self._checkpoint is None:
                     raise _Bad("the bundle has no checkpoint record")
                 self._end_of_entries()
                 self._all_results_present()
                 self._anchors.check_quorum()
-            except (_Bad, AnchorBroken) as exc:
+            except _Bad as exc:
+                self.finding = self._finding(line, str(exc), exc.at)
+            except AnchorBroken as exc:
                 self.finding = Finding(line, self._at, str(exc))
         for cid, audit in self._campaigns.items():
             campaign = self._ledger.get(UUID(cid))
@@ -438,6 +485,9 @@ class Auditor:
         if self._command is not None:
             self._at = self._command.index
             raise _Bad(f"command {self._command.envelope.command_id} has no command record")
+        if self._awaiting:
+            at, topic, _ = self._awaiting[0]
+            raise _Bad(f"{topic.rsplit(':', 1)[-1]} follows no signed command", at)
         self._entries_done = True
 
     def _check_head(self, index: int, head: Any) -> None:
@@ -456,6 +506,7 @@ class Auditor:
     # --- 3. transitions ---------------------------------------------------------------------
 
     def _replay(self, index: int, entry: Entry) -> None:
+        self._event = _Event(self._line, index, entry.stream, entry.version)
         self._check_topic(entry.topic)
         stored = StoredEvent(entry.stream, entry.version, entry.topic, entry.state)
         try:
@@ -471,7 +522,7 @@ class Auditor:
         state = vars(event)
         aggregate = self._ledger.get(entry.stream)
         self._check_owner(entry, isinstance(event, CanInitAggregate), state, aggregate)
-        self._check(index, event, state, aggregate)
+        self._check(index, entry, event, state, aggregate)
         try:
             aggregate = event.mutate(aggregate)
         except Exception as exc:
@@ -507,11 +558,26 @@ class Auditor:
         if not created and get_topic(type(aggregate)) != owner:
             raise _Bad(f"{entry.topic} cannot apply to a {type(aggregate).__name__}")
 
-    def _check(self, index: int, event: Any, state: Mapping[str, Any], aggregate: Any) -> None:
+    def _check(
+        self, index: int, entry: Entry, event: Any, state: Mapping[str, Any], aggregate: Any
+    ) -> None:
         if "envelope" in state:
             self._check_envelope(index, event, state)
-        if isinstance(event, CommandRecord.Accepted):
-            self._close_command(str(event.originator_id), state)
+            self._check_awaiting()
+        closing = isinstance(event, CommandRecord.Accepted)
+        if closing:
+            self._check_record(str(event.originator_id), state)
+        signed = None if self._command is None else self._command.signed
+        occasion = Occasion(entry.stream, aggregate, signed, self._ledger.get, state, self._cache)
+        if signed is None and not closing and "envelope" not in state and index > 1:
+            # Unsigned, before its command's first signed event (a right a ballot spends):
+            # judged once that command is read. Entries 0 and 1 are the genesis.
+            snapshot = replace(occasion, before=copy.copy(aggregate))
+            self._awaiting.append((self._event, entry.topic, snapshot))
+        else:
+            self._check_provenance(self._event, entry.topic, occasion)
+        if closing:
+            self._command = None
         elif isinstance(event, CastBallot.Cast):
             self._check_ballot(str(event.originator_id), state)
         elif isinstance(event, Campaign.ApprovalSigned):
@@ -520,6 +586,33 @@ class Auditor:
             self._check_proposal(aggregate, state)
         if state.get("checkpoint") is not None:
             self._check_head(index, state["checkpoint"])
+
+    def _check_provenance(self, at: _Event | None, topic: str, occasion: Occasion) -> None:
+        """Counted = signed: the payload is what the event's rule reads from its command."""
+        name = topic.rsplit(":", 1)[-1]
+        try:
+            differs = provenance.disagreement(topic, occasion)
+        except provenance.Unfounded as exc:
+            raise _Bad(f"{name} does not follow from its command: {exc}", at) from None
+        except CONTENT_ERRORS as exc:
+            raise _Bad(f"{name} cannot be derived from its command: {exc!r}", at) from None
+        if differs is not None:
+            source = (
+                "the genesis"
+                if occasion.signed is None
+                else f"signed command {occasion.signed.command['id']}"
+            )
+            raise _Bad(
+                f"{name} disagrees with {source}: {differs.describe()}", at, field=differs.field
+            )
+
+    def _check_awaiting(self) -> None:
+        """Judge the unsigned events that came before this command's first signed one."""
+        if not self._awaiting or self._command is None:
+            return
+        awaiting, self._awaiting = self._awaiting, []
+        for at, topic, occasion in awaiting:
+            self._check_provenance(at, topic, replace(occasion, signed=self._command.signed))
 
     def _learn(self, entry: Entry, event: Any, state: Mapping[str, Any]) -> None:
         """Registry state and campaigns, once the event has applied."""
@@ -594,7 +687,7 @@ class Auditor:
         rule = self._rules.get(envelope.command_type)
         if rule is None:
             raise _Bad(f"unknown command type {envelope.command_type!r}")
-        self._command = self._signed(index, envelope, digest, rule)
+        self._command = self._signed(index, envelope, raw, digest, rule)
         self.envelopes += 1
 
     def _check_genesis(self, index: int, event: Any, state: Mapping[str, Any]) -> None:
@@ -609,7 +702,9 @@ class Auditor:
                 f"the bundle header names {self.header.admin_key_id}"
             )
 
-    def _signed(self, index: int, envelope: Envelope, digest: str, rule: RoleRule) -> _Command:
+    def _signed(
+        self, index: int, envelope: Envelope, raw: Mapping[str, Any], digest: str, rule: RoleRule
+    ) -> _Command:
         """Who signed, checked against the registry as it stands before this entry."""
         signer, command_type = envelope.signer, envelope.command_type
         right_id = self._credentials.get(signer)
@@ -618,7 +713,8 @@ class Auditor:
             self._verify(envelope, right.public_key, f"ballot credential {signer}")
             if not rule.credential_allowed:
                 raise _Bad(f"{command_type} is signed by ballot credential {signer}")
-            return _Command(envelope, digest, index, CREDENTIAL, str(right_id))
+            signed = Signed(envelope.command, raw, digest, CREDENTIAL, str(right_id))
+            return _Command(envelope, digest, index, CREDENTIAL, str(right_id), signed)
         actor_id = self._registry.actor_of_key(signer)
         if actor_id is None:
             raise _Bad(f"signed by key {signer}, unknown to the registry at this position")
@@ -637,7 +733,8 @@ class Auditor:
                 f"{command_type} needs one of the roles {', '.join(sorted(rule.roles))}; "
                 f"actor {actor_id} held {', '.join(sorted(roles)) or 'none'} at this position"
             ) from None
-        return _Command(envelope, digest, index, "actor", actor_id, frozenset(roles))
+        signed = Signed(envelope.command, raw, digest, "actor", actor_id)
+        return _Command(envelope, digest, index, "actor", actor_id, signed, frozenset(roles))
 
     def _verify(self, envelope: Envelope, public_key: str, what: str) -> None:
         try:
@@ -649,7 +746,8 @@ class Auditor:
         if not self._check_signature(self._line, raw, message, envelope.signature):
             raise _Bad(f"envelope signature does not verify with {what}")
 
-    def _close_command(self, command_id: str, state: Mapping[str, Any]) -> None:
+    def _check_record(self, command_id: str, state: Mapping[str, Any]) -> None:
+        """A command record closes the command being read, and must be its own."""
         command = self._command
         if command is None:
             raise _Bad(f"command record {command_id} follows no signed event of its command")
@@ -660,7 +758,6 @@ class Auditor:
                 f"command record {command_id} does not match the envelope of command "
                 f"{envelope.command_id} (entry {command.index})"
             )
-        self._command = None
 
     def _bind(self, stream: UUID, state: Mapping[str, Any]) -> None:
         kid, holder, holder_id = state["key_id"], state["holder"], state["holder_id"]
