@@ -393,9 +393,7 @@ def _spent(o: Occasion) -> dict[str, Any]:
 def _expired(o: Occasion) -> dict[str, Any]:
     right: BallotRight = o.before
     if right.meeting_id != o.command["meeting_id"] or right.state != "issued":
-        raise Unfounded(
-            f"expires right {right.id} ({right.state}), not an unused one of this meeting"
-        )
+        raise Unfounded(f"expires right {right.id}, which is {right.state}, not unused in it")
     return {STREAM: str(right.id)}
 
 
