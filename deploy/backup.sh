@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Back up or restore an appraisal ledger: the event store (with its ledger tables and
-# checkpoints) and the log key. A restored copy verifies to the same checkpoint root.
+# checkpoints). A restored copy verifies to the same checkpoint root.
 #
 #   deploy/backup.sh backup  BACKUP_DIR                 # from $APPRAISAL_DATABASE_URL / $APPRAISAL_DATA_DIR
 #   deploy/backup.sh restore BACKUP_DIR                 # into $APPRAISAL_DATABASE_URL / $APPRAISAL_DATA_DIR
 #
 # PostgreSQL: pg_dump custom format (one consistent snapshot) and pg_restore into an
 # existing, empty database (or schema, with ?schema=NAME). SQLite: the online backup
-# API, consistent while the server keeps writing. The log key is copied with mode 0600:
-# keep backups as secret as the key itself.
+# API, consistent while the server keeps writing.
+#
+# The log key is never copied: whoever holds the store and the log key together can
+# rewrite the ledger and re-sign it, so a backup must not hand over both. Its custodian
+# keeps it apart (APPRAISAL_LOG_KEY_FILE, see README "Keys apart") and provides it to
+# a restored server the same way.
 set -euo pipefail
 
 die() { echo "backup.sh: $*" >&2; exit 1; }
@@ -39,8 +43,6 @@ PY
 case "$command" in
   backup)
     mkdir -p "$target"
-    [ -f "$data_dir/log.key" ] || die "no log key at $data_dir/log.key"
-    install -m 0600 "$data_dir/log.key" "$target/log.key"
     case "$url" in
       sqlite:///*)
         sqlite_copy "${url#sqlite:///}" "$target/appraisal.sqlite3"
@@ -55,8 +57,6 @@ case "$command" in
   restore)
     [ -f "$target/STORE" ] || die "$target is not a backup made by backup.sh"
     mkdir -p "$data_dir"
-    [ ! -e "$data_dir/log.key" ] || die "$data_dir/log.key exists: restore into a fresh data dir"
-    install -m 0600 "$target/log.key" "$data_dir/log.key"
     read -r kind dumped_schema < "$target/STORE" || true
     case "$kind:$url" in
       sqlite:sqlite:///*)
@@ -69,6 +69,6 @@ case "$command" in
         pg_restore --no-owner --exit-on-error --dbname="$db_url" "$target/appraisal.dump" ;;
       *) die "a $kind backup cannot be restored into $url" ;;
     esac
-    echo "restored from $target" ;;
+    echo "restored from $target; the log key is not in a backup: provide it with APPRAISAL_LOG_KEY_FILE" ;;
   *) die "unknown command '$command' (backup or restore)" ;;
 esac

@@ -26,6 +26,7 @@ class Settings:
     read_database_url: str | None = None  # a streaming replica for read-model queries
     witnesses: tuple[tuple[str, str], ...] = ()  # (submission URL prefix, witness vkey)
     witness_quorum: int = 0  # how many must cosign a head that a tally binds; 0 = none set
+    log_key_file: Path | None = None  # the log's private key, when kept apart from the data
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -40,11 +41,17 @@ class Settings:
             pool_size=_int(env, "APPRAISAL_DB_POOL_SIZE", 5),
             read_database_url=env.get("APPRAISAL_READ_DATABASE_URL") or None,
             **_witnesses(env),
+            log_key_file=Path(env["APPRAISAL_LOG_KEY_FILE"])
+            if env.get("APPRAISAL_LOG_KEY_FILE")
+            else None,
         )
 
     @property
     def log_key_path(self) -> Path:
-        return self.data_dir / "log.key"
+        """Where the log's signing key lives. Why it may live apart: whoever holds both the
+        store and this key can rewrite history and re-sign it, so the key belongs with
+        its custodian (`APPRAISAL_LOG_KEY_FILE`), not beside the data and its backups."""
+        return self.log_key_file or self.data_dir / "log.key"
 
     @property
     def is_postgres(self) -> bool:

@@ -6,48 +6,58 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from entrypoints.cli import main
+from service.keyfiles import read_private_key
 from service.settings import Settings
 from tests.support import Harness
 
 SCRIPT = Path(__file__).parents[2] / "deploy" / "backup.sh"
 
 
-def run_script(*args: str, settings: Settings) -> None:
+def environment(settings: Settings) -> dict[str, str]:
     env = {
-        **os.environ,
         "APPRAISAL_DATA_DIR": str(settings.data_dir),
         "APPRAISAL_DATABASE_URL": settings.database_url,
-        "PYTHON": sys.executable,
     }
+    if settings.log_key_file is not None:
+        env["APPRAISAL_LOG_KEY_FILE"] = str(settings.log_key_file)
+    return env
+
+
+def run_script(*args: str, settings: Settings) -> None:
+    env = {**os.environ, **environment(settings), "PYTHON": sys.executable}
     subprocess.run([str(SCRIPT), *args], env=env, check=True, capture_output=True)
 
 
 def verify(settings: Settings) -> dict:
-    env = {
-        "APPRAISAL_DATA_DIR": str(settings.data_dir),
-        "APPRAISAL_DATABASE_URL": settings.database_url,
-    }
-    result = CliRunner().invoke(main, ["ledger", "verify", "--json"], env=env)
+    result = CliRunner().invoke(main, ["ledger", "verify", "--json"], env=environment(settings))
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
 
 @pytest.fixture
 def target(harness: Harness, tmp_path: Path) -> Iterator[Settings]:
-    """Where the backup is restored: a fresh data dir, and a fresh database or file."""
+    """Where the backup is restored: a fresh data dir, and a fresh database or file; the
+    log key comes from its custodian, not from the backup."""
     original = harness.system.settings
     data_dir = tmp_path / "restored"
+    key = str(original.log_key_path)
     if not original.is_postgres:
         url = f"sqlite:///{data_dir / 'appraisal.sqlite3'}"
         yield Settings.from_env(
-            {"APPRAISAL_DATA_DIR": str(data_dir), "APPRAISAL_DATABASE_URL": url}
+            {
+                "APPRAISAL_DATA_DIR": str(data_dir),
+                "APPRAISAL_DATABASE_URL": url,
+                "APPRAISAL_LOG_KEY_FILE": key,
+            }
         )
         return
     database, schema = original.database_url.split("?schema=")
@@ -56,7 +66,13 @@ def target(harness: Harness, tmp_path: Path) -> Iterator[Settings]:
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{restored}"')
     url = f"{server}/{restored}?schema={schema}"
-    yield Settings.from_env({"APPRAISAL_DATA_DIR": str(data_dir), "APPRAISAL_DATABASE_URL": url})
+    yield Settings.from_env(
+        {
+            "APPRAISAL_DATA_DIR": str(data_dir),
+            "APPRAISAL_DATABASE_URL": url,
+            "APPRAISAL_LOG_KEY_FILE": key,
+        }
+    )
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
 
@@ -77,3 +93,34 @@ def test_restored_copy_verifies_with_the_same_root(
         before["tree_size"],
         before["checkpoints"],
     )
+
+
+def test_a_backup_never_holds_the_log_key(harness: Harness, tmp_path: Path) -> None:
+    """Even with the key in the data dir (the default), the backup has no copy of it."""
+    harness.register("evaluator")
+    settings = harness.system.settings
+    key = settings.log_key_path
+    assert key.parent == settings.data_dir and key.exists()
+    secret = key.read_bytes()
+    body = b"".join(line for line in secret.splitlines() if not line.startswith(b"-----"))
+    raw = read_private_key(key).private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    run_script("backup", str(tmp_path / "backup"), settings=settings)
+    files = [p for p in (tmp_path / "backup").rglob("*") if p.is_file()]
+    assert files and "log.key" not in {p.name for p in files}
+    for path in files:
+        content = path.read_bytes()
+        assert body not in content and raw not in content, path
+
+
+def test_the_log_key_can_live_apart(store_settings: Settings, tmp_path: Path) -> None:
+    custody = tmp_path / "custodian" / "log.key"
+    settings = replace(store_settings, log_key_file=custody)
+    with Harness.initialised(settings) as h:
+        h.register("evaluator")
+        assert custody.exists() and oct(custody.stat().st_mode & 0o777) == "0o600"
+        assert not (settings.data_dir / "log.key").exists()
+        report = verify(settings)
+        assert report["ok"] and report["tree_size"] == h.size
+    without = replace(settings, log_key_file=None)
+    result = CliRunner().invoke(main, ["ledger", "verify", "--json"], env=environment(without))
+    assert result.exit_code == 1 and "no log key" in result.output
