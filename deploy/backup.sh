@@ -11,7 +11,7 @@
 #
 # The log key is never copied: whoever holds the store and the log key together can
 # rewrite the ledger and re-sign it, so a backup must not hand over both. Its custodian
-# keeps it apart (APPRAISAL_LOG_KEY_FILE, see README "Keys apart") and provides it to
+# keeps it apart (APPRAISAL_LOG_KEY_FILE; docs/AUDIT.md "Who holds the log key") and gives it to
 # a restored server the same way.
 set -euo pipefail
 
