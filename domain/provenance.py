@@ -255,6 +255,7 @@ def _credential_bound(o: Occasion) -> dict[str, Any]:
     right = credentials.get(o.state.get("key_id"))
     if right is None:
         raise Unfounded(f"binds key {o.state.get('key_id')}, which the command issues to no one")
+    _seen(o, "bound", right.id)
     return {
         STREAM: str(key_binding_id(right.holder)),
         "key_id": right.holder,
@@ -367,6 +368,7 @@ def _issued(o: Occasion) -> dict[str, Any]:
     right = _planned(o).get(o.stream)
     if right is None:
         raise Unfounded(f"right {o.stream} is not one the command issues")
+    _seen(o, "issued", right.id)
     return {
         STREAM: str(right.id),
         "campaign_id": o.command["campaign_id"],
@@ -429,6 +431,7 @@ def _voided(o: Occasion) -> dict[str, Any]:
     c = o.command
     if str(o.stream) not in c.get("void_ballots", []):
         raise Unfounded(f"voids ballot {o.stream}, which the command does not name")
+    _seen(o, "voided", str(o.stream))
     return _signed_by(o, **{STREAM: str(o.stream)}, reason=c["reason"], dispute_id=c["dispute_id"])
 
 
@@ -577,9 +580,50 @@ def receipt_stream(command: Mapping[str, Any]) -> str | None:
     return command["ballot_id"] if command["type"] == "ballot.cast" else None
 
 
+def _seen(o: Occasion, kind: str, what: Any) -> None:
+    """Note an unsigned event of the command, for `_missing` at its record."""
+    assert o.signed is not None
+    o.signed.memo.setdefault(("seen", kind), set()).add(what)
+
+
+def _missing(o: Occasion) -> str | None:
+    """The first event the command should have written but did not: a right it issues,
+    a credential it binds, a right its close leaves unused, a ballot it voids, a grade
+    its finalisation records."""
+    assert o.signed is not None
+    c, memo = o.command, o.signed.memo
+
+    def seen(kind: str) -> set[Any]:
+        return memo.get(("seen", kind), set())
+
+    if c["type"] == "balloting.open":
+        planned = _planned(o).values()
+        for right in planned:
+            if right.id not in seen("issued"):
+                return f"right {right.id} it issues"
+            if right.kind == CREDENTIAL and right.id not in seen("bound"):
+                return f"the binding of credential {right.holder}"
+    elif c["type"] == "balloting.close":
+        for right_id in o.find(UUID(c["meeting_id"])).rights:
+            if o.find(UUID(right_id)).state == "issued":
+                return f"the expiry of unused right {right_id}"
+    elif c["type"] == "dispute.resolve":
+        for ballot_id in c.get("void_ballots", []):
+            if ballot_id not in seen("voided"):
+                return f"the voiding of ballot {ballot_id}"
+    elif c["type"] == "results.finalize":
+        for person, grades in _graded_people(o).items():
+            if memo.get(("recorded", person), 0) != len(grades):
+                return f"the grade of {person!r} for this campaign"
+    return None
+
+
 def _accepted(o: Occasion) -> dict[str, Any]:
     assert o.signed is not None
     c = o.command
+    missing = _missing(o)
+    if missing is not None:
+        raise Unfounded(f"closes command {c['id']}, which never wrote {missing}")
     return {
         STREAM: c["id"],
         "command_type": c["type"],
