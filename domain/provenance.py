@@ -139,13 +139,17 @@ def _short(value: Any, limit: int = 120) -> str:
 
 
 def _same(recorded: Any, expected: Any) -> bool:
-    """Equal as JSON: `true` is not `1` and `80` is not `80.0`, whatever Python says."""
-    if recorded is expected:
-        return True
-    try:
-        return json.dumps(recorded, sort_keys=True) == json.dumps(expected, sort_keys=True)
-    except (TypeError, ValueError):
+    """Equal as JSON values: `true` is not `1` and `80` is not `80.0`, whatever Python
+    says; object key order does not matter."""
+    if type(recorded) is not type(expected):
         return False
+    if isinstance(recorded, dict):
+        return recorded.keys() == expected.keys() and all(
+            _same(value, expected[key]) for key, value in recorded.items()
+        )
+    if isinstance(recorded, list):
+        return len(recorded) == len(expected) and all(map(_same, recorded, expected))
+    return bool(recorded == expected)
 
 
 # --- helpers the rules share ----------------------------------------------------------------
