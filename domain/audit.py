@@ -28,6 +28,10 @@ Checks, in stream order:
 4. Results: at each ResultsProposed of a campaign in scope, re-deriving from the
    events before it gives the recorded proposal hash and results; each results
    record equals the campaign's published results as replayed.
+5. Counted = signed: every event's payload equals what `domain.provenance` derives
+   from the signed command it is written with (unsigned events that come before
+   their command's first signed one wait for it), and each command record finds
+   every unsigned event its command had to write.
 """
 
 import base64
