@@ -369,7 +369,7 @@ class Auditor:
         if self.finding is not None:
             return
         self._at = None
-        self._event: _Event | None = None
+        self._event = None
         self._line = line
         try:
             record = read_record(text)
@@ -574,6 +574,7 @@ class Auditor:
         signed = None if self._command is None else self._command.signed
         occasion = Occasion(entry.stream, aggregate, signed, self._ledger.get, state, self._cache)
         if signed is None and not closing and "envelope" not in state and index > 1:
+            assert self._event is not None
             # Unsigned, before its command's first signed event (a right a ballot spends):
             # judged once that command is read. Entries 0 and 1 are the genesis.
             snapshot = replace(occasion, before=copy.copy(aggregate))

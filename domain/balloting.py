@@ -106,7 +106,7 @@ class Meeting(Aggregate):
         id: UUID,
         campaign_id: str,
         appraisee_ids: list[str],
-        issued: dict[str, dict[str, int]],
+        issued: dict[str, int],
         rights: list[str],
         attendance: dict[str, Any],
         rules: dict[str, Any],
@@ -234,7 +234,7 @@ class CastBallot(Aggregate):
 
 def reconcile(
     meeting: Meeting, rights: Iterable[BallotRight], ballots: Iterable[CastBallot]
-) -> dict[str, dict[str, int]]:
+) -> dict[str, dict[str, Any]]:
     """Issued = cast + unused, per group, as a meeting's close records it: `rights` are the
     meeting's rights before the unused ones expire, `ballots` those cast on them."""
     counts = tally(parse_rules(meeting.rules), [b.for_scoring(meeting.appraisees) for b in ballots])

@@ -37,7 +37,7 @@ APPRAISEE_FIELDS = ("appraisee_id", "name", "position", "unit", "category")
 
 def parse_details(command: Mapping[str, Any]) -> dict[str, Any]:
     """The optional jurisdiction and period of `campaign.create` / `campaign.amend`."""
-    details = {}
+    details: dict[str, Any] = {}
     if "jurisdiction" in command:
         details["jurisdiction"] = fields.text(command, "jurisdiction")
     if "period" in command:

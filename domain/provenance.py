@@ -90,7 +90,7 @@ class Signed:
         return self.memo[key]
 
 
-Find = Callable[[UUID], Any | None]
+Find = Callable[[UUID], Any]  # an aggregate, or None when there is none
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def _registered(o: Occasion) -> dict[str, Any]:
 
 def _genesis_registered(o: Occasion) -> dict[str, Any]:
     """The root of trust: its key is the one recorded (the bundle header pins its id)."""
-    public_key = o.state.get("public_key")
+    public_key = o.state["public_key"]
     return {
         STREAM: str(ADMIN_ACTOR_ID),
         "name": "admin",
@@ -494,7 +494,8 @@ def _report_result(c: Mapping[str, Any], find: Find) -> dict[str, Any]:
     return {"report_id": str(rid), "status": find(rid).status}
 
 
-def _campaign_of(c: Mapping[str, Any], find: Find) -> Campaign:
+def _campaign_of(c: Mapping[str, Any], find: Find) -> Any:
+    """The command's campaign as its events left it."""
     return find(UUID(c["campaign_id"]))
 
 

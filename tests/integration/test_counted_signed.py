@@ -22,7 +22,7 @@ import domain.provenance
 from domain import checkpoint, merkle
 from domain.entries import Entry
 from domain.tree_check import TreeRebuilder
-from service.cli import main
+from entrypoints.cli import main
 from service.keyfiles import read_private_key
 from service.settings import Settings
 from service.system import System
