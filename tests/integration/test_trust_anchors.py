@@ -16,6 +16,7 @@ from tests.support import Harness
 from tests.witnesses import RunningWitness, new_witness_key
 
 ANCHOR_LINE = "extends trusted checkpoint"
+COMMAND_RECORDED = "domain.command_record:CommandRecord.Accepted"
 
 
 def cli(h: Harness, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -108,15 +109,20 @@ def test_a_fork_resealed_with_the_log_key_fails_naming_the_file(
     records = export(harness, path)
     held = trusted_file(tmp_path, "held.note", records[1]["note"])
     size = len(entries(records))
-    # The operator rewrites one event (its signed command left as it was) and re-signs.
-    victim = entries(records)[size - 2]
-    edit_state(victim, lambda state: state.update(name="另一个人"))
+    # The operator swaps the last two registrations and re-signs: every fact still follows
+    # from its signed command, so only the held checkpoint can tell the histories apart.
+    items = entries(records)
+    ends = [i for i, r in enumerate(items) if r["topic"] == COMMAND_RECORDED]
+    first, second = items[ends[-3] + 1 : ends[-2] + 1], items[ends[-2] + 1 : ends[-1] + 1]
+    start = records.index(first[0])
+    records[start : start + len(first) + len(second)] = second + first
     forked = reseal(harness, records)
     bad = failed(
         verify(harness, write(path, forked), "--trusted-checkpoint", str(held)),
         f"the log forked from trusted checkpoint {held}",
     )
     assert bad["index"] == size - 1  # found when the rebuilt tree reaches the anchor's size
+    assert verify(harness, path)[0] == 0  # without the anchor the swapped history passes
 
 
 def test_a_trusted_checkpoint_of_another_key_or_log_is_refused(
