@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from entrypoints.cli import main
-from tests.integration.test_audit import Records, edit_state, entries, reseal
+from tests.integration.test_audit import Records, entries, reseal
 from tests.support import Harness
 from tests.witnesses import RunningWitness, new_witness_key
 
