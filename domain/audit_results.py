@@ -11,18 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.campaign import Campaign
-from domain.scoring import as_approved
 
 REPLAY_FIELDS = ("status", "score", "score_exact", "rank", "grade", "flags")
 SUMMARY_FIELDS = ("campaign_id", "status", "proposal_hash", "approved", "results")
 
 
 def published_results(campaign: Campaign) -> dict[str, Any]:
-    """What the campaign shows as its results: the latest proposal's computed grades with
-    the committee's adjustments applied (DESIGN §3 results endpoint, §5 adjustments)."""
+    """What the campaign shows as its results: its results as approved (DESIGN §3 results
+    endpoint, §5 adjustments)."""
     proposal = campaign.proposal
     approved = campaign.approved
-    adjustments = {a["appraisee_id"]: a for a in (approved or {}).get("adjustments", [])}
     return {
         "campaign_id": str(campaign.id),
         "status": campaign.status,
@@ -30,21 +28,18 @@ def published_results(campaign: Campaign) -> dict[str, Any]:
         "approved": None if approved is None else dict(approved),
         "results": [
             {
-                "appraisee_id": r["appraisee_id"],
-                "category": r["category"],
-                "status": r["status"],
-                "score": r["score"],
-                "score_exact": r["score_exact"],
-                "rank": r["rank"],
-                "computed_grade": r["grade"],
-                "grade": approved_result["grade"],
-                "adjustment_reason": adjustments.get(r["appraisee_id"], {}).get("reason"),
-                "flags": approved_result["flags"],
+                "appraisee_id": r.appraisee_id,
+                "category": r.computed["category"],
+                "status": r.computed["status"],
+                "score": r.computed["score"],
+                "score_exact": r.computed["score_exact"],
+                "rank": r.computed["rank"],
+                "computed_grade": r.computed_grade,
+                "grade": r.grade,
+                "adjustment_reason": r.adjustment_reason,
+                "flags": list(r.approved["flags"]),
             }
-            for r in ([] if proposal is None else proposal["results"])
-            for approved_result in [
-                as_approved(campaign.rules, r, adjustments.get(r["appraisee_id"]))
-            ]
+            for r in campaign.results_as_approved()
         ],
     }
 

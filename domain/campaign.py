@@ -6,6 +6,7 @@ so that casting a ballot never touches (or replays) the campaign.
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -17,7 +18,7 @@ from domain import fields
 from domain.envelope import parse_timestamp
 from domain.errors import Conflict, NotFound, RuleViolation, WrongState
 from domain.rules import Rules, parse_rules
-from domain.scoring import COMPLETE
+from domain.scoring import COMPLETE, as_approved
 
 DRAFT = "draft"
 PUBLISHED = "published"  # rules and roster frozen; debriefing and balloting under way
@@ -116,6 +117,32 @@ def publication_window_end(command: Mapping[str, Any]) -> datetime:
     (within the replay window of the server's clock), so an auditor gets the same instant."""
     days = fields.integer(command, "window_days", low=0, high=60)
     return parse_timestamp(command["issued_at"]) + timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class ApprovedResult:
+    """One appraisee's result as approved: the proposal's computed result and the
+    committee's adjustment of it, shown side by side (DESIGN §5)."""
+
+    computed: Mapping[str, Any]  # the proposal's entry for the appraisee
+    adjustment: Mapping[str, Any] | None  # {appraisee_id, grade, reason}
+    approved: Mapping[str, Any]  # the entry with the adjustment applied (`as_approved`)
+
+    @property
+    def appraisee_id(self) -> str:
+        return self.computed["appraisee_id"]
+
+    @property
+    def computed_grade(self) -> str | None:
+        return self.computed["grade"]
+
+    @property
+    def grade(self) -> str | None:
+        return self.approved["grade"]
+
+    @property
+    def adjustment_reason(self) -> str | None:
+        return None if self.adjustment is None else self.adjustment["reason"]
 
 
 class Campaign(Aggregate):
@@ -516,13 +543,32 @@ class Campaign(Aggregate):
     def _finalize(self, envelope: dict[str, Any]) -> None:
         self.status = FINALIZED
 
+    def results_as_approved(self) -> list[ApprovedResult]:
+        """The current proposal's results, each with the committee's adjustment when the
+        approval is of this very proposal (its hash); none without a current proposal."""
+        if self.proposal is None:
+            return []
+        approval = self._approval_of_current_proposal()
+        adjustments = {a["appraisee_id"]: a for a in (approval or {}).get("adjustments", [])}
+        rules = self.rules
+        results = []
+        for result in self.proposal["results"]:
+            adjustment = adjustments.get(result["appraisee_id"])
+            results.append(
+                ApprovedResult(result, adjustment, as_approved(rules, result, adjustment))
+            )
+        return results
+
     def final_grades(self) -> dict[str, str | None]:
-        """Grades as approved: computed, with the committee's adjustments applied."""
-        if self.proposal is None or self.approved is None:
+        """Grades as approved, per appraisee; none until the current proposal is approved."""
+        if self._approval_of_current_proposal() is None:
             return {}
-        grades = {r["appraisee_id"]: r["grade"] for r in self.proposal["results"]}
-        grades.update({a["appraisee_id"]: a["grade"] for a in self.approved["adjustments"]})
-        return grades
+        return {r.appraisee_id: r.grade for r in self.results_as_approved()}
+
+    def _approval_of_current_proposal(self) -> dict[str, Any] | None:
+        if self.proposal is None or self.approved is None:
+            return None
+        return self.approved if self.approved["proposal_hash"] == self.proposal["hash"] else None
 
     def acknowledge(self, appraisee_id: str, envelope: dict[str, Any]) -> None:
         self._require(PUBLICIZED, FINALIZED, action="acknowledge feedback")

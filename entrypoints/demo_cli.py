@@ -24,23 +24,22 @@ def campaign_results(system: System, campaign_id: str) -> dict[str, Any]:
     rules = campaign.rules
     labels = {g.code: g.label for c in rules.categories for g in c.grades}
     labels.update({g.code: g.label for g in rules.grades})
-    adjustments = {a["appraisee_id"]: a for a in campaign.approved["adjustments"]}
     rows = []
-    for result in campaign.proposal["results"]:
-        who = campaign.appraisees[result["appraisee_id"]]
-        adjusted = adjustments.get(result["appraisee_id"])
+    for approved in campaign.results_as_approved():
+        result = approved.computed
+        who = campaign.appraisees[approved.appraisee_id]
         rows.append(
             {
-                "appraisee_id": result["appraisee_id"],
+                "appraisee_id": approved.appraisee_id,
                 "unit": who["unit"],
                 "name": who["name"],
                 "category": result["category"],
                 "score": result.get("score"),
                 "score_exact": result.get("score_exact"),
                 "rank": result["rank"],
-                "computed_grade": result["grade"],
-                "grade": adjusted["grade"] if adjusted else result["grade"],
-                "adjustment_reason": adjusted["reason"] if adjusted else None,
+                "computed_grade": approved.computed_grade,
+                "grade": approved.grade,
+                "adjustment_reason": approved.adjustment_reason,
                 "flags": result["flags"],
             }
         )

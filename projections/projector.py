@@ -30,7 +30,6 @@ from domain.rectification import RectificationPlan
 from domain.registry import Actor
 from domain.report import Report
 from domain.rules import parse_rules
-from domain.scoring import as_approved
 from projections.schema import Tx, dumps
 from service.application import AppraisalApplication
 
@@ -177,33 +176,23 @@ def _results(tx: Tx, campaign_id: str, campaign: Campaign) -> None:
     """The current proposal's results with the approved adjustments, or none when
     there is no current proposal (an upheld dispute or new assessment withdrew it)."""
     tx.delete("results", {"campaign_id": campaign_id})
-    if campaign.proposal is None:
-        return
-    approved = campaign.approved
-    adjustments = (
-        {a["appraisee_id"]: a for a in approved["adjustments"]}
-        if approved is not None and approved["proposal_hash"] == campaign.proposal["hash"]
-        else {}
-    )
-    rules = campaign.rules
-    for seq, proposed in enumerate(campaign.proposal["results"]):
-        adjustment = adjustments.get(proposed["appraisee_id"])
-        result = as_approved(rules, proposed, adjustment)
+    for seq, approved in enumerate(campaign.results_as_approved()):
+        result = approved.approved
         tx.upsert(
             "results",
             {
                 "campaign_id": campaign_id,
-                "appraisee_id": result["appraisee_id"],
+                "appraisee_id": approved.appraisee_id,
                 "seq": seq,
                 "category": result["category"],
                 "status": result["status"],
                 "score": result["score"],
                 "score_exact": result["score_exact"],
                 "rank": result["rank"],
-                "grade": result["grade"],
-                "computed_grade": proposed["grade"],
-                "adjustment_grade": None if adjustment is None else adjustment["grade"],
-                "adjustment_reason": None if adjustment is None else adjustment["reason"],
+                "grade": approved.grade,
+                "computed_grade": approved.computed_grade,
+                "adjustment_grade": None if approved.adjustment is None else approved.grade,
+                "adjustment_reason": approved.adjustment_reason,
                 "flags": dumps(result["flags"]),
                 "notes": dumps(result["notes"]),
                 "group_scores": dumps(

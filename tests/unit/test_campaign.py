@@ -41,6 +41,8 @@ def proposed_campaign() -> tuple[Campaign, str]:
         "score": "88.00",
         "score_exact": "88/1",
         "grade": "competent",
+        "flags": [],
+        "notes": [],
     }
     campaign.propose("h", [result], {}, ENVELOPE)
     return campaign, secretary
@@ -80,3 +82,47 @@ def test_roster_is_frozen_after_publication() -> None:
     campaign, _ = proposed_campaign()
     with pytest.raises(errors.WrongState):
         campaign.add_appraisees([], ENVELOPE)
+
+
+ADJUSTMENT = {"appraisee_id": "", "grade": "basic", "reason": "履职核实发现问题"}
+
+
+def approved_campaign() -> tuple[Campaign, str]:
+    campaign, secretary = proposed_campaign()
+    campaign.approve("c1", "h", [{**ADJUSTMENT, "appraisee_id": secretary}], {}, ENVELOPE)
+    return campaign, secretary
+
+
+def test_results_as_approved_show_the_adjustment_beside_the_computed_grade() -> None:
+    campaign, secretary = approved_campaign()
+    (result,) = campaign.results_as_approved()
+    assert (result.appraisee_id, result.computed_grade, result.grade) == (
+        secretary,
+        "competent",
+        "basic",
+    )
+    assert result.adjustment_reason == ADJUSTMENT["reason"]
+
+
+def test_a_proposal_not_yet_approved_shows_computed_grades_and_no_final_grades() -> None:
+    campaign, _ = proposed_campaign()
+    (result,) = campaign.results_as_approved()
+    assert (result.grade, result.adjustment, result.adjustment_reason) == ("competent", None, None)
+    assert campaign.final_grades() == {}
+
+
+def test_an_approval_of_another_proposal_adjusts_nothing() -> None:
+    """A proposal event recorded after the approval (as a forged or replayed ledger could
+    carry it, past the command's state check) leaves the old approval's adjustments out."""
+    campaign, secretary = approved_campaign()
+    campaign._propose("h2", [{"appraisee_id": secretary, "grade": "competent"}], {}, ENVELOPE)
+    (result,) = campaign.results_as_approved()
+    assert (result.grade, result.adjustment) == ("competent", None)
+    assert campaign.final_grades() == {}
+
+
+def test_no_current_proposal_means_no_results() -> None:
+    campaign, _ = approved_campaign()
+    campaign.proposal = None
+    assert campaign.results_as_approved() == []
+    assert campaign.final_grades() == {}
