@@ -65,7 +65,7 @@ from domain.audit_bundle import (
     read_record,
 )
 from domain.audit_results import published_results, result_differences, summary_difference
-from domain.balloting import CREDENTIAL, NAMED, BallotRight, CastBallot
+from domain.balloting import CREDENTIAL, BallotRight, CastBallot
 from domain.campaign import Campaign
 from domain.canonical import b64url_encode
 from domain.command_record import CommandRecord
@@ -86,7 +86,6 @@ from domain.registry import (
 
 HEAD_WINDOW = 8192  # how far back a recorded tree head may lie behind the event resting on it
 DOMAIN_PACKAGE = "domain."
-TELLER = "teller"
 # Aggregates that take no event after their creation: only their version is kept.
 SINGLE_EVENT = (CommandRecord, KeyBinding)
 # What a bad state may raise while being read; anything else is a bug in the verifier.
@@ -637,13 +636,7 @@ class Auditor:
         where = (state["campaign_id"], state["meeting_id"], state["group"])
         if (right.campaign_id, right.meeting_id, right.group) != where:
             raise _Bad(f"ballot {ballot_id} is cast in another meeting or group than its right")
-        if right.kind == CREDENTIAL:
-            own = command.holder == CREDENTIAL and command.holder_id == str(right.id)
-        elif right.kind == NAMED:
-            own = command.holder == "actor" and command.holder_id == right.holder
-        else:
-            own = command.holder == "actor" and TELLER in command.roles
-        if not own:
+        if not right.spendable_by(command.holder, command.holder_id, command.roles):
             raise _Bad(
                 f"ballot {ballot_id} spends the {right.kind} right of {right.holder} "
                 f"but is signed by key {command.envelope.signer}"

@@ -10,7 +10,7 @@ and the new ballot: no aggregate grows with the number of ballots.
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -29,6 +29,11 @@ from domain.rules import parse_decimal, parse_rules
 CREDENTIAL = "credential"
 NAMED = "named"
 PAPER = "paper"
+SPENDERS = {
+    CREDENTIAL: "its own one-time credential",
+    NAMED: "the evaluator it names",
+    PAPER: "a teller entering the paper slip",
+}
 
 
 @lru_cache(maxsize=IDS_CACHED)
@@ -165,6 +170,15 @@ class BallotRight(Aggregate):
         self.public_key = public_key
         self.state = "issued"
         self.ballot_id: str | None = None
+
+    def spendable_by(self, holder: str, holder_id: str, roles: Collection[str]) -> bool:
+        """Whose signature may spend this right (DESIGN §4): `holder` and `holder_id` say
+        what the signing key is bound to (an actor, or a credential's right)."""
+        if self.kind == CREDENTIAL:
+            return holder == CREDENTIAL and holder_id == str(self.id)
+        if self.kind == NAMED:
+            return holder == "actor" and holder_id == self.holder
+        return holder == "actor" and "teller" in roles
 
     def spend(self, ballot_id: str) -> None:
         if self.state == "spent":

@@ -10,6 +10,7 @@ from domain.balloting import (
     CREDENTIAL,
     NAMED,
     PAPER,
+    SPENDERS,
     BallotRight,
     CastBallot,
     Meeting,
@@ -174,12 +175,12 @@ def _right(ctx: Context, meeting_id: str, group: str) -> BallotRight:
     if "paper_serial" in c:
         if signer.holder == CREDENTIAL:
             raise MalformedCommand("a credential ballot has no paper serial")
-        if "teller" not in signer.roles:
-            raise WrongRole("only a teller enters paper ballots")
         fields.text(c, "paper_serial")
     right = ctx.find(spent_right_id(c, signer.holder, signer.holder_id))
     if not isinstance(right, BallotRight) or (right.meeting_id, right.group) != (meeting_id, group):
         raise WrongRole(f"the signer holds no ballot right in group {group} of this meeting")
+    if not right.spendable_by(signer.holder, signer.holder_id, signer.roles):
+        raise WrongRole(f"a {right.kind} ballot right is spent only by {SPENDERS[right.kind]}")
     return right
 
 
