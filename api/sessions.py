@@ -183,17 +183,16 @@ class Sessions:
         actor = app.find(UUID(binding.holder_id))
         if not isinstance(actor, Actor):
             raise UnknownKey(f"key {key_id} has no actor")
-        record = actor.active_key(key_id)
-        try:
-            keys.verify(
-                keys.decode_public_key(record.public_key),
-                SESSION_PREFIX + challenge.encode(),
-                signature,
-            )
-        except MalformedCommand as exc:
-            raise BadSignature("the signature is not a valid Ed25519 signature") from exc
+        actor.verified_key(key_id, lambda public_key: _verify(public_key, challenge, signature))
         self.challenges.consume(issued, now)
         return self.tokens.issue(str(actor.id), key_id, frozenset(actor.roles), now)
+
+
+def _verify(public_key: bytes, challenge: str, signature: str) -> None:
+    try:
+        keys.verify(public_key, SESSION_PREFIX + challenge.encode(), signature)
+    except MalformedCommand as exc:
+        raise BadSignature("the signature is not a valid Ed25519 signature") from exc
 
 
 def _timestamp(epoch_seconds: int) -> str:

@@ -8,7 +8,7 @@ checks every envelope without trusting the server.
 """
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, MalformedCommand, RevokedKey, UnknownKey, WrongRole
+from domain.keys import decode_public_key
 
 ROLES = frozenset(
     {"admin", "organizer", "teller", "cadre", "evaluator", "committee", "inspector", "auditor"}
@@ -72,6 +73,16 @@ class Actor(Aggregate):
         if record.revoked:
             raise RevokedKey(f"key {key_id} was revoked")
         return record
+
+    def verified_key(self, key_id: str, verify: Callable[[bytes], None]) -> KeyRecord:
+        """The actor's active key `key_id`, once `verify` (given the raw public key) has
+        accepted the signature made with it. The signature is checked first, so whoever
+        lacks the private key learns nothing of the key but that the signature is bad."""
+        record = self.keys.get(key_id)
+        if record is None:
+            raise UnknownKey(f"key {key_id} does not belong to actor {self.id}")
+        verify(decode_public_key(record.public_key))
+        return self.active_key(key_id)
 
     def add_key(self, public_key: str, key_id: str, envelope: dict[str, Any]) -> None:
         if key_id in self.keys:

@@ -279,9 +279,7 @@ class CommandBus:
             actor = reads.find(UUID(binding.holder_id))
             if not isinstance(actor, Actor):
                 raise UnknownKey(f"key {envelope.signer} is bound to no actor")
-            record = actor.keys[envelope.signer]
-            envelope.verify(decode_public_key(record.public_key))
-            actor.active_key(envelope.signer)
+            actor.verified_key(envelope.signer, envelope.verify)
             return Signer(
                 envelope.signer, "actor", binding.holder_id, frozenset(actor.roles), actor
             )
