@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import fields
 from domain.envelope import parse_timestamp
-from domain.errors import Conflict, NotFound, RuleViolation, WrongState
+from domain.errors import Conflict, NotFound, RuleViolation, WrongRole, WrongState
 from domain.rules import Rules, parse_rules
 from domain.scoring import COMPLETE, as_approved
 
@@ -198,11 +198,12 @@ class Campaign(Aggregate):
             if "actor_id" in a and a["appraisee_id"] in appraisee_ids
         }
 
-    def appraisee_of_actor(self, actor_id: str) -> str | None:
-        return next(
-            (a["appraisee_id"] for a in self.appraisees.values() if a.get("actor_id") == actor_id),
-            None,
-        )
+    def require_own_appraisee(self, actor_id: str, appraisee_id: str, action: str) -> None:
+        """A cadre acts and reads for their own appraisee only: the roster links an
+        appraisee to its actor. Refuses `action` for anyone else's, and for an id off the
+        roster too, so the refusal says nothing about who is on it."""
+        if self.appraisees.get(appraisee_id, {}).get("actor_id") != actor_id:
+            raise WrongRole(f"only the appraisee's own linked actor may {action}")
 
     # --- before publication -------------------------------------------------------------
 

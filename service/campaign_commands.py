@@ -11,7 +11,7 @@ from domain.campaign import (
     parse_rules_document,
     parse_work_groups,
 )
-from domain.errors import Conflict, MalformedCommand, NotFound, WrongRole
+from domain.errors import Conflict, MalformedCommand, NotFound
 from domain.report import Report, check_report, parse_parts, report_id
 from service.commands import CommandSpec, Context, Outcome
 
@@ -28,9 +28,9 @@ def load_campaign(ctx: Context, campaign_id: UUID | None = None) -> Campaign:
 
 def own_appraisee(ctx: Context, campaign: Campaign, appraisee_id: str) -> None:
     """Cadres act only for themselves: the appraisee must be linked to the signer."""
-    linked = campaign.appraisee(appraisee_id).get("actor_id")
-    if linked != ctx.signer.holder_id:
-        raise WrongRole("only the appraisee's own linked actor may do this")
+    campaign.appraisee(appraisee_id)
+    action = f"sign {ctx.envelope.command_type}"
+    campaign.require_own_appraisee(ctx.signer.holder_id, appraisee_id, action)
 
 
 def create(ctx: Context) -> Outcome:

@@ -3,9 +3,9 @@
 from uuid import UUID
 
 from domain import fields
-from domain.errors import Conflict, MalformedCommand, NotFound, WrongRole
+from domain.errors import Conflict, MalformedCommand, NotFound
 from domain.rectification import RectificationPlan, parse_items, reported_on
-from service.campaign_commands import ORGANIZERS, load_campaign
+from service.campaign_commands import ORGANIZERS, load_campaign, own_appraisee
 from service.commands import CommandSpec, Context, Outcome
 
 
@@ -42,8 +42,7 @@ def progress(ctx: Context) -> Outcome:
     plan = _plan(ctx)
     if not ctx.signer.roles & ORGANIZERS:
         campaign = load_campaign(ctx, UUID(plan.campaign_id))
-        if campaign.appraisee(plan.appraisee_id).get("actor_id") != ctx.signer.holder_id:
-            raise WrongRole("only the appraisee or an organizer reports progress")
+        own_appraisee(ctx, campaign, plan.appraisee_id)
     if not isinstance(c["done"], bool):
         raise MalformedCommand("done must be true or false", field="done")
     plan.report_progress(

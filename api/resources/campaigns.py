@@ -43,7 +43,7 @@ from domain.campaign import (
     REOPENED,
     Campaign,
 )
-from domain.errors import NotFound, WrongRole
+from domain.errors import NotFound
 from projections import queries
 
 blp = Blueprint(
@@ -153,8 +153,9 @@ def _require_own_appraisee(campaign_id: UUID, appraisee_id: UUID) -> None:
     campaign = current_system().app.find(campaign_id)
     if not isinstance(campaign, Campaign):
         raise NotFound(f"no campaign {campaign_id}")
-    if campaign.appraisee_of_actor(g.principal.actor_id) != str(appraisee_id):
-        raise WrongRole("a cadre may read the explanation of their own result only")
+    campaign.require_own_appraisee(
+        g.principal.actor_id, str(appraisee_id), "read the explanation of this result"
+    )
 
 
 @blp.route("/<uuid:campaign_id>/ballots")

@@ -126,3 +126,46 @@ def test_no_current_proposal_means_no_results() -> None:
     campaign.proposal = None
     assert campaign.results_as_approved() == []
     assert campaign.final_grades() == {}
+
+
+def linked_campaign() -> tuple[Campaign, str, str]:
+    """A draft campaign with a secretary linked to actor "cadre-1" and a deputy with no link."""
+    campaign = Campaign(
+        id=uuid.uuid4(), title="t", year=2021, rules=RULES, details={}, envelope=ENVELOPE
+    )
+    secretary, deputy = str(uuid.uuid4()), str(uuid.uuid4())
+    person = {"name": "萧平", "position": "书记", "unit": "东马社区", "category": "secretary"}
+    campaign.add_appraisees(
+        [
+            {**person, "appraisee_id": secretary, "actor_id": "cadre-1"},
+            {**person, "appraisee_id": deputy},
+        ],
+        ENVELOPE,
+    )
+    return campaign, secretary, deputy
+
+
+def test_a_cadre_acts_for_their_own_appraisee() -> None:
+    campaign, secretary, _ = linked_campaign()
+    campaign.require_own_appraisee("cadre-1", secretary, "read")
+
+
+@pytest.mark.parametrize("actor_id", ["cadre-2", "", "CADRE-1", "cadre-1 "])
+def test_nobody_else_acts_for_a_linked_appraisee(actor_id: str) -> None:
+    campaign, secretary, _ = linked_campaign()
+    with pytest.raises(errors.WrongRole, match="may read"):
+        campaign.require_own_appraisee(actor_id, secretary, "read")
+
+
+def test_an_appraisee_linked_to_no_actor_is_nobody_s_own() -> None:
+    campaign, _, deputy = linked_campaign()
+    with pytest.raises(errors.WrongRole):
+        campaign.require_own_appraisee("", deputy, "read")
+    with pytest.raises(errors.WrongRole):
+        campaign.require_own_appraisee("cadre-1", deputy, "read")
+
+
+def test_an_appraisee_off_the_roster_is_nobody_s_own() -> None:
+    campaign, _, _ = linked_campaign()
+    with pytest.raises(errors.WrongRole):
+        campaign.require_own_appraisee("cadre-1", str(uuid.uuid4()), "read")
