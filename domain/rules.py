@@ -173,6 +173,28 @@ class Quorum:
         }
         return tuple(sorted(short))
 
+    def refused_groups(self, issued: Mapping[str, int]) -> tuple[str, ...]:
+        """The groups for which opening a meeting that issues `issued` ballots per group is
+        refused: a count binds every group, a share only the groups the meeting issues to
+        (a meeting may ballot some of the groups only)."""
+        if not issued:
+            return ()
+        return tuple(g for g in self.shortfalls(issued) if g in issued or g in self.min_count)
+
+
+SELF_GROUP = "self"
+
+
+def check_self_rating(group: str, own_appraisee: str | None, rated: Iterable[str]) -> None:
+    """The self group rates its own appraisee only, and nobody rates themselves elsewhere;
+    `own_appraisee` is the signer's own appraisee in the meeting, if any."""
+    rated = set(rated)
+    if group == SELF_GROUP:
+        if own_appraisee is None or rated != {own_appraisee}:
+            raise RuleViolation("a self-evaluation ballot rates its own appraisee only")
+    elif own_appraisee is not None and own_appraisee in rated:
+        raise RuleViolation("nobody rates themselves outside the self group")
+
 
 @dataclass(frozen=True)
 class Category:

@@ -23,11 +23,9 @@ from domain.balloting import (
 from domain.ballots import Ballot, check_ballot_shape, validate_ballot
 from domain.errors import Conflict, MalformedCommand, NotFound, RuleViolation, WrongRole
 from domain.registry import ROLES, Actor, KeyBinding, key_binding_id
-from domain.rules import parse_rules
+from domain.rules import check_self_rating, parse_rules
 from service.campaign_commands import load_campaign
 from service.commands import CommandSpec, Context, Outcome
-
-SELF_GROUP = "self"
 
 
 def open_balloting(ctx: Context) -> Outcome:
@@ -86,8 +84,7 @@ def open_balloting(ctx: Context) -> Outcome:
     issued = Counter(r.group for r in planned)
     if not rights:
         raise MalformedCommand("balloting.open issues no ballots")
-    short = rules.quorum.shortfalls(issued) if issued else ()
-    short = tuple(g for g in short if g in issued or g in rules.quorum.min_count)
+    short = rules.quorum.refused_groups(issued)
     if short:
         raise RuleViolation(
             f"quorum not met for group {short[0]}", groups=list(short), issued=dict(issued)
@@ -137,7 +134,8 @@ def cast(ctx: Context) -> Outcome:
     )
     rows = parse_rows(c["rows"])
     check_ballot_shape(rules, group, rows)
-    _no_self_rating(ctx, meeting, group, rows)
+    own = meeting.appraisee_actors.get(ctx.signer.holder_id)
+    check_self_rating(group, own, (row.appraisee_id for row in rows))
     validity = validate_ballot(
         rules, Ballot(str(ballot_id), group, rows, appraisees=meeting.appraisees), ()
     )
@@ -182,16 +180,6 @@ def _right(ctx: Context, meeting_id: str, group: str) -> BallotRight:
     if not right.spendable_by(signer.holder, signer.holder_id, signer.roles):
         raise WrongRole(f"a {right.kind} ballot right is spent only by {SPENDERS[right.kind]}")
     return right
-
-
-def _no_self_rating(ctx: Context, meeting: Meeting, group: str, rows: Any) -> None:
-    own = meeting.appraisee_actors.get(ctx.signer.holder_id)
-    rated = {row.appraisee_id for row in rows}
-    if group == SELF_GROUP:
-        if own is None or rated != {own}:
-            raise RuleViolation("a self-evaluation ballot rates its own appraisee only")
-    elif own is not None and own in rated:
-        raise RuleViolation("nobody rates themselves outside the self group")
 
 
 def close_balloting(ctx: Context) -> Outcome:

@@ -34,10 +34,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import projections
 from domain.errors import DomainError
-from domain.rules import Grade, Rules
+from domain.rules import SELF_GROUP, Grade, Rules
 from domain.scoring import Appraisee
 from projections import queries
-from service.balloting_commands import SELF_GROUP
 from tests import golden
 from tests.support import Harness, Signer
 

@@ -6,9 +6,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.errors import RulesInvalid, RuleViolation
-from domain.rules import parse_decimal, parse_rules
+from domain.rules import SELF_GROUP, Quorum, check_self_rating, parse_decimal, parse_rules
 
 RULESETS = Path(__file__).resolve().parents[2] / "service" / "rulesets"
 
@@ -466,6 +468,62 @@ def test_quorum_shortfalls():
         "unit_rep",
     )
     assert quorum.shortfalls({}) == ("resident_rep", "unit_rep")
+
+
+def test_a_meeting_is_refused_for_a_count_it_misses_even_in_a_group_it_does_not_ballot():
+    quorum = ok(base()).quorum
+    # No unit representatives issued at all: the count of 3 still binds.
+    assert quorum.refused_groups({"resident_rep": 8, "leading_group": 9}) == ("unit_rep",)
+    # Residents short of their 40% share in a meeting that ballots residents.
+    assert quorum.refused_groups({"unit_rep": 3, "resident_rep": 1, "leading_group": 9}) == (
+        "resident_rep",
+    )
+
+
+def test_a_share_binds_only_the_groups_a_meeting_ballots():
+    quorum = ok(base()).quorum
+    assert quorum.refused_groups({"unit_rep": 3, "leading_group": 9}) == ()
+    assert quorum.refused_groups({}) == ()
+
+
+@given(
+    issued=st.dictionaries(
+        st.sampled_from(["unit_rep", "resident_rep", "leading_group", "self"]),
+        st.integers(min_value=0, max_value=10**6),
+    ),
+    share=st.fractions(min_value=0, max_value=1),
+    count=st.integers(min_value=0, max_value=10**6),
+)
+def test_refused_groups_match_a_direct_reading_of_the_rule(issued, share, count):
+    quorum = Quorum(min_share={"resident_rep": share}, min_count={"unit_rep": count})
+    total = sum(issued.values())
+    expected = set()
+    if issued and issued.get("unit_rep", 0) < count:
+        expected.add("unit_rep")
+    if "resident_rep" in issued and (total == 0 or Fraction(issued["resident_rep"], total) < share):
+        expected.add("resident_rep")
+    assert quorum.refused_groups(issued) == tuple(sorted(expected))
+
+
+@pytest.mark.parametrize(
+    "group, own, rated, refusal",
+    [
+        (SELF_GROUP, "a1", ["a1"], None),
+        (SELF_GROUP, "a1", ["a1", "a2"], "its own appraisee only"),
+        (SELF_GROUP, "a1", ["a2"], "its own appraisee only"),
+        (SELF_GROUP, None, ["a1"], "its own appraisee only"),
+        ("leading_group", None, ["a1", "a2"], None),
+        ("leading_group", "a1", ["a2", "a3"], None),
+        ("leading_group", "a1", ["a2", "a1"], "outside the self group"),
+        ("Self", "a1", ["a1"], "outside the self group"),
+    ],
+)
+def test_self_rating(group, own, rated, refusal):
+    if refusal is None:
+        check_self_rating(group, own, rated)
+    else:
+        with pytest.raises(RuleViolation, match=refusal):
+            check_self_rating(group, own, iter(rated))
 
 
 @pytest.mark.parametrize(
