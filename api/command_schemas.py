@@ -20,7 +20,7 @@ from marshmallow import Schema, fields, validate
 
 from domain.envelope import TIMESTAMP_PATTERN
 from domain.keys import KEY_ID_PATTERN
-from domain.registry import ROLES
+from domain.roles import ROLES
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"

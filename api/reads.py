@@ -7,9 +7,10 @@ views to include it and otherwise answers 503 `projection-behind` with
 Retry-After, never stale data; a position past the end of the ledger is refused
 (422 `position-ahead`). Lists page with `limit`/`offset` and say `total`.
 
-Who may read what, under /api/v1 (the bearer token's roles decide; they are also
-passed to the query, which hides a group's breakdown below its anonymity floor,
-and any signer's identity, from all but inspectors and auditors):
+Who may read what, under /api/v1 (the table is `domain.roles.READERS`; the bearer
+token's roles decide; they are also passed to the query, which hides a group's
+breakdown below its anonymity floor, and any signer's identity, from all but
+inspectors and auditors):
 
   campaigns, campaigns/{id}              any logged-in actor
   campaigns/{id}/results                 any logged-in actor (anonymity floor applies)
@@ -46,17 +47,10 @@ from api.auth import require_roles
 from api.errors import PositionAhead
 from api.runtime import current_read, current_runtime, current_system
 from api.schemas import MAX_INDEX, QuerySchema
-from domain.registry import ROLES
 from projections import queries
 
 View = TypeVar("View", bound=Callable[..., Any])
 
-ANY_ACTOR = ROLES
-CASE_READERS = frozenset({"admin", "organizer", "committee", "inspector", "auditor", "cadre"})
-EXPLANATION_READERS = frozenset({"inspector", "auditor", "committee", "organizer", "admin"})
-BALLOT_READERS = frozenset({"inspector", "auditor", "organizer"})
-ACTOR_READERS = frozenset({"admin", "auditor", "inspector"})
-OPERATORS = frozenset({"admin"})
 MAX_LIMIT = 1000
 
 

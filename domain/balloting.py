@@ -24,6 +24,7 @@ from domain.ballots import Ballot, Row, tally
 from domain.errors import MalformedCommand, WrongState
 from domain.keys import decode_public_key, key_id
 from domain.registry import IDS_CACHED, NAMESPACE
+from domain.roles import TELLER
 from domain.rules import parse_decimal, parse_rules
 
 CREDENTIAL = "credential"
@@ -178,7 +179,7 @@ class BallotRight(Aggregate):
             return holder == CREDENTIAL and holder_id == str(self.id)
         if self.kind == NAMED:
             return holder == "actor" and holder_id == self.holder
-        return holder == "actor" and "teller" in roles
+        return holder == "actor" and TELLER in roles
 
     def spend(self, ballot_id: str) -> None:
         if self.state == "spent":

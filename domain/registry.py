@@ -18,10 +18,8 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, MalformedCommand, RevokedKey, UnknownKey, WrongRole
 from domain.keys import decode_public_key
+from domain.roles import ADMIN, ROLES
 
-ROLES = frozenset(
-    {"admin", "organizer", "teller", "cadre", "evaluator", "committee", "inspector", "auditor"}
-)
 NAMESPACE = UUID("3d1c7f4e-5f0a-4c55-9a1e-7b8c2d6e9f10")
 ADMIN_ACTOR_ID = uuid.uuid5(NAMESPACE, "actor:admin")
 IDS_CACHED = 65536
@@ -95,7 +93,7 @@ class Actor(Aggregate):
 
     def revoke_key(self, key_id: str, envelope: dict[str, Any]) -> None:
         self.active_key(key_id)
-        if sum(not k.revoked for k in self.keys.values()) == 1 and "admin" in self.roles:
+        if sum(not k.revoked for k in self.keys.values()) == 1 and ADMIN in self.roles:
             raise Conflict("an admin must keep at least one active key: rotate instead")
         self._revoke_key(key_id, envelope)
 

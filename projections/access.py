@@ -13,10 +13,10 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import NotFound
+from domain.roles import PRIVILEGED
 from projections.read_side import ReadSide
 from projections.store import ViewStore
 
-PRIVILEGED = frozenset({"inspector", "auditor"})
 DEFAULT_WAIT_SECONDS = 2.0
 
 

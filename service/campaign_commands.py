@@ -15,8 +15,6 @@ from domain.errors import Conflict, MalformedCommand, NotFound
 from domain.report import Report, check_report, parse_parts, report_id
 from service.commands import CommandSpec, Context, Outcome
 
-ORGANIZERS = frozenset({"admin", "organizer"})
-
 
 def load_campaign(ctx: Context, campaign_id: UUID | None = None) -> Campaign:
     campaign_id = campaign_id or fields.uuid_field(ctx.command, "campaign_id")
@@ -141,15 +139,13 @@ def review_report(ctx: Context, accepted: bool) -> Outcome:
 
 
 SPECS = {
-    "campaign.create": CommandSpec(create, ORGANIZERS),
-    "campaign.amend": CommandSpec(amend, ORGANIZERS),
-    "campaign.add_appraisees": CommandSpec(add_appraisees, ORGANIZERS),
-    "campaign.set_work_groups": CommandSpec(set_work_groups, ORGANIZERS),
-    "campaign.publish": CommandSpec(publish, ORGANIZERS),
-    "assessment.record": CommandSpec(
-        record_assessment, frozenset({"admin", "organizer", "committee"})
-    ),
-    "report.submit": CommandSpec(submit_report, frozenset({"cadre"})),
-    "report.accept": CommandSpec(lambda ctx: review_report(ctx, True), ORGANIZERS),
-    "report.return": CommandSpec(lambda ctx: review_report(ctx, False), ORGANIZERS),
+    "campaign.create": CommandSpec(create),
+    "campaign.amend": CommandSpec(amend),
+    "campaign.add_appraisees": CommandSpec(add_appraisees),
+    "campaign.set_work_groups": CommandSpec(set_work_groups),
+    "campaign.publish": CommandSpec(publish),
+    "assessment.record": CommandSpec(record_assessment),
+    "report.submit": CommandSpec(submit_report),
+    "report.accept": CommandSpec(lambda ctx: review_report(ctx, True)),
+    "report.return": CommandSpec(lambda ctx: review_report(ctx, False)),
 }

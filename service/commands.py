@@ -92,9 +92,9 @@ def _reads_nothing(command: Mapping[str, Any], signer: str) -> Iterable[UUID]:
 @dataclass(frozen=True)
 class CommandSpec:
     handler: Handler
-    roles: frozenset[str]
     credential_allowed: bool = False
     reads: ReadPlan = _reads_nothing  # what the handler will look up, from command and key id
+    roles: frozenset[str] = frozenset()  # who may sign: `command_specs` fills it from the table
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from uuid import UUID
 from domain import fields
 from domain.errors import Conflict, MalformedCommand, NotFound
 from domain.rectification import RectificationPlan, parse_items, reported_on
-from service.campaign_commands import ORGANIZERS, load_campaign, own_appraisee
+from domain.roles import for_anyone
+from service.campaign_commands import load_campaign, own_appraisee
 from service.commands import CommandSpec, Context, Outcome
 
 
@@ -40,7 +41,7 @@ def progress(ctx: Context) -> Outcome:
     c = ctx.command
     fields.only(c, {"plan_id", "item_id", "note", "done"})
     plan = _plan(ctx)
-    if not ctx.signer.roles & ORGANIZERS:
+    if not for_anyone(ctx.signer.roles, "rectification.progress"):
         campaign = load_campaign(ctx, UUID(plan.campaign_id))
         own_appraisee(ctx, campaign, plan.appraisee_id)
     if not isinstance(c["done"], bool):
@@ -79,8 +80,8 @@ def close(ctx: Context) -> Outcome:
 
 
 SPECS = {
-    "rectification.create": CommandSpec(create, ORGANIZERS),
-    "rectification.progress": CommandSpec(progress, frozenset({"cadre", "admin", "organizer"})),
-    "rectification.check": CommandSpec(check, frozenset({"inspector", "organizer"})),
-    "rectification.close": CommandSpec(close, ORGANIZERS),
+    "rectification.create": CommandSpec(create),
+    "rectification.progress": CommandSpec(progress),
+    "rectification.check": CommandSpec(check),
+    "rectification.close": CommandSpec(close),
 }

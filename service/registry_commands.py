@@ -5,10 +5,9 @@ from uuid import UUID
 from domain import fields
 from domain.errors import Conflict, NotFound, WrongRole
 from domain.keys import decode_public_key, key_id
-from domain.registry import ROLES, Actor, KeyBinding, key_binding_id, parse_roles
+from domain.registry import Actor, KeyBinding, key_binding_id, parse_roles
+from domain.roles import for_anyone
 from service.commands import CommandSpec, Context, Outcome
-
-ADMIN = frozenset({"admin"})
 
 
 def _new_binding(ctx: Context, public_key: str, actor_id: UUID) -> tuple[str, KeyBinding]:
@@ -28,7 +27,8 @@ def _actor(ctx: Context, actor_id: UUID) -> Actor:
 
 
 def _self_or_admin(ctx: Context, actor: Actor) -> None:
-    if "admin" not in ctx.signer.roles and ctx.signer.holder_id != str(actor.id):
+    own = ctx.signer.holder_id == str(actor.id)
+    if not own and not for_anyone(ctx.signer.roles, ctx.envelope.command_type):
         raise WrongRole("only an admin or the actor itself may change its keys")
 
 
@@ -98,13 +98,11 @@ def revoke_roles(ctx: Context) -> Outcome:
     return Outcome([actor])
 
 
-ANYONE = ROLES
-
 SPECS = {
-    "actor.register": CommandSpec(register, ADMIN),
-    "actor.add_key": CommandSpec(add_key, ADMIN),
-    "actor.rotate_key": CommandSpec(rotate_key, ANYONE),
-    "actor.revoke_key": CommandSpec(revoke_key, ANYONE),
-    "actor.grant_roles": CommandSpec(grant_roles, ADMIN),
-    "actor.revoke_roles": CommandSpec(revoke_roles, ADMIN),
+    "actor.register": CommandSpec(register),
+    "actor.add_key": CommandSpec(add_key),
+    "actor.rotate_key": CommandSpec(rotate_key),
+    "actor.revoke_key": CommandSpec(revoke_key),
+    "actor.grant_roles": CommandSpec(grant_roles),
+    "actor.revoke_roles": CommandSpec(revoke_roles),
 }

@@ -6,7 +6,8 @@ from domain.balloting import CastBallot
 from domain.campaign import FINALIZED, compact_results, publication_window_end
 from domain.errors import MalformedCommand, NotFound
 from domain.history import GradeHistory, history_id
-from service.campaign_commands import ORGANIZERS, load_campaign, own_appraisee
+from domain.roles import for_anyone
+from service.campaign_commands import load_campaign, own_appraisee
 from service.commands import CommandSpec, Context, Outcome
 from service.tallying import derive
 
@@ -59,7 +60,7 @@ def lodge_dispute(ctx: Context) -> Outcome:
     fields.only(c, {"campaign_id", "dispute_id", "appraisee_id", "grounds"})
     campaign = load_campaign(ctx)
     appraisee_id = fields.text(c, "appraisee_id")
-    if not ctx.signer.roles & {"inspector", "admin", "organizer"}:
+    if not for_anyone(ctx.signer.roles, "dispute.lodge"):
         own_appraisee(ctx, campaign, appraisee_id)
     dispute_id = str(fields.uuid_field(c, "dispute_id"))
     campaign.lodge_dispute(
@@ -126,13 +127,11 @@ def acknowledge(ctx: Context) -> Outcome:
 
 
 SPECS = {
-    "results.propose": CommandSpec(propose, ORGANIZERS),
-    "results.approve": CommandSpec(approve, frozenset({"committee"})),
-    "results.publish": CommandSpec(publish, frozenset({"admin"})),
-    "results.finalize": CommandSpec(finalize, frozenset({"admin"})),
-    "dispute.lodge": CommandSpec(
-        lodge_dispute, frozenset({"cadre", "inspector", "admin", "organizer"})
-    ),
-    "dispute.resolve": CommandSpec(resolve_dispute, frozenset({"inspector"})),
-    "feedback.acknowledge": CommandSpec(acknowledge, frozenset({"cadre"})),
+    "results.propose": CommandSpec(propose),
+    "results.approve": CommandSpec(approve),
+    "results.publish": CommandSpec(publish),
+    "results.finalize": CommandSpec(finalize),
+    "dispute.lodge": CommandSpec(lodge_dispute),
+    "dispute.resolve": CommandSpec(resolve_dispute),
+    "feedback.acknowledge": CommandSpec(acknowledge),
 }

@@ -1,7 +1,7 @@
 """The composition root: builds the application, ledger and command bus from settings."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from domain.canonical import b64url_encode
@@ -9,6 +9,7 @@ from domain.checkpoint import verifier_key
 from domain.errors import Conflict, DomainError
 from domain.keys import decode_public_key, key_id
 from domain.registry import ADMIN_ACTOR_ID, Actor, KeyBinding, key_binding_id
+from domain.roles import ADMIN, SIGNERS
 from service import (
     balloting_commands,
     campaign_commands,
@@ -29,13 +30,16 @@ class NotInitialised(DomainError):
 
 
 def command_specs() -> Mapping[str, CommandSpec]:
-    return {
+    """Every command type's handler, with the roles that may sign it from the domain's
+    table (a type missing there fails here, at start-up)."""
+    handlers = {
         **registry_commands.SPECS,
         **campaign_commands.SPECS,
         **balloting_commands.SPECS,
         **results_commands.SPECS,
         **rectification_commands.SPECS,
     }
+    return {kind: replace(spec, roles=SIGNERS[kind]) for kind, spec in handlers.items()}
 
 
 @dataclass
@@ -78,8 +82,8 @@ def initialise(settings: Settings, admin_public_key: str) -> dict[str, Any]:
             app.record(
                 Actor(
                     id=ADMIN_ACTOR_ID,
-                    name="admin",
-                    roles=["admin"],
+                    name=ADMIN,
+                    roles=[ADMIN],
                     public_key=admin_public_key,
                     key_id=admin_kid,
                     envelope=None,

@@ -14,11 +14,12 @@ from marshmallow import fields, validate
 from api.auth import require_roles
 from api.parsing import Blueprint
 from api.read_schemas import ActorsPageSchema
-from api.reads import ACTOR_READERS, PageQuerySchema, read, read_options
+from api.reads import PageQuerySchema, read, read_options
 from api.runtime import current_read, current_system
 from api.schemas import ActorSchema
 from domain.errors import NotFound
-from domain.registry import ROLES, Actor
+from domain.registry import Actor
+from domain.roles import READERS, ROLES
 from projections import queries
 
 blp = Blueprint(
@@ -48,7 +49,7 @@ def _actor_json(actor: Actor) -> dict[str, Any]:
 
 @blp.route("")
 class Actors(MethodView):
-    @read(blp, ActorsPageSchema, roles=ACTOR_READERS, query=ActorsQuerySchema, by_id=False)
+    @read(blp, ActorsPageSchema, roles=READERS["actors"], query=ActorsQuerySchema, by_id=False)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Actors in registration order, with their keys (revoked ones flagged)."""
         return queries.actors(current_read(), **read_options(query))
@@ -56,7 +57,7 @@ class Actors(MethodView):
 
 @blp.route("/<uuid:actor_id>")
 class ActorById(MethodView):
-    @require_roles(blp, *ACTOR_READERS)
+    @require_roles(blp, *READERS["actors"])
     @blp.response(200, ActorSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, actor_id: UUID) -> dict[str, Any]:

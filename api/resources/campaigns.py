@@ -20,10 +20,6 @@ from api.read_schemas import (
     ResultsSchema,
 )
 from api.reads import (
-    ANY_ACTOR,
-    BALLOT_READERS,
-    CASE_READERS,
-    EXPLANATION_READERS,
     MAX_LIMIT,
     PageQuerySchema,
     ReadQuerySchema,
@@ -44,6 +40,7 @@ from domain.campaign import (
     Campaign,
 )
 from domain.errors import NotFound
+from domain.roles import READERS, for_anyone
 from projections import queries
 
 blp = Blueprint(
@@ -94,7 +91,13 @@ class DisputesQuerySchema(PageQuerySchema):
 
 @blp.route("")
 class Campaigns(MethodView):
-    @read(blp, CampaignsPageSchema, roles=ANY_ACTOR, query=CampaignsQuerySchema, by_id=False)
+    @read(
+        blp,
+        CampaignsPageSchema,
+        roles=READERS["campaigns"],
+        query=CampaignsQuerySchema,
+        by_id=False,
+    )
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Campaigns in creation order, with their status."""
         return queries.campaigns(current_read(), **read_options(query))
@@ -102,7 +105,7 @@ class Campaigns(MethodView):
 
 @blp.route("/<uuid:campaign_id>")
 class CampaignById(MethodView):
-    @read(blp, CampaignSchema, roles=ANY_ACTOR, query=ReadQuerySchema)
+    @read(blp, CampaignSchema, roles=READERS["campaigns"], query=ReadQuerySchema)
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
         """One campaign: status, roster size, meetings, groups, proposal and approval."""
         return queries.campaign(current_read(), str(campaign_id), **read_options(query))
@@ -110,7 +113,7 @@ class CampaignById(MethodView):
 
 @blp.route("/<uuid:campaign_id>/results")
 class Results(MethodView):
-    @read(blp, ResultsSchema, roles=ANY_ACTOR, query=ResultsQuerySchema)
+    @read(blp, ResultsSchema, roles=READERS["results"], query=ResultsQuerySchema)
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
         """Per-appraisee results as of the latest proposal or approval (DESIGN §3.1).
 
@@ -128,7 +131,7 @@ class Explanation(MethodView):
     @read(
         blp,
         ExplanationSchema,
-        roles=EXPLANATION_READERS | {"cadre"},
+        roles=READERS["explanation"],
         query=ReadQuerySchema,
     )
     def get(self, query: dict[str, Any], campaign_id: UUID, appraisee_id: UUID) -> dict[str, Any]:
@@ -137,7 +140,7 @@ class Explanation(MethodView):
         Inspectors and auditors also get each ballot's signed envelope. A cadre may
         read the explanation of their own appraisee only.
         """
-        if not caller_roles() & EXPLANATION_READERS:
+        if not for_anyone(caller_roles(), "explanation"):
             _require_own_appraisee(campaign_id, appraisee_id)
         return queries.explanation(
             current_read(),
@@ -160,7 +163,7 @@ def _require_own_appraisee(campaign_id: UUID, appraisee_id: UUID) -> None:
 
 @blp.route("/<uuid:campaign_id>/ballots")
 class Ballots(MethodView):
-    @read(blp, BallotsPageSchema, roles=BALLOT_READERS, query=BallotsQuerySchema)
+    @read(blp, BallotsPageSchema, roles=READERS["ballots"], query=BallotsQuerySchema)
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
         """The campaign's ballots in ledger order, with status and receipt.
 
@@ -177,7 +180,12 @@ class Ballots(MethodView):
 
 @blp.route("/<uuid:campaign_id>/reconciliation")
 class Reconciliation(MethodView):
-    @read(blp, ReconciliationPageSchema, roles=ANY_ACTOR, query=ReconciliationQuerySchema)
+    @read(
+        blp,
+        ReconciliationPageSchema,
+        roles=READERS["reconciliation"],
+        query=ReconciliationQuerySchema,
+    )
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
         """Per meeting and group: issued = cast + unused, cast = valid + invalid, …"""
         return queries.reconciliation(
@@ -187,7 +195,7 @@ class Reconciliation(MethodView):
 
 @blp.route("/<uuid:campaign_id>/reports")
 class Reports(MethodView):
-    @read(blp, ReportsPageSchema, roles=ANY_ACTOR, query=ReportsQuerySchema)
+    @read(blp, ReportsPageSchema, roles=READERS["reports"], query=ReportsQuerySchema)
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
         """Debriefing reports in submission order, with review comments."""
         return queries.reports(
@@ -197,7 +205,7 @@ class Reports(MethodView):
 
 @blp.route("/<uuid:campaign_id>/disputes")
 class Disputes(MethodView):
-    @read(blp, DisputesPageSchema, roles=CASE_READERS, query=DisputesQuerySchema)
+    @read(blp, DisputesPageSchema, roles=READERS["disputes"], query=DisputesQuerySchema)
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
         """Disputes in the order lodged; who lodged one is shown to inspectors and auditors."""
         return queries.disputes(

@@ -12,9 +12,9 @@ from api.auth import require_roles
 from api.errors import NotReady
 from api.parsing import Blueprint
 from api.read_schemas import ProjectionLagSchema
-from api.reads import OPERATORS
 from api.runtime import current_runtime
 from api.schemas import HealthSchema, ReadySchema
+from domain.roles import READERS
 from projections import queries
 
 blp = Blueprint("operations", __name__, description="Health, readiness, lag and metrics.")
@@ -66,7 +66,7 @@ class Ready(MethodView):
 
 @blp.route("/api/v1/projection")
 class ProjectionLag(MethodView):
-    @require_roles(blp, *OPERATORS)
+    @require_roles(blp, *READERS["projection"])
     @blp.response(200, ProjectionLagSchema)
     def get(self) -> dict[str, Any]:
         """Where the read models stand against the ledger, and who keeps them."""

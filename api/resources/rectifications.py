@@ -8,8 +8,9 @@ from marshmallow import fields
 
 from api.parsing import Blueprint
 from api.read_schemas import RectificationsPageSchema
-from api.reads import CASE_READERS, PageQuerySchema, read, read_options
+from api.reads import PageQuerySchema, read, read_options
 from api.runtime import current_read
+from domain.roles import READERS
 from projections import queries
 
 blp = Blueprint(
@@ -34,7 +35,7 @@ class Rectifications(MethodView):
     @read(
         blp,
         RectificationsPageSchema,
-        roles=CASE_READERS,
+        roles=READERS["rectifications"],
         query=RectificationsQuerySchema,
         by_id=False,
     )

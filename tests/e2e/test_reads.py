@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from api import create_app
 from api.config import ApiOptions
-from domain.registry import ROLES
+from domain.roles import ROLES
 from projections import catch_up
 from tests.e2e.conftest import assert_problem, bearer, login, runtime
 from tests.e2e.driver import RULES, new_id
