@@ -5,8 +5,8 @@ Method, and why:
   them against its proposal, in a process of its own, as an inspector runs it.
 - It has no target of its own; to say where its time goes it is set beside, in the
   same run: the CLI's start-up alone (`appraisal --help`: interpreter and imports), the
-  same derivation in this process from the store (`service.tallying.derive`: batched
-  reads of the ballots and their positions, then scoring), and the derivation from
+  same derivation in this process from the store (`load_inputs`: batched reads of the
+  ballots and their positions, then `domain.derivation.derive`: scoring), and the derivation from
   memory — the very aggregates that read returned, handed back without a database —
   which is what scoring the outcome costs by itself.
 - Rounds are interleaved, medians reported.
@@ -21,8 +21,9 @@ from uuid import UUID
 
 from bench import city, progress
 from bench.results import WorkloadResult
+from domain.derivation import derive
+from service.derivation_inputs import EventSource, load_inputs
 from service.system import System
-from service.tallying import EventSource, derive
 
 ROUNDS = 3
 
@@ -67,14 +68,18 @@ def run(size: str, workdir: Path) -> WorkloadResult:
     try:
         campaign = system.app.find(UUID(shared.campaign_id))
         recorded = Recorded(system.app)
-        expected = derive(recorded, campaign).proposal_hash
+        expected = derive(campaign, load_inputs(recorded, campaign)).proposal_hash
         memory = InMemory(recorded)
         samples: dict[str, list[float]] = {"replay": [], "startup": [], "store": [], "memory": []}
         measures: dict[str, Callable[[], float]] = {
             "replay": lambda: _replay(shared, workdir),
             "startup": lambda: shared.cli(workdir, "--help", store=False).seconds,
-            "store": lambda: _timed(lambda: derive(system.app, campaign).proposal_hash, expected),
-            "memory": lambda: _timed(lambda: derive(memory, campaign).proposal_hash, expected),
+            "store": lambda: _timed(
+                lambda: derive(campaign, load_inputs(system.app, campaign)).proposal_hash, expected
+            ),
+            "memory": lambda: _timed(
+                lambda: derive(campaign, load_inputs(memory, campaign)).proposal_hash, expected
+            ),
         }
         with progress.task("W4: audit replay, start-up, derive", ROUNDS) as advance:
             for _ in range(ROUNDS):

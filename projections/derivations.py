@@ -19,10 +19,11 @@ from typing import Any
 from uuid import UUID
 
 from domain.campaign import Campaign
+from domain.derivation import Derivation, derive
 from projections.schema import dumps
 from projections.store import ViewStore
 from service.application import AppraisalApplication
-from service.tallying import Derivation, derive
+from service.derivation_inputs import load_inputs
 
 RESULT_COLUMNS = ("campaign_id", "proposal_hash", "appraisee_id", "result")
 
@@ -87,7 +88,7 @@ def store(views: ViewStore, campaign_id: str, derivation: Derivation) -> None:
 def derive_current(app: AppraisalApplication, views: ViewStore, campaign: Campaign) -> Derivation:
     """Derive the campaign as it stands; keep the derivation if it reproduces the
     current proposal."""
-    derivation = derive(app, campaign)
+    derivation = derive(campaign, load_inputs(app, campaign))
     proposal = campaign.proposal
     if proposal is not None and derivation.proposal_hash == proposal["hash"]:
         store(views, str(campaign.id), derivation)

@@ -2,7 +2,7 @@
 
 grade ← score ← group scores ← individual ballots ← their envelopes. The grade,
 the adjustment and the score come from the results view (the proposal and
-approval events); the breakdown comes from `service.tallying.derive`, the one
+approval events); the breakdown comes from `domain.derivation.derive`, the one
 derivation the proposal, `audit replay` and this read side share, with each
 ballot's ledger index and leaf hash from the ballots view. Every step names the
 ledger index of the event that proves it, so a reader can fetch that entry and

@@ -70,13 +70,14 @@ from domain.audit_results import (
 from domain.campaign import Campaign, compact_results
 from domain.canonical import b64url_encode
 from domain.checkpoint import Checkpoint
+from domain.derivation import derive
 from domain.entries import Entry
 from domain.envelope import format_timestamp, parse_uuid
 from domain.errors import DomainError, NotFound, WrongState
 from domain.registry import ADMIN_ACTOR_ID
+from service.derivation_inputs import EventSource, load_inputs
 from service.recorders import LedgerCorrupt, LedgerRecorder
 from service.system import System, command_specs
-from service.tallying import EventSource, derive
 
 PAGE = 512
 NODE_BATCH = 400  # node ids per query: two parameters each, well inside every driver's limit
@@ -116,8 +117,8 @@ class Exported:
 
 
 def rederive(source: EventSource, campaign: Campaign) -> Rederived:
-    """The server's own derivation (`service.tallying.derive`), in the form the audit compares."""
-    derivation = derive(source, campaign)
+    """The server's own derivation (`domain.derivation.derive`), in the form the audit compares."""
+    derivation = derive(campaign, load_inputs(source, campaign))
     outcome = derivation.outcome
     return Rederived(
         proposal_hash=derivation.proposal_hash,

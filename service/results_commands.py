@@ -4,19 +4,20 @@ the proposal hash), publish, disputes, finalisation and the cadre's acknowledgem
 from domain import fields
 from domain.balloting import CastBallot
 from domain.campaign import FINALIZED, compact_results, publication_window_end
+from domain.derivation import derive
 from domain.errors import MalformedCommand, NotFound
 from domain.history import GradeHistory, history_id
 from domain.roles import for_anyone
 from service.campaign_commands import load_campaign, own_appraisee
 from service.commands import CommandSpec, Context, Outcome
-from service.tallying import derive
+from service.derivation_inputs import load_inputs
 
 
 def propose(ctx: Context) -> Outcome:
     fields.only(ctx.command, {"campaign_id"})
     campaign = load_campaign(ctx)
     campaign.check_can_propose()
-    derivation = derive(ctx.app, campaign)
+    derivation = derive(campaign, load_inputs(ctx.app, campaign))
     results = compact_results(derivation.document)
     campaign.propose(derivation.proposal_hash, results, ctx.tree_head(), ctx.recorded_envelope)
     return Outcome([campaign])

@@ -20,13 +20,14 @@ from click.testing import CliRunner
 
 import domain.provenance
 from domain import checkpoint, merkle
+from domain.derivation import derive
 from domain.entries import Entry
 from domain.tree_check import TreeRebuilder
 from entrypoints.cli import main
+from service.derivation_inputs import load_inputs
 from service.keyfiles import read_private_key
 from service.settings import Settings
 from service.system import System
-from service.tallying import derive
 from tests.conftest import postgres_schema_url
 from tests.integration.test_audit import cli, edit_state, entries, export, verify
 from tests.integration.test_lifecycle import Campaign
@@ -497,7 +498,9 @@ def test_a_flipped_choice_in_the_store_is_not_counted_and_is_named(
     c.set_up()
     c.open()
     c.vote()
-    honest = derive(harness.system.app, harness.system.app.find(uuid.UUID(c.id))).proposal_hash
+    app = harness.system.app
+    campaign = app.find(uuid.UUID(c.id))
+    honest = derive(campaign, load_inputs(app, campaign)).proposal_hash
     raw = RawStore(harness.system.settings)
     try:
         ballot = next(b for b in c.ballots if b.group == "resident_rep")
@@ -530,7 +533,7 @@ def test_a_flipped_choice_in_the_store_is_not_counted_and_is_named(
     reopened = System.open(settings)
     try:
         campaign = reopened.app.find(uuid.UUID(c.id))
-        assert derive(reopened.app, campaign).proposal_hash == honest
+        assert derive(campaign, load_inputs(reopened.app, campaign)).proposal_hash == honest
     finally:
         reopened.close()
     records = export(harness, tmp_path / "bundle.jsonl")

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 import projections
+from domain.derivation import Derivation, derive
 from projections import derivations, explain, queries
 from projections.worker import Worker
-from service.tallying import Derivation, derive
+from service.derivation_inputs import load_inputs
 from tests.integration.test_lifecycle import Campaign
 from tests.support import Harness
 
@@ -120,7 +121,8 @@ def test_explanations_name_the_same_rows_as_the_domain_derivation(proposed: Camp
     c = proposed
     projections.catch_up(c.h.read)
     read = c.h.read
-    outcome = derive(read.app, read.app.find(uuid.UUID(c.id))).outcome
+    stored = read.app.find(uuid.UUID(c.id))
+    outcome = derive(stored, load_inputs(read.app, stored)).outcome
     for appraisee, told in _explain_all(c).items():
         expected = outcome.result(appraisee)
         assert told["grade"]["grade_before_rules"] == expected.grade_before_rules

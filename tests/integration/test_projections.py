@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 import projections
+from domain.derivation import derive
 from domain.errors import NotFound
 from projections import queries
-from service.tallying import derive
+from service.derivation_inputs import load_inputs
 from tests.integration import test_lifecycle
 from tests.integration.test_lifecycle import Campaign, new_id
 from tests.support import Harness, Signer
@@ -26,7 +27,7 @@ CADRE = frozenset({"cadre"})
 def expected_results(harness: Harness, campaign_id: str) -> list[dict[str, Any]]:
     """DESIGN §3.1 results straight from the domain: derive() plus the approval's adjustments."""
     campaign = harness.system.app.find(uuid.UUID(campaign_id))
-    derivation = derive(harness.system.app, campaign)
+    derivation = derive(campaign, load_inputs(harness.system.app, campaign))
     assert derivation.proposal_hash == campaign.proposal["hash"]
     approved = campaign.approved or {"adjustments": []}
     adjustments = {a["appraisee_id"]: a for a in approved["adjustments"]}
@@ -135,7 +136,8 @@ def test_ballots_receipts_reconciliation_and_explanation(campaign: Campaign) -> 
     proposal = c.send(c.organizer, "results.propose").result
     sync(c)
     appraisee = c.appraisees[0]
-    derived = derive(read.app, read.app.find(uuid.UUID(c.id))).outcome.result(appraisee)
+    stored = read.app.find(uuid.UUID(c.id))
+    derived = derive(stored, load_inputs(read.app, stored)).outcome.result(appraisee)
     told = queries.explanation(read, c.id, appraisee, roles=AUDITOR)
     assert told["consistent"] and told["proposal_hash"] == proposal["proposal_hash"]
     assert told["grade"]["proof"]["event"] == "Campaign.ResultsProposed"

@@ -1,0 +1,72 @@
+"""Deriving a campaign's outcome from its loaded aggregates: the one path the server's
+proposal, `audit replay`, the offline verifier and the read side all take, so they
+cannot disagree. Pure: the caller loads what `DerivationInputs` names."""
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain import scoring
+from domain.balloting import CastBallot
+from domain.campaign import Campaign
+from domain.canonical import canonical_json
+from domain.history import GradeHistory, history_id
+
+
+@dataclass(frozen=True)
+class DerivationInputs:
+    """What a campaign's derivation reads besides the campaign itself."""
+
+    ballots: Mapping[UUID, CastBallot]  # every ballot cast in the campaign's meetings
+    positions: Mapping[UUID, int]  # ballot id -> ledger index of its cast event
+    appraised: Mapping[str, frozenset[str]]  # meeting id -> the appraisees it balloted on
+    histories: Mapping[UUID, GradeHistory]  # the appraisees' grade histories, by history id
+
+
+@dataclass(frozen=True)
+class Derivation:
+    outcome: scoring.Outcome
+    proposal_hash: str
+    ballots: Mapping[UUID, CastBallot]
+    document: dict[str, Any]  # outcome.to_dict(), the proposal hash's input: built once
+
+
+def proposal_hash(document: dict[str, Any]) -> str:
+    """The hash of an outcome's `to_dict()`, which a proposal records."""
+    return hashlib.sha256(canonical_json(document)).hexdigest()
+
+
+def history_ids(campaign: Campaign) -> list[UUID]:
+    """The grade histories a derivation of the campaign reads (cross-year rules)."""
+    return [history_id(a["person_id"]) for a in campaign.appraisees.values()]
+
+
+def derive(campaign: Campaign, inputs: DerivationInputs) -> Derivation:
+    """Score the campaign: linear in its ballots. Each ballot is judged against its own
+    meeting's appraisees, as it was when cast."""
+    scoring_ballots = [
+        b.for_scoring(inputs.appraised[b.meeting_id], inputs.positions.get(b.id))
+        for b in inputs.ballots.values()
+    ]
+    people = {a["appraisee_id"]: a["person_id"] for a in campaign.appraisees.values()}
+    previous = {
+        appraisee_id: inputs.histories[history_id(person)].before(campaign.year)
+        for appraisee_id, person in people.items()
+        if history_id(person) in inputs.histories
+    }
+    outcome = scoring.score(
+        scoring.ScoringInput(
+            rules=campaign.rules,
+            appraisees=[
+                scoring.Appraisee(a["appraisee_id"], a["category"])
+                for a in campaign.appraisees.values()
+            ],
+            ballots=scoring_ballots,
+            assessments=campaign.assessments,
+            previous_grades=previous,
+        )
+    )
+    document = outcome.to_dict()
+    return Derivation(outcome, proposal_hash(document), inputs.ballots, document)
