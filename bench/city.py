@@ -23,8 +23,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -33,21 +32,9 @@ from uuid import UUID
 
 from bench import progress, stores
 from domain.canonical import b64url_encode
-from domain.envelope import format_timestamp, seal
 from domain.errors import DomainError
-from entrypoints.demo import (
-    SURNAMES,
-    THREE,
-    DemoClock,
-    Driver,
-    Meeting,
-    Person,
-    choice_rows,
-    load_rules,
-    new_id,
-    new_key,
-    open_meeting,
-)
+from entrypoints.demo import SURNAMES, THREE, Driver, Meeting, choice_rows, load_rules, open_meeting
+from entrypoints.signing import DemoClock, Signer, new_id, new_key, reproducible
 from service.commands import Accepted
 from service.settings import Settings
 from service.system import System, initialise
@@ -85,7 +72,7 @@ class City:
     proposal_hash: str
     status: str
     seconds: float
-    officials: dict[str, Person]  # by role: admin, organizer, committee, inspector, teller
+    officials: dict[str, Signer]  # by role: admin, organizer, committee, inspector, teller
 
     @property
     def env(self) -> dict[str, str]:
@@ -114,32 +101,26 @@ class City:
 
 @dataclass
 class _District:
-    leaders: list[Person]
-    city_leader: Person
+    leaders: list[Signer]
+    city_leader: Signer
 
 
 @dataclass
 class _Community:
     name: str
     district: _District
-    cadres: dict[str, Person]  # appraisee id -> the cadre's actor
+    cadres: dict[str, Signer]  # appraisee id -> the cadre's actor
     merit: dict[str, int] = field(default_factory=dict)
 
 
 class CityDriver(Driver):
     """The demo's driver, able to seal a command without sending it, for batches."""
 
-    def sealed(self, who: Person, command_type: str, **fields: Any) -> dict[str, Any]:
-        command = {
-            "type": command_type,
-            "id": new_id(),
-            "issued_at": format_timestamp(self.clock()),
-            **fields,
-        }
+    def sealed(self, who: Signer, command_type: str, **fields: Any) -> dict[str, Any]:
         self.commands += 1
-        return seal(command, who.key)
+        return who.envelope(command_type, issued_at=self.clock(), **fields)
 
-    def send(self, who: Person, command_type: str, **fields: Any) -> Accepted:
+    def send(self, who: Signer, command_type: str, **fields: Any) -> Accepted:
         return self.system.bus.handle(self.sealed(who, command_type, **fields))
 
     def send_batch(self, envelopes: list[dict[str, Any]]) -> list[Accepted]:
@@ -150,8 +131,8 @@ class CityDriver(Driver):
             raise RuntimeError(f"city generator: {len(refused)} command(s) refused: {refused[0]}")
         return [a for a in answers if isinstance(a, Accepted)]
 
-    def register_many(self, names: list[str], role: str) -> list[Person]:
-        people = [Person(name) for name in names]
+    def register_many(self, names: list[str], role: str) -> list[Signer]:
+        people = [Signer(name) for name in names]
         self.send_batch(
             [
                 self.sealed(
@@ -174,8 +155,8 @@ def generate(settings: Settings, communities: int, seed: int = SEED) -> City:
     The same seed gives the same keys, ids, ballots and so the same proposal hash.
     """
     start = time.perf_counter()
-    with _seeded(seed):
-        admin = Person("admin")
+    with reproducible(seed):
+        admin = Signer("admin")
         initialise(settings, admin.public_key)
         system = System.open(settings)
         clock = DemoClock()
@@ -194,18 +175,6 @@ def generate(settings: Settings, communities: int, seed: int = SEED) -> City:
             )
         finally:
             system.close()
-
-
-@contextmanager
-def _seeded(seed: int) -> Iterator[None]:
-    """`entrypoints.demo`'s helpers draw keys and ids from the global generator: seed it for
-    the generation only, and leave the rest of the process's randomness as it was."""
-    state = random.getstate()
-    random.seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(state)
 
 
 def _campaign(d: CityDriver, rng: random.Random, count: int) -> dict[str, Any]:
@@ -265,7 +234,7 @@ def _campaign(d: CityDriver, rng: random.Random, count: int) -> dict[str, Any]:
 
 
 def _roster(
-    d: CityDriver, rng: random.Random, organizer: Person, campaign_id: str, count: int
+    d: CityDriver, rng: random.Random, organizer: Signer, campaign_id: str, count: int
 ) -> list[_Community]:
     """Districts with their leaders, communities with their cadres, all registered, and
     the roster added to the campaign one district at a time."""
@@ -325,14 +294,14 @@ def _ballots(
     campaign_id: str,
     meeting: Meeting,
     community: _Community,
-    teller: Person,
+    teller: Signer,
     dimensions: list[str],
 ) -> list[dict[str, Any]]:
     """Every ballot of one meeting, signed: named ballots, then credential ballots with
     the last credential of each group left unused, then the teller's paper ballot."""
     appraisees, merit = meeting.appraisees, community.merit
 
-    def ballot(who: Person, group: str, rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    def ballot(who: Signer, group: str, rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         return d.sealed(
             who,
             "ballot.cast",
@@ -383,7 +352,7 @@ def _ballots(
         for a, cadre in community.cadres.items()
     ]
     for group, keys in meeting.credentials.items():
-        envelopes += [ballot(Person("", key), group, representative()) for key in keys[:-1]]
+        envelopes += [ballot(Signer("", key), group, representative()) for key in keys[:-1]]
     envelopes.append(
         ballot(
             teller,
@@ -395,7 +364,7 @@ def _ballots(
     return envelopes
 
 
-def _settle(d: CityDriver, campaign_id: str, organizer: Person, committee: Person) -> str:
+def _settle(d: CityDriver, campaign_id: str, organizer: Signer, committee: Signer) -> str:
     """Propose, approve as proposed, publish for the 公示 window, finalise after it."""
     proposal_hash = d.send(organizer, "results.propose", campaign_id=campaign_id).result[
         "proposal_hash"

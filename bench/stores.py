@@ -11,10 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg import sql
 
-from domain.keys import encode_public_key, raw_public_key
+from entrypoints.signing import Signer
 from service.settings import Settings
 from service.system import System, initialise
 
@@ -83,8 +82,7 @@ def opened(data_dir: Path, database_url: str) -> Iterator[System]:
     settings = Settings.from_env(
         {"APPRAISAL_DATA_DIR": str(data_dir), "APPRAISAL_DATABASE_URL": database_url}
     )
-    admin = encode_public_key(raw_public_key(Ed25519PrivateKey.generate()))
-    initialise(settings, admin)
+    initialise(settings, Signer("admin").public_key)
     system = System.open(settings)
     try:
         yield system

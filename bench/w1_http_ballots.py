@@ -27,23 +27,18 @@ and the multi-process test.
 import json
 import random
 import statistics
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from bench import load, p1_naive_es, p2_plain_insert, progress, stores, w1_floor
 from bench.results import Target, WorkloadResult
 from bench.stats import median_interval
-from domain.envelope import format_timestamp, seal
-from domain.keys import encode_public_key, raw_public_key
 from entrypoints.demo import load_rules
+from entrypoints.signing import Signer, new_id
 from projections.read_side import ReadSide
 from service.commands import Accepted
 from service.settings import Settings
@@ -82,7 +77,7 @@ class Deployment:
     """An initialised store, its admin key, and the system opened on it in this process."""
 
     settings: Settings
-    admin: Ed25519PrivateKey
+    admin: Signer
     system: System
 
     @property
@@ -97,8 +92,8 @@ class Deployment:
     def read(self) -> ReadSide:
         return ReadSide.open(self.system.app)
 
-    def send(self, key: Ed25519PrivateKey, command_type: str, **fields: Any) -> Accepted:
-        return self.system.bus.handle(seal(command(command_type, **fields), key))
+    def send(self, who: Signer, command_type: str, **fields: Any) -> Accepted:
+        return self.system.bus.handle(who.envelope(command_type, **fields))
 
 
 @contextmanager
@@ -107,26 +102,13 @@ def deployed(data_dir: Path, database_url: str) -> Iterator[Deployment]:
     settings = Settings.from_env(
         {"APPRAISAL_DATA_DIR": str(data_dir), "APPRAISAL_DATABASE_URL": database_url}
     )
-    admin = Ed25519PrivateKey.generate()
-    initialise(settings, public_key(admin))
+    admin = Signer("admin")
+    initialise(settings, admin.public_key)
     system = System.open(settings)
     try:
         yield Deployment(settings, admin, system)
     finally:
         system.close()
-
-
-def public_key(key: Ed25519PrivateKey) -> str:
-    return encode_public_key(raw_public_key(key))
-
-
-def command(command_type: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": command_type,
-        "id": str(uuid.uuid4()),
-        "issued_at": format_timestamp(datetime.now(UTC)),
-        **fields,
-    }
 
 
 @dataclass
@@ -135,23 +117,23 @@ class Campaign:
 
     deployment: Deployment
     appraisees: int = APPRAISEES
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    organizer: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
-    teller: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    id: str = field(default_factory=new_id)
+    organizer: Signer = field(default_factory=lambda: Signer("organizer"))
+    teller: Signer = field(default_factory=lambda: Signer("teller"))
     appraisee_ids: list[str] = field(default_factory=list)
-    credentials: list[tuple[Ed25519PrivateKey, str]] = field(default_factory=list)  # and meeting
+    credentials: list[tuple[Signer, str]] = field(default_factory=list)  # and meeting
 
     def set_up(self) -> "Campaign":
-        for key, role in ((self.organizer, "organizer"), (self.teller, "teller")):
+        for official in (self.organizer, self.teller):
             self.deployment.send(
                 self.deployment.admin,
                 "actor.register",
-                actor_id=str(uuid.uuid4()),
-                name=role,
-                roles=[role],
-                public_key=public_key(key),
+                actor_id=official.actor_id,
+                name=official.name,
+                roles=[official.name],
+                public_key=official.public_key,
             )
-        self.appraisee_ids = [str(uuid.uuid4()) for _ in range(self.appraisees)]
+        self.appraisee_ids = [new_id() for _ in range(self.appraisees)]
         self._organize(
             "campaign.create", title="W1", year=2025, rules=load_rules("seed000_city.json")
         )
@@ -179,10 +161,8 @@ class Campaign:
         envelopes = []
         with progress.task("set-up: meetings and credential ballots", count) as advance:
             for start in range(0, count, meeting_size):
-                keys = [
-                    Ed25519PrivateKey.generate() for _ in range(min(meeting_size, count - start))
-                ]
-                resident = {"group": "resident_rep", "public_keys": [public_key(k) for k in keys]}
+                keys = [Signer() for _ in range(min(meeting_size, count - start))]
+                resident = {"group": "resident_rep", "public_keys": [k.public_key for k in keys]}
                 meeting = self._open([resident])
                 self.credentials += [(key, meeting) for key in keys]
                 envelopes += [self.ballot(key, meeting) for key in keys]
@@ -203,8 +183,8 @@ class Campaign:
     def _open(self, credentials: list[dict[str, Any]], **extra: Any) -> str:
         """A meeting; every meeting also issues the three unit representatives the
         rules' quorum requires."""
-        meeting = str(uuid.uuid4())
-        units = [public_key(Ed25519PrivateKey.generate()) for _ in range(3)]
+        meeting = new_id()
+        units = [Signer().public_key for _ in range(3)]
         self._organize(
             "balloting.open",
             meeting_id=meeting,
@@ -213,24 +193,21 @@ class Campaign:
         )
         return meeting
 
-    def ballot(self, key: Ed25519PrivateKey, meeting: str, **extra: Any) -> dict[str, Any]:
-        """A ballot.cast envelope signed by `key`, rating every appraisee."""
+    def ballot(self, who: Signer, meeting: str, **extra: Any) -> dict[str, Any]:
+        """A ballot.cast envelope signed by `who`, rating every appraisee."""
         shift = random.randrange(len(CHOICES))
         rows = [
             {"appraisee_id": appraisee, "choice": CHOICES[(n + shift) % len(CHOICES)]}
             for n, appraisee in enumerate(self.appraisee_ids)
         ]
-        return seal(
-            command(
-                "ballot.cast",
-                campaign_id=self.id,
-                meeting_id=meeting,
-                ballot_id=str(uuid.uuid4()),
-                group="resident_rep",
-                rows=rows,
-                **extra,
-            ),
-            key,
+        return who.envelope(
+            "ballot.cast",
+            campaign_id=self.id,
+            meeting_id=meeting,
+            ballot_id=new_id(),
+            group="resident_rep",
+            rows=rows,
+            **extra,
         )
 
     def _organize(self, command_type: str, **fields: Any) -> Accepted:

@@ -52,7 +52,7 @@ def run(size: str, workdir: Path) -> WorkloadResult:
                 window.server_cpu_seconds = served.cpu_seconds() - cpu_before
                 advance(1)
         floor = w2_floor.measure(
-            deployment.system.app, bodies[WARM_UP:], raw_public_key(campaign.teller)
+            deployment.system.app, bodies[WARM_UP:], raw_public_key(campaign.teller.key)
         )
     return _result(size, window, limits, floor)
 

@@ -33,7 +33,7 @@ from bench.results import Target, WorkloadResult
 from bootstrap import Services
 from domain import keys
 from domain.envelope import SESSION_PREFIX
-from entrypoints.demo import Person
+from entrypoints.signing import Signer
 from projections import catch_up
 from projections.read_side import ReadSide
 
@@ -132,7 +132,7 @@ def _forget_derivations(read: ReadSide, campaign_id: str) -> None:
             tx.execute(f"DELETE FROM {{{table}}} WHERE campaign_id = ?", campaign_id)
 
 
-def _bearer(client: FlaskClient, person: Person) -> dict[str, str]:
+def _bearer(client: FlaskClient, person: Signer) -> dict[str, str]:
     """Log in as the signed-challenge flow asks (POST /sessions/challenge, then /sessions)."""
     challenge = client.post("/api/v1/sessions/challenge").get_json()["challenge"]
     response = client.post(

@@ -20,9 +20,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from domain.envelope import format_timestamp, seal
-from domain.keys import encode_public_key, key_id, raw_public_key
 from domain.rules import Rules
+from entrypoints.signing import DemoClock, Signer, new_id, new_key, reproducible
 from service.commands import Accepted
 from service.keyfiles import write_private_key
 from service.settings import Settings
@@ -38,46 +37,11 @@ def load_rules(name: str) -> dict[str, Any]:
     return json.loads(resources.files("service.rulesets").joinpath(name).read_text("utf-8"))
 
 
-def new_id() -> str:
-    return str(uuid.UUID(int=random.getrandbits(128), version=4))
-
-
-def new_key() -> Ed25519PrivateKey:
-    """Demo keys come from the seeded generator, so every run gives the same results.
-    Never use demo keys for anything real."""
-    return Ed25519PrivateKey.from_private_bytes(random.randbytes(32))
-
-
-@dataclass
-class Person:
-    name: str
-    key: Ed25519PrivateKey = field(default_factory=new_key)
-    actor_id: str = field(default_factory=new_id)
-
-    @property
-    def public_key(self) -> str:
-        return encode_public_key(raw_public_key(self.key))
-
-    @property
-    def key_id(self) -> str:
-        return key_id(raw_public_key(self.key))
-
-
-class DemoClock:
-    """The demo's time: starts now, and can be moved on past the publication window."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 class Driver:
     """Signs and submits commands, logging each step."""
 
     def __init__(
-        self, system: System, admin: Person, clock: DemoClock, log: Callable[[str], None]
+        self, system: System, admin: Signer, clock: DemoClock, log: Callable[[str], None]
     ) -> None:
         self.system = system
         self.admin = admin
@@ -85,18 +49,12 @@ class Driver:
         self.log = log
         self.commands = 0
 
-    def send(self, who: Person, command_type: str, **fields: Any) -> Accepted:
-        command = {
-            "type": command_type,
-            "id": new_id(),
-            "issued_at": format_timestamp(self.clock()),
-            **fields,
-        }
+    def send(self, who: Signer, command_type: str, **fields: Any) -> Accepted:
         self.commands += 1
-        return self.system.bus.handle(seal(command, who.key))
+        return self.system.bus.handle(who.envelope(command_type, issued_at=self.clock(), **fields))
 
-    def register(self, name: str, *roles: str) -> Person:
-        person = Person(name)
+    def register(self, name: str, *roles: str) -> Signer:
+        person = Signer(name)
         self.send(
             self.admin,
             "actor.register",
@@ -114,12 +72,12 @@ class Meeting:
 
     meeting_id: str
     appraisees: list[str]
-    named: dict[str, list[Person]]
+    named: dict[str, list[Signer]]
     credentials: dict[str, list[Ed25519PrivateKey]]
     paper: dict[str, list[str]] = field(default_factory=dict)
 
 
-def open_meeting(d: Driver, organizer: Person, campaign_id: str, meeting: Meeting) -> None:
+def open_meeting(d: Driver, organizer: Signer, campaign_id: str, meeting: Meeting) -> None:
     d.send(
         organizer,
         "balloting.open",
@@ -127,7 +85,7 @@ def open_meeting(d: Driver, organizer: Person, campaign_id: str, meeting: Meetin
         meeting_id=meeting.meeting_id,
         appraisee_ids=meeting.appraisees,
         credentials=[
-            {"group": g, "public_keys": [Person("", k).public_key for k in keys]}
+            {"group": g, "public_keys": [Signer("", k).public_key for k in keys]}
             for g, keys in meeting.credentials.items()
         ],
         paper=[{"group": g, "serials": s} for g, s in meeting.paper.items()],
@@ -140,7 +98,7 @@ def open_meeting(d: Driver, organizer: Person, campaign_id: str, meeting: Meetin
 
 def cast(
     d: Driver,
-    who: Person,
+    who: Signer,
     campaign_id: str,
     meeting: Meeting,
     group: str,
@@ -189,21 +147,21 @@ def awarded(points: str, merit: int, rng: random.Random) -> str:
 
 def run_demo(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
     """Run both campaigns; return what the caller prints (results and ids)."""
-    random.seed(SEED)
-    admin = Person("admin")
-    write_private_key(settings.data_dir / "admin.key", admin.key)
-    initialised = initialise(settings, admin.public_key)
-    system = System.open(settings)
-    clock = DemoClock()
-    system.bus.clock = clock
-    try:
-        d = Driver(system, admin, clock, log)
-        street = dazehu_campaign(d)
-        city = city_campaign(d)
-        system.ledger.checkpoint_now()
-        return {"init": initialised, "campaigns": [street, city], "commands": d.commands}
-    finally:
-        system.close()
+    with reproducible(SEED):
+        admin = Signer("admin")
+        write_private_key(settings.data_dir / "admin.key", admin.key)
+        initialised = initialise(settings, admin.public_key)
+        system = System.open(settings)
+        clock = DemoClock()
+        system.bus.clock = clock
+        try:
+            d = Driver(system, admin, clock, log)
+            street = dazehu_campaign(d)
+            city = city_campaign(d)
+            system.ledger.checkpoint_now()
+            return {"init": initialised, "campaigns": [street, city], "commands": d.commands}
+        finally:
+            system.close()
 
 
 DAZEHU_UNITS = {
@@ -376,7 +334,7 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
                 rows[-1] = {"appraisee_id": rows[-1]["appraisee_id"], "abstain": True}
             if n == 5 and unit == "西塘村":
                 rows = [{"appraisee_id": r["appraisee_id"], "choice": "excellent"} for r in rows]
-            cast(d, Person("", key), campaign_id, meeting, "member_reps", rows)
+            cast(d, Signer("", key), campaign_id, meeting, "member_reps", rows)
         cast(
             d,
             teller,
@@ -400,10 +358,10 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
 def settle(
     d: Driver,
     campaign_id: str,
-    organizer: Person,
-    committee: list[Person],
-    inspector: Person,
-    cadres: dict[str, Person],
+    organizer: Signer,
+    committee: list[Signer],
+    inspector: Signer,
+    cadres: dict[str, Signer],
     roster: list[dict[str, Any]],
     meetings: list[tuple[str, Meeting]],
 ) -> dict[str, Any]:
@@ -645,7 +603,7 @@ def city_campaign(d: Driver) -> dict[str, Any]:
         for key in meeting.credentials["unit_rep"]:
             cast(
                 d,
-                Person("", key),
+                Signer("", key),
                 campaign_id,
                 meeting,
                 "unit_rep",
@@ -655,7 +613,7 @@ def city_campaign(d: Driver) -> dict[str, Any]:
             rows = choice_rows(meeting.appraisees, merit, rng, THREE, 1)
             if n == 2:
                 rows[0] = {"appraisee_id": rows[0]["appraisee_id"], "abstain": True}
-            cast(d, Person("", key), campaign_id, meeting, "resident_rep", rows)
+            cast(d, Signer("", key), campaign_id, meeting, "resident_rep", rows)
         cast(
             d,
             teller,

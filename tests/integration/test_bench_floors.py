@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench import city, w1_floor, w2_floor, w3_floor
 from bench.w1_http_ballots import Campaign, deployed
 from domain.errors import BadSignature
 from domain.keys import raw_public_key
+from entrypoints.signing import Signer
 from service.audit import export_bundle, verify_bundle
 from service.settings import Settings
 from service.system import System
@@ -77,7 +77,7 @@ def test_the_w2_floor_stores_each_ballot_as_its_own_leaf(store_settings: Setting
         campaign = Campaign(deployment).set_up()
         bodies = _batches(campaign, batches=3, size=20)
         before = deployment.system.app.ledger.max_notification_id() or 0
-        floor = w2_floor.measure(deployment.system.app, bodies, raw_public_key(campaign.teller))
+        floor = w2_floor.measure(deployment.system.app, bodies, raw_public_key(campaign.teller.key))
         after = deployment.system.app.ledger.max_notification_id() or 0
     assert floor.ballots == 60
     assert after - before == 60
@@ -94,7 +94,9 @@ def test_the_w2_floor_refuses_a_forged_ballot(store_settings: Settings) -> None:
         before = ledger.max_notification_id()
         with pytest.raises(BadSignature):
             w2_floor.measure(
-                deployment.system.app, [json.dumps(batch).encode()], raw_public_key(campaign.teller)
+                deployment.system.app,
+                [json.dumps(batch).encode()],
+                raw_public_key(campaign.teller.key),
             )
         assert ledger.max_notification_id() == before
 
@@ -117,6 +119,6 @@ def test_the_w1_floor_verifies_and_ledgers_each_ballot_over_http(
         assert accepted.get_json()["ledger_index"] == before
         assert ledger.ledger_size() == before + 1
         assert client.post("/ballots", json=forged).status_code == 400
-        stranger = campaign.ballot(Ed25519PrivateKey.generate(), campaign.credentials[0][1])
+        stranger = campaign.ballot(Signer(), campaign.credentials[0][1])
         assert client.post("/ballots", json=stranger).status_code == 400
         assert ledger.ledger_size() == before + 1
