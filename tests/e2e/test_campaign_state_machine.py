@@ -1,0 +1,310 @@
+"""Every lifecycle command, by every role, in every state a campaign can reach, over HTTP on
+both stores, checked against a model written from DESIGN §3.1 rather than from the code:
+a wrong signer is 403 whatever the state, a right signer in the wrong state is 409, an
+accepted command moves the campaign as the model says, and a refusal writes nothing.
+Hypothesis chooses the order, so sequences nobody wrote down (a second proposal, a
+make-up meeting after a close, approval before any proposal) are tried too."""
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from api import create_app
+from service.settings import Settings
+from tests.conftest import postgres_schema_url
+from tests.e2e.conftest import OPTIONS, PROBLEMS, runtime
+from tests.e2e.driver import DIMENSIONS, Api, HttpCampaign, new_id
+from tests.support import Harness, Signer
+
+# Who may sign what, from DESIGN §3.1's table (results.finalize is results.publish's peer).
+MODEL_SIGNERS = {
+    "campaign.add_appraisees": {"admin", "organizer"},
+    "campaign.publish": {"admin", "organizer"},
+    "balloting.open": {"organizer"},
+    "balloting.close": {"organizer"},
+    "results.propose": {"organizer", "admin"},
+    "results.approve": {"committee"},
+    "results.publish": {"admin"},
+    "results.finalize": {"admin"},
+}
+ROLES = ("admin", "organizer", "committee", "inspector", "auditor", "teller", "cadre", "outsider")
+
+
+def signer_of(command_type: str) -> st.SearchStrategy[str]:
+    """Half the time a rightful signer, so that runs get deep into the lifecycle."""
+    return st.one_of(st.sampled_from(sorted(MODEL_SIGNERS[command_type])), st.sampled_from(ROLES))
+
+
+@dataclass
+class Model:
+    """The campaign as DESIGN describes it: a status and its meetings."""
+
+    status: str = "draft"
+    meetings: dict[str, str] = field(default_factory=dict)  # meeting id -> open | closed
+    voted: set[str] = field(default_factory=set)  # meetings whose ballots were cast
+
+    def refusal(self, command_type: str, meeting: str | None = None) -> tuple[int, str] | None:
+        """How a rightful signer's command is refused in this state, if it is."""
+        if command_type == "balloting.close" and meeting not in self.meetings:
+            return (404, "not-found")
+        open_meetings = [m for m, s in self.meetings.items() if s == "open"]
+        allowed = {
+            "campaign.add_appraisees": self.status == "draft",
+            "campaign.publish": self.status == "draft",
+            "balloting.open": self.status == "published",
+            "balloting.close": self.meetings.get(meeting or "") == "open",
+            "results.propose": self.status in ("published", "proposed")
+            and bool(self.meetings)
+            and not open_meetings,
+            "results.approve": self.status == "proposed",
+            "results.publish": self.status == "approved",
+            "results.finalize": self.status == "publicized",
+        }[command_type]
+        return None if allowed else (409, "wrong-state")
+
+    def accept(self, command_type: str, meeting: str | None = None) -> None:
+        if command_type == "campaign.publish":
+            self.status = "published"
+        elif command_type == "balloting.open":
+            self.meetings[meeting or ""] = "open"
+        elif command_type == "balloting.close":
+            self.meetings[meeting or ""] = "closed"
+        elif command_type == "results.propose":
+            self.status = "proposed"
+        elif command_type == "results.approve":
+            self.status = "approved"
+        elif command_type == "results.publish":
+            self.status = "publicized"
+        elif command_type == "results.finalize":
+            self.status = "finalized"
+
+
+def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]]) -> type:
+    class CampaignLifecycle(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack = ExitStack()
+            self.harness = self.stack.enter_context(open_harness())
+            app = create_app(system=self.harness.system, options=OPTIONS)
+            self.stack.callback(runtime(app).close)
+            self.api = Api(app.test_client(), self.harness)
+            self.model = Model()
+            self.rights: dict[str, dict[str, list[Signer]]] = {}  # meeting -> group -> keys
+            self.proposal_hash = "0" * 64
+
+        def teardown(self) -> None:
+            self.stack.close()
+
+        @initialize()
+        def create_campaign(self) -> None:
+            self.c = HttpCampaign(self.api)
+            self.by_role = {
+                "admin": self.harness.admin,
+                "organizer": self.c.organizer,
+                "committee": self.c.committee,
+                "inspector": self.c.inspector,
+                "auditor": self.c.auditor,
+                "teller": self.c.teller,
+                "cadre": self.c.cadres[0],
+                "outsider": Signer(),
+            }
+            self.c.set_up()  # created, roster added, published
+            self.model.status = "published"
+
+        # --- the commands, by anyone ---------------------------------------------------
+
+        def attempt(
+            self, role: str, command_type: str, meeting: str | None = None, **fields: Any
+        ) -> dict[str, Any] | None:
+            before = self.harness.size
+            response = self.c.post(self.by_role[role], command_type, **fields)
+            body = response.get_json(force=True)
+            assert response.status_code < 500, body
+            if role == "outsider":
+                expected: tuple[int, str] | None = (401, "unknown-key")
+            elif role not in MODEL_SIGNERS[command_type]:
+                expected = (403, "wrong-role")
+            else:
+                expected = self.model.refusal(command_type, meeting)
+            if expected is None:
+                accepted = self.api.accepted(response)  # later reads wait for it
+                assert self.harness.size > before
+                self.model.accept(command_type, meeting)
+                return accepted
+            assert (response.status_code, body["type"]) == (
+                expected[0],
+                PROBLEMS + expected[1],
+            ), (command_type, role, self.model, body)
+            assert self.harness.size == before
+            return None
+
+        @rule(role=signer_of("campaign.add_appraisees"))
+        def add_appraisee(self, role: str) -> None:
+            newcomer = {
+                "appraisee_id": new_id(),
+                "name": "新人",
+                "position": "社区居委会委员",
+                "unit": "东马社区",
+                "category": "cadre",
+            }
+            self.attempt(role, "campaign.add_appraisees", appraisees=[newcomer])
+
+        @rule(role=signer_of("campaign.publish"))
+        def publish_campaign(self, role: str) -> None:
+            self.attempt(role, "campaign.publish")
+
+        @rule(role=signer_of("balloting.open"))
+        def open_meeting(self, role: str) -> None:
+            meeting = new_id()
+            residents, units = [Signer() for _ in range(8)], [Signer() for _ in range(3)]
+            c = self.c
+            opened = self.attempt(
+                role,
+                "balloting.open",
+                meeting,
+                meeting_id=meeting,
+                credentials=[
+                    {"group": "resident_rep", "public_keys": [k.public_key for k in residents]},
+                    {"group": "unit_rep", "public_keys": [k.public_key for k in units]},
+                ],
+                evaluators=[
+                    {"group": "leading_group", "actor_ids": [s.actor_id for s in c.leaders]},
+                    {"group": "city_leaders", "actor_ids": [c.city_leader.actor_id]},
+                    {"group": "self", "actor_ids": [s.actor_id for s in c.cadres]},
+                ],
+            )
+            if opened is not None:
+                self.rights[meeting] = {"resident_rep": residents, "unit_rep": units}
+
+        @rule(data=st.data())
+        def vote(self, data: st.DataObject) -> None:
+            """Every right of an open meeting spent validly (ballots themselves are
+            attacked in test_hostile_input)."""
+            opened = [m for m, state in self.model.meetings.items() if state == "open"]
+            waiting = sorted(set(opened) - self.model.voted)
+            if not waiting:
+                return
+            self._vote(data.draw(st.sampled_from(waiting)))
+
+        def _vote(self, meeting: str) -> None:
+            c = self.c
+            rows = c.choices("excellent", "competent", "competent", "incompetent")
+            voters: list[tuple[Signer, str, list[dict[str, Any]]]] = [
+                (leader, "leading_group", self._scores()) for leader in c.leaders
+            ]
+            voters.append((c.city_leader, "city_leaders", rows))
+            voters += [
+                (cadre, "self", [{"appraisee_id": a, "choice": "competent"}])
+                for a, cadre in zip(c.appraisees, c.cadres, strict=True)
+            ]
+            for group, keys in self.rights[meeting].items():
+                voters += [(key, group, rows) for key in keys]
+            for who, group, ballot_rows in voters:
+                envelope = who.envelope(
+                    "ballot.cast",
+                    campaign_id=c.id,
+                    meeting_id=meeting,
+                    ballot_id=new_id(),
+                    group=group,
+                    rows=ballot_rows,
+                )
+                self.api.accepted(self.api.submit(envelope))
+            self.model.voted.add(meeting)
+
+        def _scores(self) -> list[dict[str, Any]]:
+            return [
+                {"appraisee_id": a, "scores": dict.fromkeys(DIMENSIONS, 90 - 5 * i)}
+                for i, a in enumerate(self.c.appraisees)
+            ]
+
+        @rule(role=signer_of("balloting.close"), data=st.data())
+        def close_meeting(self, role: str, data: st.DataObject) -> None:
+            opened = sorted(m for m, state in self.model.meetings.items() if state == "open")
+            anything = st.sampled_from([*sorted(self.model.meetings), new_id()])
+            meeting = data.draw(st.sampled_from(opened) | anything if opened else anything)
+            self.attempt(role, "balloting.close", meeting, meeting_id=meeting)
+
+        @rule(role=signer_of("results.propose"))
+        def propose(self, role: str) -> None:
+            body = self.attempt(role, "results.propose")
+            if body is not None:
+                self.proposal_hash = body["proposal_hash"]
+
+        @rule(role=signer_of("results.approve"))
+        def approve(self, role: str) -> None:
+            self.attempt(role, "results.approve", proposal_hash=self.proposal_hash, adjustments=[])
+
+        @rule(role=signer_of("results.publish"))
+        def publish_results(self, role: str) -> None:
+            self.attempt(role, "results.publish", window_days=0)
+
+        @rule(role=signer_of("results.finalize"))
+        def finalize(self, role: str) -> None:
+            self.attempt(role, "results.finalize")
+
+        @rule()
+        def advance(self) -> None:
+            """The lifecycle's next step by its rightful signer, so that the attempts
+            above meet every state (a random walk alone rarely gets past balloting)."""
+            model = self.model
+            opened = sorted(m for m, state in model.meetings.items() if state == "open")
+            if opened and opened[0] not in model.voted:
+                self._vote(opened[0])
+            elif opened:
+                self.attempt("organizer", "balloting.close", opened[0], meeting_id=opened[0])
+            elif model.status == "published" and not model.meetings:
+                self.open_meeting("organizer")
+            elif model.status == "published":
+                self.propose("organizer")
+            elif model.status == "proposed":
+                self.approve("committee")
+            elif model.status == "approved":
+                self.publish_results("admin")
+            elif model.status == "publicized":
+                self.finalize("admin")
+
+        advance_again = advance  # twice as likely as any single attempt
+
+        # --- what must hold after every step ------------------------------------------
+
+        @invariant()
+        def status_is_the_models(self) -> None:
+            if not hasattr(self, "c"):
+                return
+            shown = self.api.read(self.c.path, self.c.organizer)
+            assert shown["status"] == self.model.status, (shown, self.model)
+            event(f"reached {self.model.status}")
+
+    return CampaignLifecycle
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_every_lifecycle_command_by_every_role_in_every_state(
+    store: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    runs = iter(range(1_000_000))
+
+    def open_harness() -> AbstractContextManager[Harness]:
+        data_dir = tmp_path / f"run{next(runs)}"
+        if store == "sqlite":
+            url = f"sqlite:///{data_dir / 'appraisal.sqlite3'}"
+        else:
+            url = postgres_schema_url(request.getfixturevalue("postgres_database"))
+        env = {"APPRAISAL_DATA_DIR": str(data_dir), "APPRAISAL_DATABASE_URL": url}
+        return Harness.initialised(Settings.from_env(env))
+
+    machine = lifecycle_machine(open_harness)
+    machine.TestCase.settings = settings(
+        max_examples=25,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    machine.TestCase().runTest()
