@@ -7,7 +7,7 @@ DEV := $(VENV)/.dev-installed
 DEMO_DIR ?= var/demo
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint bench bench-full clean
+.PHONY: demo test fuzz lint bench bench-full clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ demo: $(RUNTIME)
 test: $(DEV)
 	.ci/ensure-postgres
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+# The generated tests of `make test` with FUZZ_FACTOR times their examples.
+FUZZ_FACTOR ?= 20
+fuzz: $(DEV)
+	.ci/ensure-postgres
+	APPRAISAL_FUZZ_FACTOR=$(FUZZ_FACTOR) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q \
+		tests/e2e/test_campaign_state_machine.py tests/e2e/test_live_fuzz.py tests/e2e/test_openapi.py
 
 lint: $(DEV)
 	$(BIN)/ruff check .

@@ -1,5 +1,6 @@
 """Test helpers: actors with real keys who sign real envelopes against a real store."""
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,12 @@ from service.commands import Accepted
 from service.keyfiles import write_private_key
 from service.settings import Settings
 from service.system import System, initialise
+
+
+def fuzz_examples(bounded: int) -> int:
+    """Examples for a generated test: `bounded` in `make test`, many more under `make fuzz`
+    (APPRAISAL_FUZZ_FACTOR, a multiplier)."""
+    return bounded * int(os.environ.get("APPRAISAL_FUZZ_FACTOR", "1"))
 
 
 @dataclass

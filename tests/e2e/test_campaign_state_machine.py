@@ -5,23 +5,28 @@ accepted command moves the campaign as the model says, and a refusal writes noth
 Hypothesis chooses the order, so sequences nobody wrote down (a second proposal, a
 make-up meeting after a close, approval before any proposal) are tried too."""
 
+import json
+from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from api import create_app
+from entrypoints.cli import main
 from service.settings import Settings
 from tests.conftest import postgres_schema_url
 from tests.e2e.conftest import OPTIONS, PROBLEMS, runtime
 from tests.e2e.driver import DIMENSIONS, Api, HttpCampaign, new_id
-from tests.support import Harness, Signer
+from tests.support import Harness, Signer, fuzz_examples
 
 # Who may sign what, from DESIGN §3.1's table (results.finalize is results.publish's peer).
 MODEL_SIGNERS = {
@@ -37,6 +42,17 @@ MODEL_SIGNERS = {
 ROLES = ("admin", "organizer", "committee", "inspector", "auditor", "teller", "cadre", "outsider")
 
 
+CHOICES = ("excellent", "competent", "incompetent")
+MAX_EXCELLENT_SHARE = Fraction(3, 10)  # seed 000 rules: representatives' ballots only
+
+
+def valid_representative_ballot(rows: list[dict[str, Any]]) -> bool:
+    """At most 30 % of the rows that do not abstain may be 优秀 (DESIGN §5, seed 000)."""
+    voting = [r for r in rows if not r.get("abstain")]
+    excellent = sum(r.get("choice") == "excellent" for r in voting)
+    return excellent <= MAX_EXCELLENT_SHARE * len(voting)
+
+
 def signer_of(command_type: str) -> st.SearchStrategy[str]:
     """Half the time a rightful signer, so that runs get deep into the lifecycle."""
     return st.one_of(st.sampled_from(sorted(MODEL_SIGNERS[command_type])), st.sampled_from(ROLES))
@@ -48,7 +64,15 @@ class Model:
 
     status: str = "draft"
     meetings: dict[str, str] = field(default_factory=dict)  # meeting id -> open | closed
-    voted: set[str] = field(default_factory=set)  # meetings whose ballots were cast
+    voted: set[str] = field(default_factory=set)  # meetings whose named ballots were cast
+    # meeting -> group -> issued, cast, valid, invalid: what the reconciliation must show
+    tallies: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
+
+    def issue(self, meeting: str, group: str, n: int) -> None:
+        self.tallies.setdefault(meeting, {})[group] = Counter(issued=n)
+
+    def cast(self, meeting: str, group: str, valid: bool) -> None:
+        self.tallies[meeting][group].update(cast=1, valid=int(valid), invalid=int(not valid))
 
     def refusal(self, command_type: str, meeting: str | None = None) -> tuple[int, str] | None:
         """How a rightful signer's command is refused in this state, if it is."""
@@ -86,6 +110,22 @@ class Model:
             self.status = "finalized"
 
 
+def assert_audit_verifies(harness: Harness) -> None:
+    settings = harness.system.settings
+    env = {
+        "APPRAISAL_DATA_DIR": str(settings.data_dir),
+        "APPRAISAL_DATABASE_URL": settings.database_url,
+    }
+    bundle = str(settings.data_dir / "bundle.jsonl")
+    runner = CliRunner()
+    exported = runner.invoke(main, ["audit", "export", "-o", bundle], env=env)
+    assert exported.exit_code == 0, exported.output
+    key = harness.init_result["log_public_key"]
+    verified = runner.invoke(main, ["audit", "verify", bundle, "--log-key", key, "--json"], env=env)
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout)["ok"]
+
+
 def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]]) -> type:
     class CampaignLifecycle(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -98,9 +138,16 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
             self.model = Model()
             self.rights: dict[str, dict[str, list[Signer]]] = {}  # meeting -> group -> keys
             self.proposal_hash = "0" * 64
+            self.spent: set[str] = set()  # key ids whose ballot right is spent
 
         def teardown(self) -> None:
-            self.stack.close()
+            """The offline audit re-derives everything from the signed envelopes alone:
+            whatever order the commands came in, it agrees with what the server did."""
+            try:
+                if self.harness.size:
+                    assert_audit_verifies(self.harness)
+            finally:
+                self.stack.close()
 
         @initialize()
         def create_campaign(self) -> None:
@@ -182,6 +229,10 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
             )
             if opened is not None:
                 self.rights[meeting] = {"resident_rep": residents, "unit_rep": units}
+                issued = {"resident_rep": 8, "unit_rep": 3, "leading_group": 3}
+                issued |= {"city_leaders": 1, "self": len(c.cadres)}
+                for group, n in issued.items():
+                    self.model.issue(meeting, group, n)
 
         @rule(data=st.data())
         def vote(self, data: st.DataObject) -> None:
@@ -204,8 +255,7 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
                 (cadre, "self", [{"appraisee_id": a, "choice": "competent"}])
                 for a, cadre in zip(c.appraisees, c.cadres, strict=True)
             ]
-            for group, keys in self.rights[meeting].items():
-                voters += [(key, group, rows) for key in keys]
+            voters += [(key, "unit_rep", rows) for key in self.rights[meeting]["unit_rep"]]
             for who, group, ballot_rows in voters:
                 envelope = who.envelope(
                     "ballot.cast",
@@ -216,7 +266,47 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
                     rows=ballot_rows,
                 )
                 self.api.accepted(self.api.submit(envelope))
+                self.model.cast(meeting, group, valid=True)
+                self.spent.add(who.key_id)
             self.model.voted.add(meeting)
+
+        @rule(
+            data=st.data(),
+            resident=st.integers(0, 7),
+            choices=st.lists(st.sampled_from((*CHOICES, "abstain")), min_size=4, max_size=4),
+        )
+        def resident_votes(self, data: st.DataObject, resident: int, choices: list[str]) -> None:
+            """A resident's credential, in any meeting, open or closed, spent or not, with
+            any choices: over the 优秀 share the ballot is recorded as invalid."""
+            if not self.rights:
+                return
+            meeting = data.draw(st.sampled_from(sorted(self.rights)))
+            key = self.rights[meeting]["resident_rep"][resident]
+            rows = [
+                {"appraisee_id": a, "abstain": True}
+                if choice == "abstain"
+                else {"appraisee_id": a, "choice": choice}
+                for a, choice in zip(self.c.appraisees, choices, strict=True)
+            ]
+            envelope = key.envelope(
+                "ballot.cast",
+                campaign_id=self.c.id,
+                meeting_id=meeting,
+                ballot_id=new_id(),
+                group="resident_rep",
+                rows=rows,
+            )
+            before = self.harness.size
+            response = self.api.submit(envelope)
+            if self.model.meetings[meeting] == "closed" or key.key_id in self.spent:
+                assert response.status_code == 409, response.get_json()
+                assert response.get_json()["type"] == PROBLEMS + "wrong-state"
+                assert self.harness.size == before
+                return
+            answer = self.api.accepted(response)
+            assert answer["valid"] == valid_representative_ballot(rows), (rows, answer)
+            self.model.cast(meeting, "resident_rep", answer["valid"])
+            self.spent.add(key.key_id)
 
         def _scores(self) -> list[dict[str, Any]]:
             return [
@@ -282,6 +372,21 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
             assert shown["status"] == self.model.status, (shown, self.model)
             event(f"reached {self.model.status}")
 
+        @invariant()
+        def reconciliation_is_the_models(self) -> None:
+            """issued = cast + unused, cast = valid + invalid, each as the model counted."""
+            if not self.model.tallies:
+                return
+            shown = self.api.read(f"{self.c.path}/reconciliation", self.c.inspector)
+            meetings = {m["meeting_id"]: m for m in shown["items"]}
+            assert set(meetings) == set(self.model.tallies)
+            for meeting, groups in self.model.tallies.items():
+                for group, counts in groups.items():
+                    row = meetings[meeting]["groups"][group]
+                    assert row["issued"] == counts["issued"] == row["cast"] + row["unused"]
+                    assert row["cast"] == counts["cast"] == row["valid"] + row["invalid"]
+                    assert (row["valid"], row["invalid"]) == (counts["valid"], counts["invalid"])
+
     return CampaignLifecycle
 
 
@@ -302,7 +407,7 @@ def test_every_lifecycle_command_by_every_role_in_every_state(
 
     machine = lifecycle_machine(open_harness)
     machine.TestCase.settings = settings(
-        max_examples=25,
+        max_examples=fuzz_examples(25),
         stateful_step_count=25,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

@@ -25,9 +25,9 @@ from domain.envelope import COMMAND_PREFIX, format_timestamp
 from domain.errors import DomainError
 from service.system import command_specs
 from tests.e2e.conftest import bearer, login
-from tests.support import Harness, Signer
+from tests.support import Harness, Signer, fuzz_examples
 
-EXAMPLES = 25
+EXAMPLES = fuzz_examples(25)
 
 
 def test_every_registered_command_type_is_documented(client: FlaskClient) -> None:
