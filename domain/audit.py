@@ -38,7 +38,7 @@ import base64
 import copy
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, CanInitAggregate
@@ -527,9 +527,11 @@ class Auditor:
         self._check_owner(entry, isinstance(event, CanInitAggregate), state, aggregate)
         self._check(index, entry, event, state, aggregate)
         try:
-            aggregate = event.mutate(aggregate)
+            aggregate = cast(Aggregate.Event, event).mutate(aggregate)
         except Exception as exc:
             raise _Bad(f"{entry.topic} does not apply to its aggregate: {exc!r}") from None
+        if aggregate is None:
+            raise _Bad(f"{entry.topic} leaves no aggregate behind")
         self._versions[entry.stream] = entry.version
         if not isinstance(aggregate, SINGLE_EVENT):
             self._ledger.put(aggregate, index)
@@ -708,6 +710,8 @@ class Auditor:
         right_id = self._credentials.get(signer)
         if right_id is not None:
             right = self._ledger.get(right_id)
+            if not isinstance(right, BallotRight) or right.public_key is None:
+                raise _Bad(f"ballot credential {signer} names no credential's ballot right")
             self._verify(envelope, right.public_key, f"ballot credential {signer}")
             if not rule.credential_allowed:
                 raise _Bad(f"{command_type} is signed by ballot credential {signer}")
@@ -717,6 +721,8 @@ class Auditor:
         if actor_id is None:
             raise _Bad(f"signed by key {signer}, unknown to the registry at this position")
         actor = self._ledger.get(UUID(actor_id))
+        if not isinstance(actor, Actor):
+            raise _Bad(f"key {signer} is bound to {actor_id}, which is no actor")
         self._verify(envelope, actor.keys[signer].public_key, f"key {signer}")
         try:
             roles = self._registry.roles_of_key(signer)

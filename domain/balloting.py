@@ -17,9 +17,10 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from domain import fields
+from domain.aggregate import EventSourced
 from domain.ballots import Ballot, Row, tally
 from domain.errors import MalformedCommand, WrongState
 from domain.keys import decode_public_key, key_id
@@ -105,7 +106,7 @@ def spent_right_id(command: Mapping[str, Any], holder: str, holder_id: str) -> U
     return right_id(meeting_id, group, NAMED, holder_id)
 
 
-class Meeting(Aggregate):
+class Meeting(EventSourced):
     @event("Opened")
     def __init__(
         self,
@@ -151,7 +152,7 @@ class Meeting(Aggregate):
         self.closed = {"checkpoint": checkpoint, "reconciliation": reconciliation}
 
 
-class BallotRight(Aggregate):
+class BallotRight(EventSourced):
     @event("Issued")
     def __init__(
         self,
@@ -198,7 +199,7 @@ class BallotRight(Aggregate):
         self.state = "expired"
 
 
-class CastBallot(Aggregate):
+class CastBallot(EventSourced):
     """A ballot as cast, with its validity judged at the door and kept for audit."""
 
     @event("Cast")

@@ -12,9 +12,10 @@ from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from domain import fields
+from domain.aggregate import EventSourced
 from domain.envelope import parse_timestamp
 from domain.errors import Conflict, NotFound, RuleViolation, WrongRole, WrongState
 from domain.rules import Rules, parse_rules
@@ -145,7 +146,7 @@ class ApprovedResult:
         return None if self.adjustment is None else self.adjustment["reason"]
 
 
-class Campaign(Aggregate):
+class Campaign(EventSourced):
     @event("Created")
     def __init__(
         self,

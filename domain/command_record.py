@@ -7,10 +7,12 @@ collides in the store even when two servers accept it at the same moment.
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from domain.aggregate import EventSourced
 
 
-class CommandRecord(Aggregate):
+class CommandRecord(EventSourced):
     @event("Accepted")
     def __init__(
         self,

@@ -96,9 +96,10 @@ def parse_timestamp(text: Any, field: str = "issued_at") -> datetime:
             field=field,
         )
     *parts, fraction = match.groups()
+    year, month, day, hour, minute, second = map(int, parts)
     microsecond = int((fraction or "")[:6].ljust(6, "0"))
     try:
-        return datetime(*map(int, parts), microsecond, tzinfo=UTC)
+        return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
     except ValueError:
         raise InvalidDate(f"{field} {text} is not a real date and time", field=field) from None
 

@@ -4,8 +4,9 @@ running → organisational disposal review)."""
 import uuid
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from domain.aggregate import EventSourced
 from domain.registry import NAMESPACE
 
 
@@ -13,7 +14,7 @@ def history_id(person_id: str) -> UUID:
     return uuid.uuid5(NAMESPACE, f"person:{person_id}")
 
 
-class GradeHistory(Aggregate):
+class GradeHistory(EventSourced):
     @event("Started")
     def __init__(self, id: UUID, person_id: str) -> None:
         self.person_id = person_id

@@ -6,9 +6,10 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from domain import fields
+from domain.aggregate import EventSourced
 from domain.envelope import parse_timestamp
 from domain.errors import Conflict, MalformedCommand, NotFound, RuleViolation, WrongState
 
@@ -38,7 +39,7 @@ def reported_on(command: Mapping[str, Any]) -> str:
     return parse_timestamp(command["issued_at"]).date().isoformat()
 
 
-class RectificationPlan(Aggregate):
+class RectificationPlan(EventSourced):
     @event("Created")
     def __init__(
         self,

@@ -14,8 +14,9 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from domain.aggregate import EventSourced
 from domain.errors import Conflict, MalformedCommand, RevokedKey, UnknownKey, WrongRole
 from domain.keys import decode_public_key
 from domain.roles import ADMIN, ROLES
@@ -47,7 +48,7 @@ class KeyRecord:
     revoked: bool = False
 
 
-class Actor(Aggregate):
+class Actor(EventSourced):
     """A person or system that signs commands with one or more keys."""
 
     @event("Registered")
@@ -112,7 +113,7 @@ class Actor(Aggregate):
         self.roles = list(roles)
 
 
-class KeyBinding(Aggregate):
+class KeyBinding(EventSourced):
     """Makes a key belong to exactly one holder: its id is derived from the key id,
     so a second registration of the same key collides in the store."""
 

@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from domain import fields
+from domain.aggregate import EventSourced
 from domain.errors import MalformedCommand, RuleViolation, WrongState
 from domain.registry import NAMESPACE
 from domain.rules import Rules
@@ -92,7 +93,7 @@ def check_report(rules: Rules, category: str, parts: list[dict[str, str]]) -> No
         raise RuleViolation("a report part appears twice")
 
 
-class Report(Aggregate):
+class Report(EventSourced):
     @event("Submitted")
     def __init__(
         self,

@@ -65,7 +65,10 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     document = dict(pairs)
     if len(document) != len(pairs):
         seen: set[str] = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        for key, _ in pairs:
+            if key in seen:
+                break
+            seen.add(key)
         shown = _printable(key)
         raise DuplicateKey(f"the key {shown!r} appears twice in one object", key=shown)
     return document

@@ -20,6 +20,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from domain import balloting
+from domain.campaign import Campaign
 from domain.rules import Rules
 from entrypoints.signing import DemoClock, Signer, new_id, new_key, reproducible
 from service.commands import Accepted
@@ -382,10 +384,11 @@ def settle(
         appraisee_id=disputed["appraisee_id"],
         grounds="会场有代表反映一张测评票系他人代填",
     )
-    campaign = d.system.app.find(uuid.UUID(campaign_id))
+    campaign = d.system.app.get(uuid.UUID(campaign_id), Campaign)
     _, meeting = next((u, m) for u, m in meetings if disputed["appraisee_id"] in m.appraisees)
     ballots = d.system.app.load_many(
-        uuid.UUID(r) for r in d.system.app.find(uuid.UUID(meeting.meeting_id)).rights
+        uuid.UUID(r)
+        for r in d.system.app.get(uuid.UUID(meeting.meeting_id), balloting.Meeting).rights
     )
     largest = max(meeting.credentials, key=lambda g: len(meeting.credentials[g]))
     forged = next(
@@ -404,10 +407,12 @@ def settle(
     )
     d.log(f"  dispute upheld: ballot {forged[:8]}… voided; campaign {campaign.status} → reopened")
     second = d.send(organizer, "results.propose", campaign_id=campaign_id).result
-    campaign = d.system.app.find(uuid.UUID(campaign_id))
+    proposal = d.system.app.get(uuid.UUID(campaign_id), Campaign).proposal
+    if proposal is None:
+        raise RuntimeError("the demo's second proposal was not recorded")
     adjusted, better = next(
         (r, better)
-        for r in reversed(campaign.proposal["results"])
+        for r in reversed(proposal["results"])
         if r["grade"] and r["appraisee_id"] in cadres and r["category"] != "secretary"
         for better in [_grade_above(campaign.rules, r)]
         if better is not None
@@ -417,7 +422,7 @@ def settle(
         "grade": better,
         "reason": "经党委（工委）会议研究：结合平时考核和履职核实情况，上调一个等次",
     }
-    needed = d.system.app.find(uuid.UUID(campaign_id)).rules.min_signatures
+    needed = d.system.app.get(uuid.UUID(campaign_id), Campaign).rules.min_signatures
     for member in committee[:needed]:
         d.send(
             member,
@@ -432,7 +437,7 @@ def settle(
     d.send(d.admin, "results.finalize", campaign_id=campaign_id)
     for appraisee, cadre in list(cadres.items())[:3]:
         d.send(cadre, "feedback.acknowledge", campaign_id=campaign_id, appraisee_id=appraisee)
-    final = d.system.app.find(uuid.UUID(campaign_id)).final_grades()
+    final = d.system.app.get(uuid.UUID(campaign_id), Campaign).final_grades()
     weakest = next(
         (
             a

@@ -20,7 +20,7 @@ COLUMNS = ("单位", "姓名", "类别", "得分", "精确值", "名次", "测�
 
 def campaign_results(system: System, campaign_id: str) -> dict[str, Any]:
     """One campaign's approved results, with names and grade labels, for people and --json."""
-    campaign: Campaign = system.app.find(uuid.UUID(campaign_id))
+    campaign = system.app.get(uuid.UUID(campaign_id), Campaign)
     rules = campaign.rules
     labels = {g.code: g.label for c in rules.categories for g in c.grades}
     labels.update({g.code: g.label for g in rules.grades})

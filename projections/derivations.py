@@ -98,10 +98,12 @@ def derive_current(app: AppraisalApplication, views: ViewStore, campaign: Campai
 def precompute(app: AppraisalApplication, views: ViewStore, campaign_id: str) -> bool:
     """Store the current proposal's derivation unless it already is; True if stored now."""
     campaign = app.find(UUID(campaign_id))
-    proposal = None if campaign is None else campaign.proposal
-    if proposal is None or is_stored(views, campaign_id, proposal["hash"]):
+    if not isinstance(campaign, Campaign) or campaign.proposal is None:
         return False
-    return derive_current(app, views, campaign).proposal_hash == proposal["hash"]
+    proposal_hash = campaign.proposal["hash"]
+    if is_stored(views, campaign_id, proposal_hash):
+        return False
+    return derive_current(app, views, campaign).proposal_hash == proposal_hash
 
 
 def derived_from(derivation: Derivation, appraisee_id: str) -> Derived | None:

@@ -15,9 +15,10 @@ before anyone asks; the explanation reads one appraisee's part of it.
 
 import json
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
+from domain.campaign import Campaign
 from domain.errors import NotFound
 from projections.access import (
     DEFAULT_WAIT_SECONDS,
@@ -194,7 +195,8 @@ def _derived(
     campaign_id = campaign["campaign_id"]
     found = stored(views, campaign_id, campaign["proposal_hash"], appraisee_id)
     if found is None:
-        derivation = derive_current(read.app, read.views, read.app.find(UUID(campaign_id)))
+        campaign_now = read.app.get(UUID(campaign_id), Campaign)
+        derivation = derive_current(read.app, read.views, campaign_now)
         found = derived_from(derivation, appraisee_id)
     if found is None:
         raise NotFound(f"appraisee {appraisee_id} is not in the campaign's derivation")
@@ -219,7 +221,7 @@ def _envelopes(app: AppraisalApplication, ballot_ids: list[str]) -> dict[str, An
     """Each ballot's signed envelope as stored in its Cast event (version 1)."""
     stored = app.ledger.events_of(UUID(b) for b in ballot_ids)
     return {
-        str(event.originator_id): app.mapper.to_domain_event(event).envelope
+        str(event.originator_id): cast(Any, app.mapper.to_domain_event(event)).envelope
         for event in stored
         if event.originator_version == 1
     }

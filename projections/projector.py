@@ -156,7 +156,7 @@ def _campaign(tx: Tx, e: Applied) -> None:
         row["group_rules"] = dumps(group_rules(campaign.rules_document))
     if e.name == "Created":
         row["created_position"] = e.index
-    if e.name == "ResultsProposed":
+    if e.name == "ResultsProposed" and campaign.proposal is not None:
         row["proposal_position"] = e.index
         row["proposal_checkpoint"] = dumps(campaign.proposal["checkpoint"])
     if campaign.proposal is None:

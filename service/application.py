@@ -5,15 +5,18 @@ the one Merkle tree an auditor verifies (DESIGN §6).
 """
 
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, CanMutateProtocol, DomainEventProtocol
 from eventsourcing.utils import Environment
 
+from domain.errors import NotFound
 from service.recorders import LEDGER_SINK, LeafRecord, LedgerRecorder
 from service.settings import APPLICATION_NAME, Settings
+
+A = TypeVar("A", bound=Aggregate)
 
 
 class AppraisalApplication(Application[UUID]):
@@ -61,6 +64,13 @@ class AppraisalApplication(Application[UUID]):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+    def get(self, aggregate_id: UUID, kind: type[A]) -> A:
+        """The aggregate, which must exist and be a `kind`: NotFound otherwise."""
+        found = self.find(aggregate_id)
+        if not isinstance(found, kind):
+            raise NotFound(f"no {kind.__name__} {aggregate_id}")
+        return found
 
     def positions_of(self, streams: Iterable[UUID]) -> dict[tuple[UUID, int], int]:
         return self.ledger.positions_of(streams)
