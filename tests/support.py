@@ -1,18 +1,13 @@
 """Test helpers: actors with real keys who sign real envelopes against a real store."""
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from domain.envelope import format_timestamp, seal
-from domain.keys import encode_public_key, key_id, raw_public_key
+from entrypoints.signing import Signer
 from projections.read_side import ReadSide
 from service.commands import Accepted
 from service.keyfiles import write_private_key
@@ -24,38 +19,6 @@ def fuzz_examples(bounded: int) -> int:
     """Examples for a generated test: `bounded` in `make test`, many more under `make fuzz`
     (APPRAISAL_FUZZ_FACTOR, a multiplier)."""
     return bounded * int(os.environ.get("APPRAISAL_FUZZ_FACTOR", "1"))
-
-
-@dataclass
-class Signer:
-    """Someone holding a private key; signs commands as a client would."""
-
-    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
-    actor_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @property
-    def public_key(self) -> str:
-        return encode_public_key(raw_public_key(self.key))
-
-    @property
-    def key_id(self) -> str:
-        return key_id(raw_public_key(self.key))
-
-    def envelope(
-        self,
-        command_type: str,
-        *,
-        issued_at: datetime | None = None,
-        command_id: str | None = None,
-        **fields: Any,
-    ) -> dict[str, Any]:
-        command = {
-            "type": command_type,
-            "id": command_id or str(uuid.uuid4()),
-            "issued_at": format_timestamp(issued_at or datetime.now(UTC)),
-            **fields,
-        }
-        return seal(command, self.key)
 
 
 @dataclass

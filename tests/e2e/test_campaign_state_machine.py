@@ -27,18 +27,10 @@ from tests.conftest import postgres_schema_url
 from tests.e2e.conftest import OPTIONS, PROBLEMS, runtime
 from tests.e2e.driver import DIMENSIONS, Api, HttpCampaign, new_id
 from tests.support import Harness, Signer, fuzz_examples
+from tests.unit.test_roles import DESIGN_SIGNERS
 
-# Who may sign what, from DESIGN §3.1's table (results.finalize is results.publish's peer).
-MODEL_SIGNERS = {
-    "campaign.add_appraisees": {"admin", "organizer"},
-    "campaign.publish": {"admin", "organizer"},
-    "balloting.open": {"organizer"},
-    "balloting.close": {"organizer"},
-    "results.propose": {"organizer", "admin"},
-    "results.approve": {"committee"},
-    "results.publish": {"admin"},
-    "results.finalize": {"admin"},
-}
+# Who may sign what: DESIGN §3.1's table, and results.finalize as results.publish's peer.
+MODEL_SIGNERS = {**DESIGN_SIGNERS, "results.finalize": {"admin"}}
 ROLES = ("admin", "organizer", "committee", "inspector", "auditor", "teller", "cadre", "outsider")
 
 
