@@ -27,6 +27,7 @@ from api.errors import (
     StoreUnavailable,
     Unauthenticated,
 )
+from api.problem_language import language_of, translated
 from api.schemas import ProblemSchema
 from domain import wire
 from domain.errors import (
@@ -216,6 +217,8 @@ def problem(
     extensions: Mapping[str, Any] | None = None,
 ) -> Response:
     body = problem_document(status, code, detail, extensions)
+    language = language_of(request.accept_languages)
+    body["title"], body["detail"] = translated(code, body["title"], detail, language)
     body["instance"] = request.path
     if "request_id" in g:
         body["request_id"] = g.request_id
@@ -226,6 +229,8 @@ def problem(
         text.encode("utf-8", "backslashreplace"), status=status, mimetype=PROBLEM_JSON
     )
     response.headers.update(headers or {})
+    response.headers["Content-Language"] = language
+    response.vary.add("Accept-Language")
     g.problem_code = code
     return response
 
