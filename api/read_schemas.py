@@ -90,6 +90,23 @@ class CampaignSchema(Schema):
 CampaignsPageSchema = _listing(CampaignSchema, "CampaignsPage")
 
 
+class AppraiseeNamesMixin:
+    """Who an appraisee id names: as on the roster, the category with its rules label."""
+
+    name = _nullable_text(required=True)
+    position = _nullable_text(required=True, metadata={"description": "职务"})
+    unit = _nullable_text(required=True, metadata={"description": "单位（社区）"})
+    category_label = _nullable_text(required=True)
+
+
+class RosterEntrySchema(AppraiseeNamesMixin, Schema):
+    appraisee_id = _uuid(required=True)
+    category = fields.String(required=True)
+
+
+AppraiseesPageSchema = _listing(RosterEntrySchema, "AppraiseesPage")
+
+
 # --- results (DESIGN §3.1) ------------------------------------------------------------------
 
 
@@ -107,7 +124,7 @@ class AppliedAdjustmentSchema(Schema):
     reason = fields.String(required=True)
 
 
-class ResultSchema(Schema):
+class ResultSchema(AppraiseeNamesMixin, Schema):
     appraisee_id = _uuid(required=True)
     category = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(["complete", "incomplete"]))
@@ -115,6 +132,7 @@ class ResultSchema(Schema):
     score_exact = _nullable_text(required=True)
     rank = fields.Integer(required=True, allow_none=True)
     grade = _nullable_text(required=True, metadata={"description": "After any adjustment"})
+    grade_label = _nullable_text(required=True, metadata={"description": "The grade's label"})
     flags = fields.List(fields.String(), required=True)
     groups = _map(fields.Nested(GroupScoreSchema), "Group code → its part")
     computed_grade = _nullable_text(metadata={"description": "Only when adjusted"})

@@ -84,6 +84,7 @@ FORMS = (DIMENSION_SCORES, GRADE_CHOICE, INDICATOR_SCORES)
 MISSING_GROUP_POLICIES = ("block", "renormalize")
 TIE_BREAK_KINDS = ("group",)
 DEFAULT_CATEGORY = "cadre"
+DEFAULT_CATEGORY_LABEL = "干部"  # how the one undeclared category reads on paper and screens
 
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 MAX_DECIMAL_DIGITS = 16  # before the point: every wire integer (≤ 2^53) fits
@@ -304,6 +305,22 @@ class Rules:
         """Whether appraisees may carry this category: a typo ("cader") never silently
         becomes a quota group of its own."""
         return code in self.category_codes
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        """The label beside each code, by kind: categories, grades (every category's),
+        groups and choices — what reads, forms and tables show instead of the codes."""
+        categories = {c.code: c.label for c in self.categories} or {
+            self.default_category: DEFAULT_CATEGORY_LABEL
+        }
+        grades = {g.code: g.label for g in self.grades}
+        for category in self.categories:
+            grades.update({g.code: g.label for g in category.grades})
+        return {
+            "categories": categories,
+            "grades": grades,
+            "groups": {g.code: g.label for g in self.groups},
+            "choices": {c.code: c.label for c in self.choices},
+        }
 
     def grade(self, category: str, code: str) -> Grade:
         """One of a category's grades, by code."""

@@ -154,6 +154,9 @@ def _campaign(tx: Tx, e: Applied) -> None:
     }
     if e.name in ("Created", "Amended"):
         row["group_rules"] = dumps(group_rules(campaign.rules_document))
+        _labels(tx, e.id, campaign)
+    if e.name == "AppraiseesAdded":
+        _roster(tx, e.id, campaign)
     if e.name == "Created":
         row["created_position"] = e.index
     if e.name == "ResultsProposed" and campaign.proposal is not None:
@@ -170,6 +173,29 @@ def _campaign(tx: Tx, e: Applied) -> None:
         _results(tx, e.id, campaign)
     if e.name in ("DisputeLodged", "DisputeResolved"):
         _dispute(tx, e, campaign)
+
+
+def _labels(tx: Tx, campaign_id: str, campaign: Campaign) -> None:
+    """The rules' label for each code (rules can change while the campaign is a draft)."""
+    tx.delete("labels", {"campaign_id": campaign_id})
+    for kind, labels in campaign.rules.labels().items():
+        for code, label in labels.items():
+            row = {"campaign_id": campaign_id, "kind": kind, "code": code, "label": label}
+            tx.upsert("labels", row)
+
+
+def _roster(tx: Tx, campaign_id: str, campaign: Campaign) -> None:
+    """Who is appraised, in roster order: names, positions and units beside the ids."""
+    for seq, entry in enumerate(campaign.appraisees.values()):
+        tx.upsert(
+            "roster",
+            {
+                "campaign_id": campaign_id,
+                "appraisee_id": entry["appraisee_id"],
+                "seq": seq,
+                **{k: entry[k] for k in ("name", "position", "unit", "category")},
+            },
+        )
 
 
 def _results(tx: Tx, campaign_id: str, campaign: Campaign) -> None:

@@ -157,6 +157,63 @@ def campaign(
     return _campaign_json(campaign_row(ready(read, min_position, timeout), campaign_id))
 
 
+def labels_of(views: ViewStore, campaign_id: str) -> dict[str, dict[str, str]]:
+    """The campaign rules' labels by kind (categories, grades, groups, choices) and code."""
+    with views.reading() as tx:
+        rows = tx.all("SELECT kind, code, label FROM {labels} WHERE campaign_id = ?", campaign_id)
+    found: dict[str, dict[str, str]] = {}
+    for row in rows:
+        found.setdefault(row["kind"], {})[row["code"]] = row["label"]
+    return found
+
+
+def _roster_of(views: ViewStore, campaign_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    with views.reading() as tx:
+        rows = tx.all(
+            f"SELECT * FROM {{roster}} WHERE campaign_id = ? AND appraisee_id IN ({_in(len(ids))})",
+            campaign_id,
+            *ids,
+        )
+    return {row["appraisee_id"]: row for row in rows}
+
+
+def _who(entry: dict[str, Any] | None, labels: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """An appraisee's name, position, unit and category label, beside its id."""
+    if entry is None:
+        return {"name": None, "position": None, "unit": None, "category_label": None}
+    return {
+        "name": entry["name"],
+        "position": entry["position"],
+        "unit": entry["unit"],
+        "category_label": labels.get("categories", {}).get(entry["category"]),
+    }
+
+
+def appraisees(
+    read: ReadSide,
+    campaign_id: str,
+    *,
+    limit: int | None = DEFAULT_LIMIT,
+    offset: int = 0,
+    min_position: int | None = None,
+    timeout: float = DEFAULT_WAIT_SECONDS,
+) -> dict[str, Any]:
+    """The campaign's roster in the order it was drawn up: `{appraisee_id, name, position,
+    unit, category, category_label}`; two people of one name differ by position or unit."""
+    views = ready(read, min_position, timeout)
+    row = campaign_row(views, campaign_id)
+    where = _where(campaign_id=row["campaign_id"])
+    rows, total = _page(views, "{roster}", where, "seq", limit, offset)
+    labels = labels_of(views, row["campaign_id"])
+    items = [
+        {"appraisee_id": r["appraisee_id"], "category": r["category"], **_who(r, labels)}
+        for r in rows
+    ]
+    return _listing(items, total, limit, offset)
+
+
 def results(
     read: ReadSide,
     campaign_id: str,
@@ -182,17 +239,26 @@ def results(
     where = _where(campaign_id=row["campaign_id"])
     rows, total = _page(views, "{results}", where, "seq", limit, offset)
     group_floors = floors(row)
+    labels = labels_of(views, row["campaign_id"])
+    roster = _roster_of(views, row["campaign_id"], [r["appraisee_id"] for r in rows])
     return {
         "campaign_id": row["campaign_id"],
         "status": row["status"],
-        "results": [_result_json(r, group_floors, roles) for r in rows],
+        "results": [
+            _result_json(r, group_floors, roles, labels, roster.get(r["appraisee_id"]))
+            for r in rows
+        ],
         "proposal_hash": row["proposal_hash"],
         "page": {"total": total, "limit": limit, "offset": offset},
     }
 
 
 def _result_json(
-    row: dict[str, Any], group_floors: dict[str, int], roles: Collection[str]
+    row: dict[str, Any],
+    group_floors: dict[str, int],
+    roles: Collection[str],
+    labels: dict[str, dict[str, str]],
+    who: dict[str, Any] | None,
 ) -> dict[str, Any]:
     groups = {
         code: (
@@ -210,8 +276,10 @@ def _result_json(
         "score_exact": row["score_exact"],
         "rank": row["rank"],
         "grade": row["grade"],
+        "grade_label": labels.get("grades", {}).get(row["grade"] or ""),
         "flags": json.loads(row["flags"]),
         "groups": groups,
+        **_who(who, labels),
     }
     if row["adjustment_grade"] is not None:
         result["computed_grade"] = row["computed_grade"]

@@ -46,6 +46,13 @@ TABLES: tuple[Table, ...] = (
         "campaign_id",
     ),
     _table(
+        "roster",
+        "campaign_id appraisee_id seq:int name position unit category",
+        "campaign_id appraisee_id",
+        "campaign_id seq",
+    ),
+    _table("labels", "campaign_id kind code label", "campaign_id kind code"),
+    _table(
         "results",
         "campaign_id appraisee_id seq:int category status score score_exact rank:int grade "
         "computed_grade adjustment_grade adjustment_reason flags notes group_scores",

@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 
 from api.parsing import Blueprint
 from api.read_schemas import (
+    AppraiseesPageSchema,
     BallotsPageSchema,
     CampaignSchema,
     CampaignsPageSchema,
@@ -109,6 +110,15 @@ class CampaignById(MethodView):
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
         """One campaign: status, roster size, meetings, groups, proposal and approval."""
         return queries.campaign(current_read(), str(campaign_id), **read_options(query))
+
+
+@blp.route("/<uuid:campaign_id>/appraisees")
+class Appraisees(MethodView):
+    @read(blp, AppraiseesPageSchema, roles=READERS["campaigns"], query=PageQuerySchema)
+    def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
+        """The roster in the order it was drawn up: name, position, unit and category
+        label beside each appraisee id."""
+        return queries.appraisees(current_read(), str(campaign_id), **read_options(query))
 
 
 @blp.route("/<uuid:campaign_id>/results")

@@ -31,8 +31,10 @@ def expected_results(harness: Harness, campaign_id: str) -> list[dict[str, Any]]
     assert derivation.proposal_hash == campaign.proposal["hash"]
     approved = campaign.approved or {"adjustments": []}
     adjustments = {a["appraisee_id"]: a for a in approved["adjustments"]}
+    labels = campaign.rules.labels()
     expected = []
     for r in derivation.outcome.to_dict()["results"]:
+        who = campaign.appraisees[r["appraisee_id"]]
         item = {
             **{k: r[k] for k in ("appraisee_id", "category", "status", "score", "score_exact")},
             **{k: r[k] for k in ("rank", "grade", "flags")},
@@ -46,6 +48,9 @@ def expected_results(harness: Harness, campaign_id: str) -> list[dict[str, Any]]
             item["computed_grade"] = r["grade"]
             item["grade"] = adjustment["grade"]
             item["adjustment"] = {"grade": adjustment["grade"], "reason": adjustment["reason"]}
+        item |= {k: who[k] for k in ("name", "position", "unit")}
+        item["category_label"] = labels["categories"][r["category"]]
+        item["grade_label"] = labels["grades"].get(item["grade"])
         expected.append(item)
     return expected
 
