@@ -361,8 +361,7 @@ def differences(scenario: golden.Scenario, shown: dict[str, Any]) -> list[str]:
     # Names and labels come from the roster and the rules (test_names_in_reads); the files
     # fix the scores, so everything else must match them exactly.
     got = {
-        r["appraisee_id"]: {k: v for k, v in r.items() if k not in NAMING}
-        for r in shown["results"]
+        r["appraisee_id"]: {k: v for k, v in r.items() if k not in NAMING} for r in shown["results"]
     }
     if set(got) != set(expected):
         return [
