@@ -1,0 +1,128 @@
+"""`appraisal campaigns list` and `appraisal results show CAMPAIGN`: the read models as an
+office clerk reads them, in Chinese labels, on the server's own store.
+
+They show what any logged-in reader may see (groups below their anonymity floor stay
+hidden): the operator's terminal is not a way round the read rules. Without a read
+replica the views are first brought up to date (as `appraisal projections run --once`);
+with one, the replica's views are read as they stand.
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bootstrap import Services
+from domain.errors import DomainError
+from projections import catch_up, queries
+from service.settings import Settings, SettingsError
+
+STATUS_LABELS = {
+    "draft": "草拟",
+    "published": "已发布",
+    "proposed": "已测算",
+    "approved": "已审定",
+    "publicized": "公示中",
+    "reopened": "重新测算",
+    "finalized": "已完成",
+}
+PUBLIC_READER: frozenset[str] = frozenset()  # no role that lifts the anonymity floor
+
+
+def _clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """An expected failure becomes a one-line message and exit status 1."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (DomainError, SettingsError, OSError) as exc:
+            raise click.ClickException(getattr(exc, "message", None) or str(exc)) from exc
+
+    return run
+
+
+@contextmanager
+def _current_views() -> Iterator[Services]:
+    settings = Settings.from_env()
+    services = Services.open(settings)
+    try:
+        if settings.read_database_url is None:
+            catch_up(services.read)
+        yield services
+    finally:
+        services.close()
+
+
+def _print(document: dict[str, Any], table: Table, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        Console(width=max(Console().width, 120)).print(table)
+
+
+@click.group()
+def campaigns() -> None:
+    """Campaigns on this store."""
+
+
+@campaigns.command("list")
+@click.option("--year", type=click.IntRange(2000, 2100), help="Only this year's campaigns.")
+@click.option("--json", "as_json", is_flag=True, help="Print the listing as JSON.")
+@_clean_errors
+def list_campaigns(year: int | None, as_json: bool) -> None:
+    """Every campaign in creation order: title, year, status, roster size, meetings."""
+    with _current_views() as services:
+        listing = queries.campaigns(services.read, year=year, limit=None)
+    table = Table("编号", "年度", "名称", "状态", "人数", "测评会", title="评议活动")
+    for c in listing["items"]:
+        table.add_row(
+            c["campaign_id"],
+            str(c["year"]),
+            c["title"],
+            STATUS_LABELS.get(c["status"], c["status"]),
+            str(c["appraisees"]),
+            str(len(c["meetings"])),
+        )
+    _print(listing, table, as_json)
+
+
+@click.group()
+def results() -> None:
+    """A campaign's results."""
+
+
+@results.command("show")
+@click.argument("campaign_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@_clean_errors
+def show_results(campaign_id: str, as_json: bool) -> None:
+    """The results as of the latest proposal or approval, with names and labels."""
+    with _current_views() as services:
+        shown = queries.results(services.read, campaign_id, roles=PUBLIC_READER)
+        title = queries.campaign(services.read, campaign_id)["title"]
+    status = STATUS_LABELS.get(shown["status"], shown["status"])
+    table = Table("单位", "姓名", "职务", "类别", "得分", "名次", "等次", "标记")
+    table.title = f"{title}（{status}）"
+    for r in shown["results"]:
+        grade = r["grade_label"] or r["grade"] or "—"
+        if "adjustment" in r:
+            grade += "（调整）"
+        table.add_row(
+            r["unit"] or "",
+            r["name"] or r["appraisee_id"],
+            r["position"] or "",
+            r["category_label"] or r["category"],
+            r["score"] or "—",
+            "" if r["rank"] is None else str(r["rank"]),
+            grade,
+            "、".join(r["flags"]),
+        )
+    if not shown["results"]:
+        table.caption = "尚无测算结果"
+    _print(shown, table, as_json)
