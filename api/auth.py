@@ -18,6 +18,9 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 
 def authenticate() -> Principal:
+    """The bearer of this request, checked against the registry once per request."""
+    if "principal" in g:
+        return g.principal
     header = request.headers.get("Authorization")
     if not header:
         raise Unauthenticated(
@@ -26,7 +29,9 @@ def authenticate() -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("the Authorization header must be `Bearer <token>`")
-    return current_runtime().sessions.tokens.verify(token.strip(), time.time())
+    runtime = current_runtime()
+    g.principal = runtime.sessions.principal(runtime.system.app, token.strip(), time.time())
+    return g.principal
 
 
 def require_roles(blp: Blueprint, *roles: str) -> Callable[[View], View]:
@@ -39,7 +44,6 @@ def require_roles(blp: Blueprint, *roles: str) -> Callable[[View], View]:
             principal = authenticate()
             if not principal.roles & allowed:
                 raise WrongRole(f"this read needs one of the roles {', '.join(sorted(allowed))}")
-            g.principal = principal
             return view(*args, **kwargs)
 
         documented = blp.doc(security=[{BEARER_SCHEME: []}])(guarded)

@@ -21,6 +21,9 @@ from service.settings import Settings, SettingsError
 
 MIB = 1024 * 1024
 MIN_SECRET_LENGTH = 32
+# The placeholder in deploy/systemd/appraisal.env.example: public, so anyone could
+# forge tokens with it. A server configured with it refuses to start.
+EXAMPLE_SESSION_SECRET = "change-me-to-64-random-characters-shared-by-all-api-hosts"
 TRUE = ("1", "on", "true", "yes")
 FALSE = ("0", "off", "false", "no")
 Number = TypeVar("Number", int, float)
@@ -43,14 +46,14 @@ class ApiOptions:
     ready_max_lag_events: int = 1000
     ready_max_lag_seconds: float = 30.0
 
+    def __post_init__(self) -> None:
+        if self.session_secret is not None:
+            check_secret(self.session_secret, "APPRAISAL_SESSION_SECRET")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ApiOptions":
         env = os.environ if environ is None else environ
         secret = env.get("APPRAISAL_SESSION_SECRET") or None
-        if secret is not None and len(secret) < MIN_SECRET_LENGTH:
-            raise SettingsError(
-                f"APPRAISAL_SESSION_SECRET must be at least {MIN_SECRET_LENGTH} characters"
-            )
         return cls(
             max_body_bytes=_number(env, "APPRAISAL_MAX_BODY_BYTES", MIB, minimum=1),
             challenge_ttl_seconds=_number(env, "APPRAISAL_CHALLENGE_TTL_SECONDS", 120, minimum=1),
@@ -74,6 +77,18 @@ class ApiOptions:
         if self.inprocess_projections is None:
             return not settings.is_postgres
         return self.inprocess_projections
+
+
+def check_secret(secret: str, source: str) -> None:
+    """Refuse a session secret anyone could know or guess: the published example, or
+    one shorter than `MIN_SECRET_LENGTH` bytes."""
+    if secret == EXAMPLE_SESSION_SECRET:
+        raise SettingsError(
+            f"{source} is the example from appraisal.env.example: set a random secret of "
+            f"at least {MIN_SECRET_LENGTH} bytes (e.g. `openssl rand -hex 32`)"
+        )
+    if len(secret.encode()) < MIN_SECRET_LENGTH:
+        raise SettingsError(f"{source} must be at least {MIN_SECRET_LENGTH} bytes")
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool | None:

@@ -149,18 +149,29 @@ class EntriesQuerySchema(QuerySchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
 
 
-class EntrySchema(LeafInputSchema):
+class LeafSchema(Schema):
     index = fields.Integer(required=True)
     leaf_hash = fields.String(required=True, metadata=BASE64)
 
 
-class EntriesPageSchema(Schema):
-    entries = fields.List(fields.Nested(EntrySchema), required=True)
+class EntrySchema(LeafInputSchema, LeafSchema):
+    pass
+
+
+class LedgerPageSchema(Schema):
     next = fields.Integer(
         required=True,
         allow_none=True,
         metadata={"description": "`start` of the next page, null at the end of the ledger"},
     )
+
+
+class LeavesPageSchema(LedgerPageSchema):
+    leaves = fields.List(fields.Nested(LeafSchema), required=True)
+
+
+class EntriesPageSchema(LedgerPageSchema):
+    entries = fields.List(fields.Nested(EntrySchema), required=True)
 
 
 class KeySchema(Schema):

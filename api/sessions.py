@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
-from api.config import MIN_SECRET_LENGTH
+from api.config import check_secret
 from api.errors import InvalidChallenge, InvalidToken
 from domain import keys
 from domain.canonical import b64url_decode, b64url_encode
@@ -55,8 +55,7 @@ def load_secret(configured: str | None, data_dir: Path) -> bytes:
         finally:
             os.unlink(temp)
     secret = path.read_text(encoding="ascii").strip()
-    if len(secret) < MIN_SECRET_LENGTH:
-        raise ValueError(f"{path} holds fewer than {MIN_SECRET_LENGTH} characters")
+    check_secret(secret, str(path))
     return secret.encode()
 
 
@@ -186,6 +185,23 @@ class Sessions:
         actor.verified_key(key_id, lambda public_key: _verify(public_key, challenge, signature))
         self.challenges.consume(issued, now)
         return self.tokens.issue(str(actor.id), key_id, frozenset(actor.roles), now)
+
+    def principal(self, app: AppraisalApplication, token: str, now: float) -> Principal:
+        """Who `token` speaks for as the registry stands now, not as it stood at login.
+
+        A revoked key (or an actor gone from the registry) is refused (401) and the
+        roles are the actor's current ones, so a revocation of either is effective on
+        the very next read rather than when the token expires."""
+        claimed = self.tokens.verify(token, now)
+        try:
+            actor = app.find(UUID(claimed.actor_id))
+        except ValueError:
+            actor = None
+        if not isinstance(actor, Actor):
+            raise InvalidToken("the bearer token names no registered actor")
+        actor.active_key(claimed.key_id)
+        return Principal(actor_id=claimed.actor_id, key_id=claimed.key_id,
+                         roles=frozenset(actor.roles), expires_at=claimed.expires_at)
 
 
 def _verify(public_key: bytes, challenge: str, signature: str) -> None:

@@ -67,6 +67,9 @@ READERS: Mapping[str, frozenset[str]] = {
     "rectifications": CASE_PARTIES,
     "actors": PRIVILEGED | {ADMIN},
     "projection": frozenset({ADMIN}),
+    # Stored states carry named scores and personnel data (DESIGN §6); the checkpoints,
+    # proofs and leaf hashes that make the ledger provable stay public.
+    "ledger_entries": PRIVILEGED,
 }
 
 # Who may sign a command or see a read for anyone; the other signers or readers do it

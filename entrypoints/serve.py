@@ -7,8 +7,9 @@ the same lock, so SQLite gets exactly one worker and concurrency from threads.
 
 No preload: each worker imports the app itself after the fork, so no database
 connection, pool or thread is ever shared across a fork. The app is named by
-its import string, as gunicorn would take it on the command line, which keeps
-this module free of imports from the HTTP layer above it.
+its import string, as gunicorn would take it on the command line; only the
+HTTP options are read here first, so a bad one (the example session secret, a
+short one) stops `serve` with one line before any worker starts.
 """
 
 import os
@@ -21,6 +22,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.config import KNOWN_SETTINGS
 from werkzeug.test import Client
 
+from api.config import ApiOptions
 from service.settings import Settings, SettingsError
 
 APP = "api:create_app()"
@@ -138,6 +140,7 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     try:
         settings = Settings.from_env()
         settings.store_env()
+        ApiOptions.from_env()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     if settings.is_postgres:

@@ -76,6 +76,14 @@ class Ledger:
             if row["state"] is not None
         ]
 
+    def leaves(self, start: int, limit: int) -> list[dict[str, Any]]:
+        """Index and leaf hash of `limit` leaves from `start`: what anyone may check a
+        proof against, without the states (named scores, personnel data)."""
+        return [
+            {"index": entry["index"], "leaf_hash": entry["leaf_hash"]}
+            for entry in self.entries(start, limit)
+        ]
+
     def checkpoint_now(self) -> StoredCheckpoint:
         """Sign the current tree head unless the latest checkpoint already covers it."""
         size = self.size()

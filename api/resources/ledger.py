@@ -1,4 +1,9 @@
-"""Public ledger reads (DESIGN §6): anyone can check a receipt without logging in."""
+"""Ledger reads (DESIGN §6): anyone can check a receipt without logging in.
+
+Public: signed checkpoints, inclusion and consistency proofs, leaf hashes. The
+entries themselves (stored states: named scores, who lodged what) are for the
+auditor and inspector roles only (`READERS["ledger_entries"]`).
+"""
 
 import base64
 from typing import Any
@@ -6,6 +11,7 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
+from api.auth import require_roles
 from api.parsing import Blueprint
 from api.read_schemas import CheckpointsPageSchema
 from api.reads import WindowSchema
@@ -17,7 +23,9 @@ from api.schemas import (
     EntriesQuerySchema,
     InclusionProofSchema,
     InclusionQuerySchema,
+    LeavesPageSchema,
 )
+from domain.roles import READERS
 from projections import queries
 
 blp = Blueprint(
@@ -94,14 +102,31 @@ class ConsistencyProof(MethodView):
         return {"from_": old, "to": new, "proof": [_b64(node) for node in proof]}
 
 
+def _page(key: str, rows: list[dict[str, Any]], start: int, limit: int) -> dict[str, Any]:
+    following = start + limit
+    size = current_system().ledger.size()
+    return {key: rows, "next": following if following < size else None}
+
+
+@blp.route("/leaves")
+class Leaves(MethodView):
+    @blp.arguments(EntriesQuerySchema, location="query")
+    @blp.response(200, LeavesPageSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Index and leaf hash of `limit` leaves from `start`, and the next page's start:
+        enough to check proofs and compare with a receipt, nothing of the states."""
+        start, limit = query["start"], query["limit"]
+        return _page("leaves", current_system().ledger.leaves(start, limit), start, limit)
+
+
 @blp.route("/entries")
 class Entries(MethodView):
+    @require_roles(blp, *READERS["ledger_entries"])
     @blp.arguments(EntriesQuerySchema, location="query")
     @blp.response(200, EntriesPageSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """The leaf inputs' fields of `limit` leaves from `start`, and the next page's start."""
-        ledger = current_system().ledger
+        """The leaf inputs' fields of `limit` leaves from `start`, and the next page's start.
+
+        States carry named scores and personnel data: auditors and inspectors only."""
         start, limit = query["start"], query["limit"]
-        entries = ledger.entries(start, limit)
-        following = start + limit
-        return {"entries": entries, "next": following if following < ledger.size() else None}
+        return _page("entries", current_system().ledger.entries(start, limit), start, limit)
