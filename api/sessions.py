@@ -200,8 +200,12 @@ class Sessions:
         if not isinstance(actor, Actor):
             raise InvalidToken("the bearer token names no registered actor")
         actor.active_key(claimed.key_id)
-        return Principal(actor_id=claimed.actor_id, key_id=claimed.key_id,
-                         roles=frozenset(actor.roles), expires_at=claimed.expires_at)
+        return Principal(
+            actor_id=claimed.actor_id,
+            key_id=claimed.key_id,
+            roles=frozenset(actor.roles),
+            expires_at=claimed.expires_at,
+        )
 
 
 def _verify(public_key: bytes, challenge: str, signature: str) -> None:

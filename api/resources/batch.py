@@ -13,6 +13,7 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from api import observability
 from api.parsing import Blueprint
 from api.problems import domain_problem_document
 from api.runtime import current_runtime
@@ -83,6 +84,7 @@ class CommandBatch(MethodView):
         runtime = current_runtime()
         system = runtime.system
         g.command_type = "batch"
+        observability.mark_anonymous(e["command"].get("type") for e in body["envelopes"])
         answers = system.bus.handle_batch(body["envelopes"])
         known = system.bus.specs
         for envelope, answer in zip(body["envelopes"], answers, strict=True):

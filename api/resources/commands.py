@@ -5,6 +5,7 @@ from typing import Any
 from flask import g
 from flask.views import MethodView
 
+from api import observability
 from api.parsing import Blueprint
 from api.runtime import current_runtime
 from api.schemas import AcceptedSchema, EnvelopeSchema
@@ -54,6 +55,7 @@ class Commands(MethodView):
         runtime = current_runtime()
         system = runtime.system
         g.command_type = _type_label(envelope, system.bus.specs)
+        observability.mark_anonymous([g.command_type])
         try:
             accepted = system.bus.handle(envelope)
         except DomainError as exc:

@@ -52,8 +52,9 @@ def verify_in_signed_tree(api: Api, index: int, leaf_hash: str) -> int:
     return head.size
 
 
-def ledger_state(api: Api, index: int) -> dict[str, Any]:
-    [entry] = api.get("/api/v1/ledger/entries", start=index, limit=1).get_json()["entries"]
+def ledger_state(api: Api, reader: Signer, index: int) -> dict[str, Any]:
+    """A leaf's stored state, as an inspector or auditor reads it (DESIGN §6)."""
+    [entry] = api.get("/api/v1/ledger/entries", reader, start=index, limit=1).get_json()["entries"]
     return json.loads(base64.b64decode(entry["state"]))
 
 
@@ -120,7 +121,7 @@ def walk_explanation(api: Api, c: HttpCampaign, appraisee: str, result: dict[str
     grade = told["grade"]
     assert (grade["grade"], grade["computed_grade"]) == ("excellent", "competent")
     assert grade["adjustment"] == result["adjustment"]
-    approval = ledger_state(api, grade["proof"]["ledger_index"])
+    approval = ledger_state(api, c.inspector, grade["proof"]["ledger_index"])
     assert approval["envelope"]["command"]["type"] == "results.approve"
 
     score = told["score"]
@@ -140,7 +141,7 @@ def walk_explanation(api: Api, c: HttpCampaign, appraisee: str, result: dict[str
             envelope = row["envelope"]
             assert envelope["command"]["ballot_id"] == row["ballot_id"]
             parse_envelope(envelope).verify(signers[envelope["signer"]])
-            assert ledger_state(api, row["ledger_index"])["envelope"] == envelope
+            assert ledger_state(api, c.inspector, row["ledger_index"])["envelope"] == envelope
             assert row["leaf_hash"] == api.read(f"/api/v1/ballots/{row['ballot_id']}")["leaf_hash"]
     resident_rows = told["groups"]["resident_rep"]["rows_used"]
     assert all("signer" not in row for row in resident_rows)

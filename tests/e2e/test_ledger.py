@@ -1,5 +1,6 @@
 """Ledger reads over HTTP verify against the signed checkpoint, without trusting the server."""
 
+import json
 import time
 
 import pytest
@@ -11,13 +12,18 @@ from domain import checkpoint, merkle
 from domain.canonical import b64url_decode
 from domain.entries import Entry
 from service.recorders import LedgerCorrupt
-from tests.e2e.conftest import assert_problem, b64decode, runtime, submit
+from tests.e2e.conftest import assert_problem, b64decode, bearer, login, runtime, submit
 from tests.support import Harness, Signer
 
 
 def populate(harness: Harness, people: int = 3) -> None:
     for _ in range(people):
         harness.register("cadre")
+
+
+def entries_reader(harness: Harness, client: FlaskClient, role: str = "auditor") -> dict[str, str]:
+    """The Authorization header of a fresh actor holding `role`."""
+    return bearer(login(client, harness.register(role))["token"])
 
 
 def signed_head(harness: Harness, client: FlaskClient) -> checkpoint.Checkpoint:
@@ -33,10 +39,17 @@ def test_inclusion_of_every_leaf_verifies_against_the_checkpoint(
     harness: Harness, client: FlaskClient
 ) -> None:
     populate(harness)
+    auditor = entries_reader(harness, client)
     harness.system.ledger.checkpoint_now()
     head = signed_head(harness, client)
     assert head.size == harness.size
-    entries = client.get(f"/api/v1/ledger/entries?start=0&limit={head.size}").get_json()
+    entries = client.get(
+        f"/api/v1/ledger/entries?start=0&limit={head.size}", headers=auditor
+    ).get_json()
+    leaves = client.get(f"/api/v1/ledger/leaves?start=0&limit={head.size}").get_json()
+    assert leaves["leaves"] == [
+        {"index": e["index"], "leaf_hash": e["leaf_hash"]} for e in entries["entries"]
+    ]
     for entry in entries["entries"]:
         index = entry["index"]
         response = client.get(
@@ -97,22 +110,32 @@ def test_the_checkpointer_covers_new_events_within_a_second(harness: Harness) ->
         runtime(app).close()
 
 
-def test_entries_page_through_the_ledger(harness: Harness, client: FlaskClient) -> None:
+@pytest.mark.parametrize("role", ["auditor", "inspector"])
+def test_entries_page_through_the_ledger(harness: Harness, client: FlaskClient, role: str) -> None:
     populate(harness)
+    reader = entries_reader(harness, client, role)
     size = harness.size
-    seen, start = [], 0
-    while start is not None:
-        page = client.get(f"/api/v1/ledger/entries?start={start}&limit=4").get_json()
-        seen.extend(entry["index"] for entry in page["entries"])
-        start = page["next"]
-    assert seen == list(range(size))
-    first = client.get("/api/v1/ledger/entries").get_json()["entries"][0]
+    for path, key in (("entries", "entries"), ("leaves", "leaves")):
+        seen, start = [], 0
+        while start is not None:
+            page = client.get(
+                f"/api/v1/ledger/{path}?start={start}&limit=4", headers=reader
+            ).get_json()
+            seen.extend(entry["index"] for entry in page[key])
+            start = page["next"]
+        assert seen == list(range(size))
+    first = client.get("/api/v1/ledger/entries", headers=reader).get_json()["entries"][0]
     assert set(first) == {"index", "stream", "version", "topic", "state", "leaf_hash"}
 
 
 def test_limits_and_ranges_are_problems(harness: Harness, client: FlaskClient) -> None:
+    auditor = entries_reader(harness, client)
     size = harness.size
-    body = assert_problem(client.get("/api/v1/ledger/entries?limit=1001"), 422, "validation-failed")
+    body = assert_problem(
+        client.get("/api/v1/ledger/entries?limit=1001", headers=auditor), 422, "validation-failed"
+    )
+    assert "limit" in body["errors"]["query"]
+    body = assert_problem(client.get("/api/v1/ledger/leaves?limit=1001"), 422, "validation-failed")
     assert "limit" in body["errors"]["query"]
     assert_problem(
         client.get(f"/api/v1/ledger/proofs/inclusion?index={size}&tree_size={size}"),
@@ -132,9 +155,31 @@ def test_limits_and_ranges_are_problems(harness: Harness, client: FlaskClient) -
     assert_problem(client.get("/api/v1/ledger/proofs/inclusion?index=x"), 422, "validation-failed")
 
 
-def test_ledger_reads_need_no_login(client: FlaskClient) -> None:
-    for path in ("/api/v1/ledger/checkpoint", "/api/v1/ledger/entries"):
-        assert client.get(path).status_code == 200
+def test_proofs_and_leaves_need_no_login(client: FlaskClient) -> None:
+    for path in (
+        "/api/v1/ledger/checkpoint",
+        "/api/v1/ledger/checkpoints",
+        "/api/v1/ledger/leaves",
+        "/api/v1/ledger/proofs/inclusion?index=0&tree_size=1",
+        "/api/v1/ledger/proofs/consistency?from=1&to=1",
+    ):
+        assert client.get(path).status_code == 200, path
+    leaf = client.get("/api/v1/ledger/leaves?limit=1").get_json()["leaves"][0]
+    assert set(leaf) == {"index", "leaf_hash"}
+
+
+OTHER_ROLES = ["admin", "organizer", "committee", "teller", "evaluator", "cadre"]
+
+
+@pytest.mark.parametrize("role", OTHER_ROLES)
+def test_entries_are_refused_to_other_roles(
+    harness: Harness, client: FlaskClient, role: str
+) -> None:
+    """States carry named scores: no one but auditors and inspectors reads them."""
+    assert_problem(client.get("/api/v1/ledger/entries"), 401, "unauthorized")
+    reader = entries_reader(harness, client, role)
+    body = assert_problem(client.get("/api/v1/ledger/entries", headers=reader), 403, "wrong-role")
+    assert "state" not in json.dumps(body)
 
 
 def test_a_corrupt_ledger_is_a_500_problem(

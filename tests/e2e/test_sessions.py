@@ -2,16 +2,20 @@
 
 import json
 import time
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
-from api.config import ApiOptions
+from api.config import EXAMPLE_SESSION_SECRET, ApiOptions
 from domain import keys
 from domain.canonical import b64url_decode, b64url_encode
 from domain.envelope import SESSION_PREFIX
+from entrypoints.cli import main
+from service.settings import SettingsError
 from tests.e2e.conftest import assert_problem, bearer, login, post_json, runtime
 from tests.support import Harness, Signer
 
@@ -172,3 +176,77 @@ def test_a_configured_secret_is_shared_without_a_file(harness: Harness) -> None:
     finally:
         for app in apps:
             runtime(app).close()
+
+
+def test_a_revoked_key_is_refused_on_the_very_next_read(
+    harness: Harness, client: FlaskClient
+) -> None:
+    auditor = harness.register("auditor")
+    token = login(client, auditor)["token"]
+    assert client.get("/api/v1/actors", headers=bearer(token)).status_code == 200
+    harness.submit(
+        harness.admin.envelope("actor.revoke_key", actor_id=auditor.actor_id, key_id=auditor.key_id)
+    )
+    response = client.get("/api/v1/actors", headers=bearer(token))
+    assert_problem(response, 401, "revoked-key")
+
+
+def test_a_revoked_role_is_refused_on_the_very_next_read(
+    harness: Harness, client: FlaskClient
+) -> None:
+    person = harness.register("auditor", "cadre")
+    token = login(client, person)["token"]
+    assert client.get("/api/v1/ledger/entries", headers=bearer(token)).status_code == 200
+    harness.submit(
+        harness.admin.envelope("actor.revoke_roles", actor_id=person.actor_id, roles=["auditor"])
+    )
+    for path in ("/api/v1/ledger/entries", "/api/v1/actors"):
+        assert_problem(client.get(path, headers=bearer(token)), 403, "wrong-role")
+    assert client.get("/api/v1/campaigns", headers=bearer(token)).status_code == 200
+
+
+def test_a_token_for_an_unregistered_actor_is_401(
+    harness: Harness, app: Flask, client: FlaskClient
+) -> None:
+    """Even with the server's own secret, a token names someone the registry must know."""
+    ghost = Signer()
+    token, _ = runtime(app).sessions.tokens.issue(
+        ghost.actor_id, ghost.key_id, frozenset({"admin"}), time.time()
+    )
+    body = assert_problem(client.get("/api/v1/actors", headers=bearer(token)), 401, "invalid-token")
+    assert "registered" in body["detail"]
+    auditor, stranger = harness.register("auditor"), harness.register("cadre")
+    token, _ = runtime(app).sessions.tokens.issue(
+        auditor.actor_id, stranger.key_id, frozenset({"auditor"}), time.time()
+    )
+    assert_problem(client.get("/api/v1/actors", headers=bearer(token)), 401, "unknown-key")
+
+
+@pytest.mark.parametrize("secret", [EXAMPLE_SESSION_SECRET, "s" * 31, "密" * 10])
+def test_the_app_factory_refuses_a_known_or_short_secret(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("APPRAISAL_SESSION_SECRET", secret)
+    with pytest.raises(SettingsError, match="APPRAISAL_SESSION_SECRET"):
+        create_app(system=harness.system)
+    with pytest.raises(SettingsError):
+        ApiOptions(session_secret=secret)
+
+
+def test_the_example_file_holds_the_refused_secret() -> None:
+    """The constant and the file must not drift apart, or the check guards nothing."""
+    example = Path(__file__).parents[2] / "deploy/systemd/appraisal.env.example"
+    assert f"APPRAISAL_SESSION_SECRET={EXAMPLE_SESSION_SECRET}\n" in example.read_text()
+
+
+def test_serve_refuses_the_example_secret(harness: Harness) -> None:
+    settings = harness.system.settings
+    env = {
+        "APPRAISAL_DATA_DIR": str(settings.data_dir),
+        "APPRAISAL_DATABASE_URL": settings.database_url,
+        "APPRAISAL_SESSION_SECRET": EXAMPLE_SESSION_SECRET,
+    }
+    result = CliRunner().invoke(main, ["serve"], env=env)
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert "appraisal.env.example" in line
