@@ -75,5 +75,5 @@ def create_app(
     _document_commands(api)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
-    observability.install(app, runtime.metrics)
+    observability.install(app, runtime.metrics, runtime.held_lines)
     return app

@@ -128,8 +128,9 @@ def configure_logging(level: str) -> None:
         logger.addHandler(JsonHandler())
 
 
-def install(app: Flask, metrics: Metrics) -> None:
-    held = HeldLines()
+def install(app: Flask, metrics: Metrics, held: HeldLines) -> None:
+    """Hook request ids, the access line and metrics around every request of `app`;
+    anonymous requests' lines go to `held` (released at the latest at process exit)."""
     atexit.register(held.release)
 
     @app.before_request

@@ -14,6 +14,7 @@ from flask import current_app
 
 from api.config import ApiOptions
 from api.metrics import Metrics
+from api.observability import HeldLines
 from api.sessions import Sessions, load_secret
 from bootstrap import Services
 from projections import ProjectionThread
@@ -60,6 +61,7 @@ class Runtime:
         self.settings = settings
         self.options = options
         self.metrics = Metrics()
+        self.held_lines = HeldLines()
         self.lag_gate = LagGate(options.ready_max_lag_events, options.ready_max_lag_seconds)
         self.projects_in_process = options.projections_in_process(settings)
         self._given = system
@@ -131,6 +133,7 @@ class Runtime:
 
     def close(self) -> None:
         """Stop the background threads; close the System only if this runtime built it."""
+        self.held_lines.release()
         with self._lock:
             if self._projections is not None:
                 self._projections.stop()
