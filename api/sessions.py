@@ -30,6 +30,7 @@ from domain.envelope import SESSION_PREFIX, format_timestamp
 from domain.errors import BadSignature, MalformedCommand, UnknownKey
 from domain.registry import Actor, KeyBinding, key_binding_id
 from service.application import AppraisalApplication
+from service.keyfiles import private_dir
 
 SECRET_FILE = "session.secret"
 TOKEN_VERSION = "v1"
@@ -45,7 +46,7 @@ def load_secret(configured: str | None, data_dir: Path) -> bytes:
         return configured.encode()
     path = data_dir / SECRET_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         fd, temp = tempfile.mkstemp(dir=data_dir, prefix=f".{SECRET_FILE}.")
         try:
             with os.fdopen(fd, "w") as handle:

@@ -14,6 +14,9 @@
 # keeps it apart (APPRAISAL_LOG_KEY_FILE; docs/AUDIT.md "Who holds the log key") and gives it to
 # a restored server the same way.
 set -euo pipefail
+# A backup holds every named score and the stored ballots: owner-only files (0600) in
+# owner-only directories (0700), as the live store's are.
+umask 077
 
 die() { echo "backup.sh: $*" >&2; exit 1; }
 
@@ -43,6 +46,7 @@ PY
 case "$command" in
   backup)
     mkdir -p "$target"
+    chmod 700 "$target"
     case "$url" in
       sqlite:///*)
         sqlite_copy "${url#sqlite:///}" "$target/appraisal.sqlite3"
@@ -57,6 +61,7 @@ case "$command" in
   restore)
     [ -f "$target/STORE" ] || die "$target is not a backup made by backup.sh"
     mkdir -p "$data_dir"
+    chmod 700 "$data_dir"
     read -r kind dumped_schema < "$target/STORE" || true
     case "$kind:$url" in
       sqlite:sqlite:///*)

@@ -5,6 +5,7 @@ the one Merkle tree an auditor verifies (DESIGN §6).
 """
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from eventsourcing.domain import Aggregate, CanMutateProtocol, DomainEventProtoc
 from eventsourcing.utils import Environment
 
 from domain.errors import NotFound
+from service.keyfiles import PRIVATE_DIR, private_dir, private_file
 from service.recorders import LEDGER_SINK, LeafRecord, LedgerRecorder
 from service.settings import APPLICATION_NAME, Settings
 
@@ -24,8 +26,15 @@ class AppraisalApplication(Application[UUID]):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        super().__init__(env=settings.store_env())
+        env = settings.store_env()
+        private_dir(settings.data_dir)
+        settings.data_dir.chmod(PRIVATE_DIR)
+        if "SQLITE_DBNAME" in env:
+            # SQLite gives its -wal and -shm files the database file's mode.
+            database = Path(env["SQLITE_DBNAME"])
+            private_dir(database.parent)
+            private_file(database)
+        super().__init__(env=env)
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         """Only our own settings: an inherited variable such as a compressor topic

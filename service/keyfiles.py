@@ -1,4 +1,5 @@
-"""Private key files: PEM PKCS#8, created with mode 0600 and never overwritten."""
+"""Private files: keys (PEM PKCS#8) and the store's own files, mode 0600 in 0700
+directories. A key file is never overwritten."""
 
 import os
 from pathlib import Path
@@ -16,15 +17,36 @@ class KeyFileError(ValueError):
     """A key file that is missing, unreadable, or not an Ed25519 private key."""
 
 
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def private_dir(path: Path) -> None:
+    """Create the directory `path` (and missing parents) readable by its owner only.
+
+    Only directories this creates are restricted: a directory the caller already
+    had (the working directory a key is written into) is left as it was."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=PRIVATE_DIR)
+        directory.chmod(PRIVATE_DIR)  # mkdir's mode is masked by the umask
+
+
+def private_file(path: Path) -> None:
+    """Make `path` (created empty if missing) readable and writable by its owner only."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    path.chmod(PRIVATE_FILE)
+
+
 def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
     write_secret(path, key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
 
 
 def write_secret(path: Path, data: bytes) -> None:
     """Create `path` readable by its owner only; never replace an existing key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     except FileExistsError:
         raise KeyFileError(f"{path} already exists; refusing to overwrite a key") from None
     with os.fdopen(fd, "wb") as handle:

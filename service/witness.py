@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain.checkpoint import Checkpoint, VerifierKey, parse_vkey, split_note
 from domain.cosignature import cosign, cosigner_vkey
 from domain.witness import judge, log_origin, parse_add_checkpoint
+from service.keyfiles import private_dir
 
 LOCK_FILE = ".lock"
 
@@ -58,7 +59,7 @@ class Witness:
         self.state_dir = state_dir
         self._clock = clock
         self._lock = threading.Lock()
-        state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(state_dir)
 
     @property
     def vkey(self) -> str:

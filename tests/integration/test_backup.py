@@ -124,3 +124,28 @@ def test_the_log_key_can_live_apart(store_settings: Settings, tmp_path: Path) ->
     without = replace(settings, log_key_file=None)
     result = CliRunner().invoke(main, ["ledger", "verify", "--json"], env=environment(without))
     assert result.exit_code == 1 and "no log key" in result.output
+
+
+def modes(root: Path) -> dict[str, int]:
+    """Every path under `root` (itself included) and its permission bits."""
+    return {str(p.relative_to(root)): p.stat().st_mode & 0o777 for p in [root, *root.rglob("*")]}
+
+
+def test_backups_and_restored_stores_are_private(
+    harness: Harness, target: Settings, tmp_path: Path
+) -> None:
+    """A backup holds every named score: 0600 files in 0700 directories, whatever the umask."""
+    harness.register("evaluator")
+    backup = tmp_path / "backup"
+    old = os.umask(0o022)
+    try:
+        run_script("backup", str(backup), settings=harness.system.settings)
+        run_script("restore", str(backup), settings=target)
+    finally:
+        os.umask(old)
+    found = modes(backup)
+    assert found.pop(".") == 0o700
+    assert found and set(found.values()) == {0o600}, found
+    restored = modes(target.data_dir)
+    assert restored.pop(".") == 0o700
+    assert set(restored.values()) <= {0o600}, restored
