@@ -13,21 +13,25 @@ breakdown below its anonymity floor, and any signer's identity, from all but
 inspectors and auditors):
 
   campaigns, campaigns/{id}              any logged-in actor
-  campaigns/{id}/results                 any logged-in actor (anonymity floor applies)
+  campaigns/{id}/results                 any logged-in actor once approved (anonymity
+                                         floor applies); a draft proposal only to
+                                         admin, organizer, committee, inspector, auditor
   campaigns/{id}/results/{a}/explanation inspector, auditor, committee, organizer, admin;
-                                         a cadre for their own appraisee only
+                                         a cadre for their own appraisee, once approved
   campaigns/{id}/ballots                 inspector, auditor, organizer
   campaigns/{id}/reconciliation          any logged-in actor (counts only)
   campaigns/{id}/reports                 any logged-in actor (published for supervision)
-  campaigns/{id}/disputes                admin, organizer, committee, inspector, auditor,
-                                         cadre (who lodged it: inspectors, auditors)
-  rectifications                         admin, organizer, committee, inspector, auditor,
-                                         cadre
+  campaigns/{id}/disputes                admin, organizer, committee, inspector, auditor;
+                                         a cadre those about their own appraisee
+                                         (who lodged it: inspectors, auditors)
+  rectifications                         admin, organizer, committee, inspector, auditor;
+                                         a cadre their own appraisee's, per campaign
   actors, actors/{id}                    admin, auditor, inspector
   projection                             admin (operators)
   ballots/{id}                           anyone, no login: the receipt check; never an
                                          identity
-  ledger/…                               anyone, no login
+  ledger/…                               anyone, no login: checkpoints, proofs, leaves
+  ledger/entries                         inspector, auditor (states: named scores)
 
 Evaluators and tellers cast ballots; they read no one's ballots, only their own
 receipts, which need no login. Results are shown to every actor because they are
@@ -47,6 +51,9 @@ from api.auth import require_roles
 from api.errors import PositionAhead
 from api.runtime import current_read, current_runtime, current_system
 from api.schemas import MAX_INDEX, QuerySchema
+from domain.campaign import APPROVED, FINALIZED, PUBLICIZED, Campaign
+from domain.errors import NotFound, WrongRole
+from domain.roles import READERS, for_anyone
 from projections import queries
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -83,6 +90,39 @@ def caller_roles() -> frozenset[str]:
     """The roles of the bearer a guarded view let in (none on public reads)."""
     principal = g.get("principal")
     return frozenset() if principal is None else principal.roles
+
+
+# Campaign states in which the current results are approved, no longer a draft.
+APPROVED_STATES = frozenset({APPROVED, PUBLICIZED, FINALIZED})
+
+
+def require_approved_or_draft_reader(status: str) -> None:
+    """Results before the committee approves them are a draft (`READERS["draft_results"]`)."""
+    if status not in APPROVED_STATES and not caller_roles() & READERS["draft_results"]:
+        raise WrongRole(
+            "results not yet approved are a draft: readable by "
+            + ", ".join(sorted(READERS["draft_results"]))
+        )
+
+
+def own_appraisee(read: str, campaign_id: UUID | str, appraisee_id: str | None) -> str | None:
+    """The appraisee a read is limited to: `appraisee_id` as asked for a caller who may
+    `read` for anyone; for the others (a cadre) their own appraisee on the campaign's
+    roster, which is also the only one they may name. The roster links an appraisee to
+    its actor on the write side; the views don't keep it."""
+    if for_anyone(caller_roles(), read):
+        return appraisee_id
+    campaign = current_system().app.find(UUID(str(campaign_id)))
+    if not isinstance(campaign, Campaign):
+        raise NotFound(f"no campaign {campaign_id}")
+    actor_id = g.principal.actor_id
+    if appraisee_id is not None:
+        campaign.require_own_appraisee(actor_id, appraisee_id, f"read these {read}")
+        return appraisee_id
+    own = [a for a, entry in campaign.appraisees.items() if entry.get("actor_id") == actor_id]
+    if len(own) != 1:
+        raise WrongRole(f"a cadre reads the {read} of their own appraisee: name appraisee_id")
+    return own[0]
 
 
 def read_options(query: dict[str, Any]) -> dict[str, Any]:

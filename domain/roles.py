@@ -70,6 +70,9 @@ READERS: Mapping[str, frozenset[str]] = {
     # Stored states carry named scores and personnel data (DESIGN §6); the checkpoints,
     # proofs and leaf hashes that make the ledger provable stay public.
     "ledger_entries": PRIVILEGED,
+    # A proposal before the committee approves it is a draft: its makers and supervisors
+    # read it, evaluators and tellers do not (they would see the result they are voting on).
+    "draft_results": PRIVILEGED | ORGANIZERS | {COMMITTEE},
 }
 
 # Who may sign a command or see a read for anyone; the other signers or readers do it
@@ -80,6 +83,8 @@ FOR_ANYONE: Mapping[str, frozenset[str]] = {
     "dispute.lodge": ORGANIZERS | {INSPECTOR},
     "rectification.progress": ORGANIZERS,
     "explanation": PRIVILEGED | ORGANIZERS | {COMMITTEE},
+    "disputes": PRIVILEGED | ORGANIZERS | {COMMITTEE},
+    "rectifications": PRIVILEGED | ORGANIZERS | {COMMITTEE},
 }
 
 

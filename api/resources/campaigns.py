@@ -4,7 +4,6 @@ reconciliation, reports and disputes (read side; roles in `api.reads`)."""
 from typing import Any
 from uuid import UUID
 
-from flask import g
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -26,10 +25,12 @@ from api.reads import (
     ReadQuerySchema,
     caller_roles,
     campaign_options,
+    own_appraisee,
     read,
     read_options,
+    require_approved_or_draft_reader,
 )
-from api.runtime import current_read, current_system
+from api.runtime import current_read
 from domain.campaign import (
     APPROVED,
     DRAFT,
@@ -38,10 +39,8 @@ from domain.campaign import (
     PUBLICIZED,
     PUBLISHED,
     REOPENED,
-    Campaign,
 )
-from domain.errors import NotFound
-from domain.roles import READERS, for_anyone
+from domain.roles import READERS
 from projections import queries
 
 blp = Blueprint(
@@ -131,9 +130,12 @@ class Results(MethodView):
         group with fewer ballots than its anonymity floor shows only `hidden` to
         all but inspectors and auditors.
         """
-        return queries.results(
+        answer = queries.results(
             current_read(), str(campaign_id), roles=caller_roles(), **read_options(query)
         )
+        if answer["results"]:  # no current proposal (none yet, or withdrawn): nothing to hide
+            require_approved_or_draft_reader(answer["status"])
+        return answer
 
 
 @blp.route("/<uuid:campaign_id>/results/<uuid:appraisee_id>/explanation")
@@ -148,27 +150,15 @@ class Explanation(MethodView):
         """Why the grade: grade ← score ← group scores ← ballots ← their envelopes.
 
         Inspectors and auditors also get each ballot's signed envelope. A cadre may
-        read the explanation of their own appraisee only.
+        read the explanation of their own appraisee only, once the results are approved.
         """
-        if not for_anyone(caller_roles(), "explanation"):
-            _require_own_appraisee(campaign_id, appraisee_id)
+        own_appraisee("explanation", campaign_id, str(appraisee_id))
+        options = campaign_options(campaign_id, query)
+        status = queries.campaign(current_read(), str(campaign_id))["status"]
+        require_approved_or_draft_reader(status)
         return queries.explanation(
-            current_read(),
-            str(campaign_id),
-            str(appraisee_id),
-            roles=caller_roles(),
-            **read_options(query),
+            current_read(), str(campaign_id), str(appraisee_id), roles=caller_roles(), **options
         )
-
-
-def _require_own_appraisee(campaign_id: UUID, appraisee_id: UUID) -> None:
-    """The campaign's roster links an appraisee to its actor; the views don't keep it."""
-    campaign = current_system().app.find(campaign_id)
-    if not isinstance(campaign, Campaign):
-        raise NotFound(f"no campaign {campaign_id}")
-    campaign.require_own_appraisee(
-        g.principal.actor_id, str(appraisee_id), "read the explanation of this result"
-    )
 
 
 @blp.route("/<uuid:campaign_id>/ballots")
@@ -217,10 +207,9 @@ class Reports(MethodView):
 class Disputes(MethodView):
     @read(blp, DisputesPageSchema, roles=READERS["disputes"], query=DisputesQuerySchema)
     def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
-        """Disputes in the order lodged; who lodged one is shown to inspectors and auditors."""
-        return queries.disputes(
-            current_read(),
-            str(campaign_id),
-            roles=caller_roles(),
-            **campaign_options(campaign_id, query),
-        )
+        """Disputes in the order lodged; who lodged one is shown to inspectors and auditors.
+
+        A cadre reads only those about their own appraisee."""
+        options = campaign_options(campaign_id, query)
+        options["appraisee_id"] = own_appraisee("disputes", campaign_id, query.get("appraisee_id"))
+        return queries.disputes(current_read(), str(campaign_id), roles=caller_roles(), **options)

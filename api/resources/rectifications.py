@@ -8,9 +8,10 @@ from marshmallow import fields
 
 from api.parsing import Blueprint
 from api.read_schemas import RectificationsPageSchema
-from api.reads import PageQuerySchema, read, read_options
+from api.reads import PageQuerySchema, caller_roles, own_appraisee, read, read_options
 from api.runtime import current_read
-from domain.roles import READERS
+from domain.errors import WrongRole
+from domain.roles import READERS, for_anyone
 from projections import queries
 
 blp = Blueprint(
@@ -41,5 +42,14 @@ class Rectifications(MethodView):
     )
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Plans in creation order; an item is overdue past its deadline, as of the
-        server's date, until it passes a follow-up check."""
-        return queries.rectifications(current_read(), today=date.today(), **read_options(query))
+        server's date, until it passes a follow-up check.
+
+        A cadre reads only their own appraisee's plans, one campaign (`campaign_id`) at a time."""
+        options = read_options(query)
+        if not for_anyone(caller_roles(), "rectifications"):
+            if query.get("campaign_id") is None:
+                raise WrongRole("a cadre reads their own plans: name the campaign_id")
+            options["appraisee_id"] = own_appraisee(
+                "rectifications", query["campaign_id"], query.get("appraisee_id")
+            )
+        return queries.rectifications(current_read(), today=date.today(), **options)

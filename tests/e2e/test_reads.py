@@ -16,7 +16,8 @@ from tests.support import Harness
 
 CAMPAIGN = "/api/v1/campaigns/{campaign}"
 EVERYONE = set(ROLES)
-CASES = {"admin", "organizer", "committee", "inspector", "auditor", "cadre"}
+# A cadre reads only their own appraisee's cases (test_reads_by_role); one on no roster, none.
+CASES = {"admin", "organizer", "committee", "inspector", "auditor"}
 # Path → the roles that may read it (api.reads); everyone else gets 403.
 READERS = {
     "/api/v1/campaigns": EVERYONE,
