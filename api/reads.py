@@ -52,7 +52,7 @@ from api.errors import PositionAhead
 from api.runtime import current_read, current_runtime, current_system
 from api.schemas import MAX_INDEX, QuerySchema
 from domain.campaign import APPROVED, FINALIZED, PUBLICIZED, Campaign
-from domain.errors import NotFound, WrongRole
+from domain.errors import WrongRole
 from domain.roles import READERS, for_anyone
 from projections import queries
 
@@ -112,9 +112,7 @@ def own_appraisee(read: str, campaign_id: UUID | str, appraisee_id: str | None) 
     its actor on the write side; the views don't keep it."""
     if for_anyone(caller_roles(), read):
         return appraisee_id
-    campaign = current_system().app.find(UUID(str(campaign_id)))
-    if not isinstance(campaign, Campaign):
-        raise NotFound(f"no campaign {campaign_id}")
+    campaign = current_system().app.get(UUID(str(campaign_id)), Campaign)
     actor_id = g.principal.actor_id
     if appraisee_id is not None:
         campaign.require_own_appraisee(actor_id, appraisee_id, f"read these {read}")
