@@ -30,7 +30,8 @@ def test_roster_and_results_carry_names_and_labels(harness: Harness, client: Fla
     c.vote()
     c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
     c.send(c.organizer, "results.propose")
-    results = c.api.read(f"{c.path}/results", c.cadres[0])["results"]
+    # A draft proposal: its makers and supervisors read it, cadres only once approved.
+    results = c.api.read(f"{c.path}/results", c.committee)["results"]
     assert {r["appraisee_id"] for r in results} == set(c.appraisees)
     names = {a["appraisee_id"]: a["name"] for a in roster["items"]}
     for result in results:
