@@ -28,6 +28,12 @@ RESULT_KEYS = {
     "grade",
     "flags",
     "groups",
+    # Names and labels beside the ids (…/appraisees, test_names_in_reads).
+    "name",
+    "position",
+    "unit",
+    "category_label",
+    "grade_label",
 }
 ADJUSTED_KEYS = {"computed_grade", "adjustment"}
 SCORE = re.compile(r"^\d+\.\d{2}$")
