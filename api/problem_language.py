@@ -66,6 +66,16 @@ ZH: dict[str, tuple[str, str]] = {
     ),
     "service-unavailable": ("服务暂不可用", "请稍后重试"),
     "ledger-corrupt": ("台账校验失败", "台账记录与其哈希树不一致，请立即通知审计和纪检人员"),
+    # the offline tools and the witness, which share the codes
+    "audit-error": ("审计未能完成", "审计包无法读取或核验"),
+    "not-an-audit-bundle": ("不是审计包", "该文件不是本系统导出的审计包"),
+    "receipt-invalid": ("回执无效", "回执内容与台账或其签名不符"),
+    "witness-refusal": ("见证方拒绝", "见证方拒绝联署该检查点"),
+    "witness-bad-request": ("见证请求有误", "提交给见证方的请求格式不对"),
+    "witness-unsigned": ("检查点未签名", "检查点没有所见证台账的有效签名"),
+    "witness-unknown-log": ("台账未登记", "见证方不认识这个台账"),
+    "witness-old-size": ("台账长度不符", "见证方记录的台账长度与请求所称不同"),
+    "witness-inconsistent": ("台账不一致", "新检查点与见证方已联署的检查点不一致（可能被改写）"),
     "internal-error": ("服务器内部错误", "服务器处理请求时出错，请把 request_id 告知管理员"),
 }
 
