@@ -74,12 +74,18 @@ def _issue_list(command: Mapping[str, Any], name: str, members: str) -> list[tup
 def planned_rights(command: Mapping[str, Any]) -> list[PlannedRight]:
     """The rights a `balloting.open` command issues, in the order they are written:
     credentials, paper slips, named evaluators. The handler issues these and the audit
-    (`domain.provenance`) checks every issued right against them."""
+    (`domain.provenance`) checks every issued right against them.
+
+    Each group's credentials are issued in key-id order, whatever order the command lists
+    them in: the list is usually the slips' print order, and recording it would tie slip
+    number k to the k-th right, key binding and ballot (DESIGN §4)."""
     meeting_id = str(fields.uuid_field(command, "meeting_id"))
     planned = []
     for group, public_keys in _issue_list(command, "credentials", "public_keys"):
-        for public_key in public_keys:
-            kid = key_id(decode_public_key(public_key, what="credential"))
+        keyed = sorted(
+            (key_id(decode_public_key(k, what="credential")), k) for k in public_keys
+        )
+        for kid, public_key in keyed:
             rid = right_id(meeting_id, group, CREDENTIAL, kid)
             planned.append(PlannedRight(rid, group, CREDENTIAL, kid, public_key))
     for group, serials in _issue_list(command, "paper", "serials"):
