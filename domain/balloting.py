@@ -82,9 +82,7 @@ def planned_rights(command: Mapping[str, Any]) -> list[PlannedRight]:
     meeting_id = str(fields.uuid_field(command, "meeting_id"))
     planned = []
     for group, public_keys in _issue_list(command, "credentials", "public_keys"):
-        keyed = sorted(
-            (key_id(decode_public_key(k, what="credential")), k) for k in public_keys
-        )
+        keyed = sorted((key_id(decode_public_key(k, what="credential")), k) for k in public_keys)
         for kid, public_key in keyed:
             rid = right_id(meeting_id, group, CREDENTIAL, kid)
             planned.append(PlannedRight(rid, group, CREDENTIAL, kid, public_key))
@@ -243,6 +241,11 @@ class CastBallot(EventSourced):
             position=position,
             appraisees=appraisees,
         )
+
+    @property
+    def rated(self) -> frozenset[str]:
+        """The appraisees its rows name (abstentions included): the disputes it falls under."""
+        return frozenset(row["appraisee_id"] for row in self.rows)
 
     def void(self, reason: str, dispute_id: str, envelope: dict[str, Any]) -> None:
         if self.voided is not None:

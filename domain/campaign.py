@@ -5,7 +5,7 @@ Ballots, meetings, reports and rectification plans are aggregates of their own
 so that casting a ballot never touches (or replays) the campaign.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -500,9 +500,11 @@ class Campaign(EventSourced):
         dispute_id: str,
         decision: str,
         reason: str,
-        voided: list[str],
+        voided: Mapping[str, Collection[str]],
         envelope: dict[str, Any],
     ) -> None:
+        """`voided` maps each ballot to void to the appraisees its rows rate: a dispute
+        is about one appraisee, so an inspector may void only ballots that rate them."""
         dispute = self.disputes.get(dispute_id)
         if dispute is None:
             raise NotFound(f"no dispute {dispute_id} in this campaign")
@@ -510,7 +512,15 @@ class Campaign(EventSourced):
             raise WrongState(f"dispute {dispute_id} is already {dispute['status']}")
         if decision == "dismissed" and voided:
             raise RuleViolation("a dismissed dispute voids no ballots")
-        self._resolve_dispute(dispute_id, decision, reason, voided, envelope)
+        for ballot_id, rated in voided.items():
+            if dispute["appraisee_id"] not in rated:
+                raise RuleViolation(
+                    f"ballot {ballot_id} does not rate appraisee {dispute['appraisee_id']}, "
+                    "whom the dispute is about: voiding it is outside the dispute's scope",
+                    ballot_id=ballot_id,
+                    appraisee_id=dispute["appraisee_id"],
+                )
+        self._resolve_dispute(dispute_id, decision, reason, list(voided), envelope)
 
     @event("DisputeResolved")
     def _resolve_dispute(
