@@ -22,6 +22,8 @@ from eventsourcing.domain import event
 from domain import fields
 from domain.aggregate import EventSourced
 from domain.ballots import Ballot, Row, tally
+from domain.duties import TELLER as TELLER_DUTY
+from domain.duties import require_free
 from domain.errors import MalformedCommand, WrongState
 from domain.keys import decode_public_key, key_id
 from domain.registry import IDS_CACHED, NAMESPACE
@@ -122,9 +124,11 @@ class Meeting(EventSourced):
         attendance: dict[str, Any],
         rules: dict[str, Any],
         appraisee_actors: dict[str, str],
+        duties: dict[str, list[str]],
         envelope: dict[str, Any],
     ) -> None:
         self.campaign_id = campaign_id
+        self.duties = duties  # the campaign's duty holders at opening (`Campaign.duties`)
         self.appraisee_ids = appraisee_ids
         self.issued = issued
         self.rights = rights
@@ -137,6 +141,11 @@ class Meeting(EventSourced):
     def appraisees(self) -> frozenset[str]:
         """Whom this meeting appraised: the only appraisees its ballots may name."""
         return frozenset(self.appraisee_ids)
+
+    def require_teller_free(self, actor_id: str) -> None:
+        """A teller typing in a paper ballot holds no other duty in the campaign."""
+        held = {actor: frozenset(d) for actor, d in self.duties.items()}
+        require_free(held, actor_id, TELLER_DUTY)
 
     @property
     def is_open(self) -> bool:

@@ -99,6 +99,7 @@ def open_balloting(ctx: Context) -> Outcome:
         attendance=attendance,
         rules=campaign.rules_document,
         appraisee_actors=campaign.actors_of(appraisee_ids),
+        duties=campaign.duty_table(),
         envelope=ctx.recorded_envelope,
     )
     campaign.open_meeting(meeting_id, ctx.recorded_envelope)
@@ -127,6 +128,8 @@ def cast(ctx: Context) -> Outcome:
     ):
         raise NotFound(f"no meeting {meeting_id} in this campaign")
     right = _right(ctx, meeting_id, group)
+    if right.kind == PAPER:
+        meeting.require_teller_free(ctx.signer.holder_id)
     if ctx.find(ballot_id) is not None:
         raise Conflict(f"ballot {ballot_id} already exists")
     rules = ctx.reads.derived(

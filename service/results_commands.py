@@ -90,6 +90,7 @@ def resolve_dispute(ctx: Context) -> Outcome:
         if not isinstance(ballot, CastBallot) or ballot.campaign_id != str(campaign.id):
             raise NotFound(f"no ballot {ballot_id} in this campaign")
     campaign.resolve_dispute(
+        ctx.signer.holder_id,
         dispute_id,
         decision,
         reason,
