@@ -1,6 +1,6 @@
 """Privacy and separation of duties in the domain (issue 15), over HTTP on both stores:
-credential keys stored in key-id order, not print order; an inspector's void within the
-dispute's scope."""
+separation of duties within a campaign; credential keys stored in key-id order, not
+print order; an inspector's void within the dispute's scope."""
 
 from typing import Any
 from uuid import UUID
@@ -9,14 +9,22 @@ from flask.testing import FlaskClient
 
 from domain.balloting import CREDENTIAL
 from tests.e2e.conftest import assert_problem
-from tests.e2e.driver import Api, HttpCampaign, new_id
+from tests.e2e.driver import RULES, Api, HttpCampaign, new_id
 from tests.support import Harness, Signer
 
 
-def refused(c: HttpCampaign, who: Signer, command_type: str, **fields: Any) -> dict[str, Any]:
-    """A command refused as a rule violation (422) that writes nothing."""
+def refused(
+    c: HttpCampaign,
+    who: Signer,
+    command_type: str,
+    status: int = 422,
+    code: str = "rule-violation",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A command refused with problem `code` (a rule violation unless said) that writes
+    nothing."""
     before = c.api.harness.size
-    body = assert_problem(c.post(who, command_type, **fields), 422, "rule-violation")
+    body = assert_problem(c.post(who, command_type, **fields), status, code)
     assert c.api.harness.size == before
     return body
 
@@ -24,6 +32,10 @@ def refused(c: HttpCampaign, who: Signer, command_type: str, **fields: Any) -> d
 def voted(api: Api) -> HttpCampaign:
     """Seed 000's campaign with every ballot cast, balloting closed and results proposed."""
     c = HttpCampaign(api)
+    return vote_and_propose(c)
+
+
+def vote_and_propose(c: HttpCampaign) -> HttpCampaign:
     c.set_up()
     c.open()
     c.vote()
@@ -98,3 +110,114 @@ def test_an_inspector_voids_only_ballots_that_rate_the_disputed_appraisee(
 def _self_ballot(c: HttpCampaign, n: int) -> str:
     """The self-rating ballot of cadre `n` (`HttpCampaign.vote` casts them in order)."""
     return [b for b, g in c.groups.items() if g == "self"][n]
+
+
+def test_the_organiser_holds_no_other_duty_in_their_campaign(
+    client: FlaskClient, harness: Harness
+) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    # One person holding every role: the organiser of this campaign, so nothing else in it.
+    c.organizer = api.register("organizer", "committee", "inspector", "teller", name="全能")
+    c.set_up()
+    body = refused(c, c.organizer, "campaign.name_committee", actor_ids=[c.organizer.actor_id])
+    assert (body["actor_id"], body["duty"], body["holds"]) == (
+        c.organizer.actor_id,
+        "committee member",
+        ["organiser"],
+    )
+    c.open()
+    # They may not type in a paper ballot as a teller.
+    envelope = c.ballot(
+        c.organizer, "resident_rep", c.choices(*["competent"] * 4), paper_serial=c.paper_serial
+    )
+    before = harness.size
+    body = assert_problem(api.submit(envelope), 422, "rule-violation")
+    assert body["duty"] == "teller" and harness.size == before
+    c.vote()
+    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
+    proposal = c.send(c.organizer, "results.propose")["proposal_hash"]
+    # Their committee role does not make them a member of this campaign's committee.
+    refused(
+        c,
+        c.organizer,
+        "results.approve",
+        403,
+        "wrong-role",
+        proposal_hash=proposal,
+        adjustments=[],
+    )
+    dispute = new_id()
+    c.send(
+        c.organizer, "dispute.lodge", dispute_id=dispute, appraisee_id=c.appraisees[0], grounds="查"
+    )
+    refused(
+        c, c.organizer, "dispute.resolve", dispute_id=dispute, decision="dismissed", reason="无"
+    )
+
+
+def test_an_appraisee_sits_on_no_committee_and_inspects_nothing_of_their_campaign(
+    client: FlaskClient, harness: Harness
+) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.cadres[0] = api.register("cadre", "committee", "inspector", name="干部0")
+    c.set_up()
+    body = refused(c, c.organizer, "campaign.name_committee", actor_ids=[c.cadres[0].actor_id])
+    assert body["holds"] == ["appraisee"]
+    # Only the campaign's organiser names its committee: not the admin, not another organiser.
+    other = api.register("organizer", name="另一组织者")
+    for who in (harness.admin, other):
+        refused(
+            c, who, "campaign.name_committee", 403, "wrong-role", actor_ids=[c.committee.actor_id]
+        )
+    c.open()
+    c.vote()
+    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
+    c.send(c.organizer, "results.propose")
+    dispute = new_id()
+    c.send(
+        c.cadres[0], "dispute.lodge", dispute_id=dispute, appraisee_id=c.appraisees[0], grounds="查"
+    )
+    body = refused(
+        c, c.cadres[0], "dispute.resolve", dispute_id=dispute, decision="dismissed", reason="无"
+    )
+    assert (body["duty"], body["holds"]) == ("inspector", ["appraisee"])
+
+
+def test_a_committee_member_added_after_publication_counts_once_an_inspector_countersigns(
+    client: FlaskClient, harness: Harness
+) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    late = api.register("committee", name="后补委员")
+    c.inspector = api.register("inspector", "committee", name="纪检")
+    c.set_up({**RULES, "approval": {"min_signatures": 2}})
+    named = c.send(c.organizer, "campaign.name_committee", actor_ids=[late.actor_id])
+    assert (named["committee"], named["pending"]) == ([c.committee.actor_id], [late.actor_id])
+    # One addition at a time; the countersignature names exactly the pending members.
+    third = api.register("committee", name="第三委员")
+    refused(c, c.organizer, "campaign.name_committee", 409, "conflict", actor_ids=[third.actor_id])
+    refused(
+        c,
+        c.inspector,
+        "campaign.countersign_committee",
+        409,
+        "conflict",
+        actor_ids=[third.actor_id],
+    )
+    c.open()
+    c.vote()
+    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
+    proposal = c.send(c.organizer, "results.propose")["proposal_hash"]
+    c.send(c.committee, "results.approve", proposal_hash=proposal, adjustments=[])
+    # Pending, the late member's signature does not count: k-of-n counts named members.
+    refused(c, late, "results.approve", 403, "wrong-role", proposal_hash=proposal, adjustments=[])
+    signed = c.send(c.inspector, "campaign.countersign_committee", actor_ids=[late.actor_id])
+    assert signed["committee"] == [c.committee.actor_id, late.actor_id]
+    assert signed["pending"] is None
+    # The countersigning inspector now holds the inspector's duty: no committee seat.
+    body = refused(c, c.organizer, "campaign.name_committee", actor_ids=[c.inspector.actor_id])
+    assert body["holds"] == ["inspector"]
+    approved = c.send(late, "results.approve", proposal_hash=proposal, adjustments=[])
+    assert approved["status"] == "approved"
