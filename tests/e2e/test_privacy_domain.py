@@ -2,6 +2,7 @@
 separation of duties within a campaign; credential keys stored in key-id order, not
 print order; an inspector's void within the dispute's scope."""
 
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +11,7 @@ from flask.testing import FlaskClient
 from domain.balloting import CREDENTIAL
 from tests.e2e.conftest import assert_problem
 from tests.e2e.driver import RULES, Api, HttpCampaign, new_id
+from tests.integration.test_audit import export, verify
 from tests.support import Harness, Signer
 
 
@@ -186,7 +188,7 @@ def test_an_appraisee_sits_on_no_committee_and_inspects_nothing_of_their_campaig
 
 
 def test_a_committee_member_added_after_publication_counts_once_an_inspector_countersigns(
-    client: FlaskClient, harness: Harness
+    client: FlaskClient, harness: Harness, tmp_path: Path
 ) -> None:
     api = Api(client, harness)
     c = HttpCampaign(api)
@@ -221,3 +223,8 @@ def test_a_committee_member_added_after_publication_counts_once_an_inspector_cou
     assert body["holds"] == ["inspector"]
     approved = c.send(late, "results.approve", proposal_hash=proposal, adjustments=[])
     assert approved["status"] == "approved"
+    # The offline audit follows every new event from its signed command.
+    path = tmp_path / "bundle.jsonl"
+    export(harness, path)
+    code, report = verify(harness, path)
+    assert code == 0 and report["ok"], report["first_bad"]
