@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -142,6 +143,12 @@ class Meeting(EventSourced):
         """Whom this meeting appraised: the only appraisees its ballots may name."""
         return frozenset(self.appraisee_ids)
 
+    def stored_time(self, holder: str) -> datetime | None:
+        """The time to store on the events of a ballot its `holder` signs: for a one-time
+        credential the meeting's opening, so nothing stored ties an anonymous ballot to a
+        time finer than its meeting (DESIGN §4); None (the clock) for named and paper."""
+        return self.created_on if holder == CREDENTIAL else None
+
     def require_teller_free(self, actor_id: str) -> None:
         """A teller typing in a paper ballot holds no other duty in the campaign."""
         held = {actor: frozenset(d) for actor, d in self.duties.items()}
@@ -195,12 +202,13 @@ class BallotRight(EventSourced):
             return holder == "actor" and holder_id == self.holder
         return holder == "actor" and TELLER in roles
 
-    def spend(self, ballot_id: str) -> None:
+    def spend(self, ballot_id: str, at: datetime | None = None) -> None:
+        """`at` is the time the store records (`Meeting.stored_time`); None: the clock."""
         if self.state == "spent":
             raise WrongState("this ballot right was already used", ballot_id=self.ballot_id)
         if self.state == "expired":
             raise WrongState("balloting closed before this right was used")
-        self._spend(ballot_id)
+        self.trigger_event(self.Spent, ballot_id=ballot_id, timestamp=at)
 
     @event("Spent")
     def _spend(self, ballot_id: str) -> None:
@@ -237,6 +245,11 @@ class CastBallot(EventSourced):
         self.reason = reason
         self.signer = envelope["signer"]
         self.voided: dict[str, str] | None = None
+
+    @classmethod
+    def cast(cls, at: datetime | None, **fields: Any) -> "CastBallot":
+        """A new ballot whose Cast event records time `at` (`Meeting.stored_time`)."""
+        return cls._create(cls.Cast, timestamp=at, **fields)
 
     def for_scoring(self, appraisees: frozenset[str], position: int | None = None) -> Ballot:
         """The ballot as validity and scoring read it, judged against ``appraisees``: its

@@ -142,8 +142,10 @@ def cast(ctx: Context) -> Outcome:
     validity = validate_ballot(
         rules, Ballot(str(ballot_id), group, rows, appraisees=meeting.appraisees), ()
     )
-    right.spend(str(ballot_id))
-    ballot = CastBallot(
+    at = meeting.stored_time(ctx.signer.holder)
+    right.spend(str(ballot_id), at)
+    ballot = CastBallot.cast(
+        at,
         id=ballot_id,
         campaign_id=meeting.campaign_id,
         meeting_id=meeting_id,
@@ -154,7 +156,7 @@ def cast(ctx: Context) -> Outcome:
         reason=validity.reason,
         envelope=ctx.recorded_envelope,
     )
-    return Outcome([right, ballot])
+    return Outcome([right, ballot], stored_time=at)
 
 
 def cast_reads(command: Mapping[str, Any], signer: str) -> list[UUID]:

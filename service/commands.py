@@ -79,6 +79,9 @@ class Outcome:
     and those aggregates (`domain.provenance.command_result`), as an auditor derives it."""
 
     aggregates: list[Aggregate]
+    # The time to record on the command's record, when not the clock's: a credential
+    # ballot's meeting opening (`Meeting.stored_time`).
+    stored_time: datetime | None = None
 
 
 Handler = Callable[[Context], Outcome]
@@ -226,7 +229,9 @@ class CommandBus:
         )
         outcome = spec.handler(context)
         written = {aggregate.id: aggregate for aggregate in outcome.aggregates}
-        record = CommandRecord(
+        record = CommandRecord._create(
+            CommandRecord.Accepted,
+            timestamp=outcome.stored_time,
             id=UUID(envelope.command_id),
             command_type=envelope.command_type,
             signer=envelope.signer,

@@ -2,6 +2,8 @@
 separation of duties within a campaign; credential keys stored in key-id order, not
 print order; an inspector's void within the dispute's scope."""
 
+import base64
+import json
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -12,7 +14,7 @@ from domain.balloting import CREDENTIAL
 from tests.e2e.conftest import assert_problem
 from tests.e2e.driver import RULES, Api, HttpCampaign, new_id
 from tests.integration.test_audit import export, verify
-from tests.support import Harness, Signer
+from tests.support import Harness, RawStore, Signer
 
 
 def refused(
@@ -228,3 +230,61 @@ def test_a_committee_member_added_after_publication_counts_once_an_inspector_cou
     export(harness, path)
     code, report = verify(harness, path)
     assert code == 0 and report["ok"], report["first_bad"]
+
+
+def test_no_stored_time_of_a_credential_ballot_is_finer_than_its_meeting(
+    client: FlaskClient, harness: Harness, tmp_path: Path
+) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.set_up()
+    opened = c.open()["position"]
+    c.vote()
+    anonymous = [b for b, g in c.groups.items() if g in ("resident_rep", "unit_rep")]
+    credential = [b for b in anonymous if b != _paper_ballot(c)]
+    repository = harness.system.app.repository
+    # Each credential ballot's Cast, its right's Spent and its command record.
+    written = {
+        key
+        for b in credential
+        for key in ((b, 1), (repository.get(UUID(b)).right, 2), (c.casts[b]["command_id"], 1))
+    }
+    # The store's own rows, by SQL: the Cast, Spent and command-record events of every
+    # credential ballot carry the meeting's opening time, nothing finer.
+    raw = RawStore(harness.system.settings)
+    try:
+        rows = raw.execute("SELECT originator_id, originator_version, state FROM {events}")
+    finally:
+        raw.close()
+    times = {
+        (str(UUID(str(stream))), version): json.loads(bytes(state))["timestamp"]["_data_"]
+        for stream, version, state in rows
+    }
+    opening = times[(c.meeting, 1)]
+    stamped = {key: t for key, t in times.items() if key in written}
+    assert len(stamped) == len(written) == 3 * len(credential)
+    assert set(stamped.values()) == {opening}
+    # The audit bundle carries the same states, and the audit still verifies.
+    path = tmp_path / "bundle.jsonl"
+    records = export(harness, path)
+    exported = {
+        (r["stream"], r["version"]): json.loads(base64.b64decode(r["state"]))["timestamp"]["_data_"]
+        for r in records
+        if r["type"] == "entry" and (r["stream"], r["version"]) in written
+    }
+    assert exported == stamped
+    code, report = verify(harness, path)
+    assert code == 0 and report["ok"], report["first_bad"]
+    # A named ballot keeps the server's clock: the rule is for credentials only.
+    named = next(b for b, g in c.groups.items() if g == "leading_group")
+    assert times[(named, 1)] != opening
+    # The voter's receipt (the leaf input, its state included) shows the same coarse time.
+    receipt = c.casts[credential[0]]["receipt"]
+    stamp = json.loads(base64.b64decode(receipt["leaf"]["state"]))["timestamp"]
+    assert stamp["_data_"] == opening
+    assert opened < api.position
+
+
+def _paper_ballot(c: HttpCampaign) -> str:
+    """The one paper ballot `HttpCampaign.vote` has the teller type in (cast last)."""
+    return [b for b, g in c.groups.items() if g == "resident_rep"][-1]
