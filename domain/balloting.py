@@ -21,7 +21,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain import fields
-from domain.aggregate import EventSourced
+from domain.aggregate import EventSourced, created_at
 from domain.ballots import Ballot, Row, tally
 from domain.duties import TELLER as TELLER_DUTY
 from domain.duties import require_free
@@ -208,7 +208,7 @@ class BallotRight(EventSourced):
             raise WrongState("this ballot right was already used", ballot_id=self.ballot_id)
         if self.state == "expired":
             raise WrongState("balloting closed before this right was used")
-        self.trigger_event(self.Spent, ballot_id=ballot_id, timestamp=at)
+        self.trigger_event(BallotRight.Spent, ballot_id=ballot_id, timestamp=at)
 
     @event("Spent")
     def _spend(self, ballot_id: str) -> None:
@@ -249,7 +249,7 @@ class CastBallot(EventSourced):
     @classmethod
     def cast(cls, at: datetime | None, **fields: Any) -> "CastBallot":
         """A new ballot whose Cast event records time `at` (`Meeting.stored_time`)."""
-        return cls._create(cls.Cast, timestamp=at, **fields)
+        return created_at(cls, cls.Cast, at, **fields)
 
     def for_scoring(self, appraisees: frozenset[str], position: int | None = None) -> Ballot:
         """The ballot as validity and scoring read it, judged against ``appraisees``: its

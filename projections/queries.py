@@ -245,8 +245,7 @@ def results(
         "campaign_id": row["campaign_id"],
         "status": row["status"],
         "results": [
-            result_json(r, group_floors, roles, labels, roster.get(r["appraisee_id"]))
-            for r in rows
+            result_json(r, group_floors, roles, labels, roster.get(r["appraisee_id"])) for r in rows
         ],
         "proposal_hash": row["proposal_hash"],
         "page": {"total": total, "limit": limit, "offset": offset},

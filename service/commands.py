@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from domain.aggregate import created_at
 from domain.command_record import CommandRecord
 from domain.entries import Entry
 from domain.envelope import Envelope, check_fresh, parse_envelope
@@ -229,9 +230,10 @@ class CommandBus:
         )
         outcome = spec.handler(context)
         written = {aggregate.id: aggregate for aggregate in outcome.aggregates}
-        record = CommandRecord._create(
+        record = created_at(
+            CommandRecord,
             CommandRecord.Accepted,
-            timestamp=outcome.stored_time,
+            outcome.stored_time,
             id=UUID(envelope.command_id),
             command_type=envelope.command_type,
             signer=envelope.signer,
