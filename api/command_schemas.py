@@ -247,6 +247,21 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
         work_groups=_items(WorkGroup, required=True),
     ),
     "campaign.publish": _campaign_command("campaign.publish", "CampaignPublishCommand"),
+    "campaign.name_committee": _campaign_command(
+        "campaign.name_committee",
+        "CampaignNameCommitteeCommand",
+        actor_ids=_uuids(
+            "Committee members (actors with the committee role) whose approvals count; "
+            "signed by the campaign's organiser. After publication the addition is pending "
+            "until an inspector countersigns it",
+            required=True,
+        ),
+    ),
+    "campaign.countersign_committee": _campaign_command(
+        "campaign.countersign_committee",
+        "CampaignCountersignCommitteeCommand",
+        actor_ids=_uuids("Exactly the pending committee addition", required=True),
+    ),
     "assessment.record": _appraisee_command(
         "assessment.record",
         "AssessmentRecordCommand",
@@ -320,7 +335,9 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
         dispute_id=_uuid(required=True),
         decision=fields.String(required=True, validate=validate.OneOf(["upheld", "dismissed"])),
         reason=_text(10_000, required=True),
-        void_ballots=_uuids("Ballots the upheld dispute voids"),
+        void_ballots=_uuids(
+            "Ballots the upheld dispute voids: only ballots that rate the disputed appraisee"
+        ),
     ),
     "feedback.acknowledge": _appraisee_command(
         "feedback.acknowledge", "FeedbackAcknowledgeCommand"

@@ -198,6 +198,12 @@ def _campaign(d: CityDriver, rng: random.Random, count: int) -> dict[str, Any]:
         jurisdiction="某市",
     )
     communities = _roster(d, rng, organizer, campaign_id, count)
+    d.send(
+        organizer,
+        "campaign.name_committee",
+        campaign_id=campaign_id,
+        actor_ids=[officials["committee"].actor_id],
+    )
     d.send(organizer, "campaign.publish", campaign_id=campaign_id)
     issued = cast = 0
     dimensions = [dim["code"] for dim in rules["dimensions"]]

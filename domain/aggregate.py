@@ -3,7 +3,8 @@ event class when the aggregate class is created, so a type checker cannot see
 `Campaign.ResultsProposed`; under type checking only, the base's metaclass answers
 such names with an event class. At run time this is `Aggregate` itself."""
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from eventsourcing.domain import Aggregate
 
@@ -18,3 +19,15 @@ if TYPE_CHECKING:
 
 else:
     EventSourced = Aggregate
+
+
+A = TypeVar("A", bound=Aggregate)
+
+
+def created_at(
+    cls: type[A], event_class: type[Aggregate.Event], at: datetime | None, **fields: Any
+) -> A:
+    """A new aggregate whose created event records time `at` rather than the clock's (None:
+    the clock). eventsourcing takes a `timestamp` here; its typing wants the created event
+    class as `CanInitAggregate`, which `@event` classes are at run time."""
+    return cls._create(cast(Any, event_class), timestamp=at, **fields)

@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -20,8 +21,10 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain import fields
-from domain.aggregate import EventSourced
+from domain.aggregate import EventSourced, created_at
 from domain.ballots import Ballot, Row, tally
+from domain.duties import TELLER as TELLER_DUTY
+from domain.duties import require_free
 from domain.errors import MalformedCommand, WrongState
 from domain.keys import decode_public_key, key_id
 from domain.registry import IDS_CACHED, NAMESPACE
@@ -74,12 +77,16 @@ def _issue_list(command: Mapping[str, Any], name: str, members: str) -> list[tup
 def planned_rights(command: Mapping[str, Any]) -> list[PlannedRight]:
     """The rights a `balloting.open` command issues, in the order they are written:
     credentials, paper slips, named evaluators. The handler issues these and the audit
-    (`domain.provenance`) checks every issued right against them."""
+    (`domain.provenance`) checks every issued right against them.
+
+    Each group's credentials are issued in key-id order, whatever order the command lists
+    them in: the list is usually the slips' print order, and recording it would tie slip
+    number k to the k-th right, key binding and ballot (DESIGN §4)."""
     meeting_id = str(fields.uuid_field(command, "meeting_id"))
     planned = []
     for group, public_keys in _issue_list(command, "credentials", "public_keys"):
-        for public_key in public_keys:
-            kid = key_id(decode_public_key(public_key, what="credential"))
+        keyed = sorted((key_id(decode_public_key(k, what="credential")), k) for k in public_keys)
+        for kid, public_key in keyed:
             rid = right_id(meeting_id, group, CREDENTIAL, kid)
             planned.append(PlannedRight(rid, group, CREDENTIAL, kid, public_key))
     for group, serials in _issue_list(command, "paper", "serials"):
@@ -118,9 +125,11 @@ class Meeting(EventSourced):
         attendance: dict[str, Any],
         rules: dict[str, Any],
         appraisee_actors: dict[str, str],
+        duties: dict[str, list[str]],
         envelope: dict[str, Any],
     ) -> None:
         self.campaign_id = campaign_id
+        self.duties = duties  # the campaign's duty holders at opening (`Campaign.duties`)
         self.appraisee_ids = appraisee_ids
         self.issued = issued
         self.rights = rights
@@ -133,6 +142,17 @@ class Meeting(EventSourced):
     def appraisees(self) -> frozenset[str]:
         """Whom this meeting appraised: the only appraisees its ballots may name."""
         return frozenset(self.appraisee_ids)
+
+    def stored_time(self, holder: str) -> datetime | None:
+        """The time to store on the events of a ballot its `holder` signs: for a one-time
+        credential the meeting's opening, so nothing stored ties an anonymous ballot to a
+        time finer than its meeting (DESIGN §4); None (the clock) for named and paper."""
+        return self.created_on if holder == CREDENTIAL else None
+
+    def require_teller_free(self, actor_id: str) -> None:
+        """A teller typing in a paper ballot holds no other duty in the campaign."""
+        held = {actor: frozenset(d) for actor, d in self.duties.items()}
+        require_free(held, actor_id, TELLER_DUTY)
 
     @property
     def is_open(self) -> bool:
@@ -182,12 +202,13 @@ class BallotRight(EventSourced):
             return holder == "actor" and holder_id == self.holder
         return holder == "actor" and TELLER in roles
 
-    def spend(self, ballot_id: str) -> None:
+    def spend(self, ballot_id: str, at: datetime | None = None) -> None:
+        """`at` is the time the store records (`Meeting.stored_time`); None: the clock."""
         if self.state == "spent":
             raise WrongState("this ballot right was already used", ballot_id=self.ballot_id)
         if self.state == "expired":
             raise WrongState("balloting closed before this right was used")
-        self._spend(ballot_id)
+        self.trigger_event(BallotRight.Spent, ballot_id=ballot_id, timestamp=at)
 
     @event("Spent")
     def _spend(self, ballot_id: str) -> None:
@@ -225,6 +246,11 @@ class CastBallot(EventSourced):
         self.signer = envelope["signer"]
         self.voided: dict[str, str] | None = None
 
+    @classmethod
+    def cast(cls, at: datetime | None, **fields: Any) -> "CastBallot":
+        """A new ballot whose Cast event records time `at` (`Meeting.stored_time`)."""
+        return created_at(cls, cls.Cast, at, **fields)
+
     def for_scoring(self, appraisees: frozenset[str], position: int | None = None) -> Ballot:
         """The ballot as validity and scoring read it, judged against ``appraisees``: its
         meeting's (`Meeting.appraisees`)."""
@@ -237,6 +263,11 @@ class CastBallot(EventSourced):
             position=position,
             appraisees=appraisees,
         )
+
+    @property
+    def rated(self) -> frozenset[str]:
+        """The appraisees its rows name (abstentions included): the disputes it falls under."""
+        return frozenset(row["appraisee_id"] for row in self.rows)
 
     def void(self, reason: str, dispute_id: str, envelope: dict[str, Any]) -> None:
         if self.voided is not None:

@@ -5,7 +5,7 @@ Ballots, meetings, reports and rectification plans are aggregates of their own
 so that casting a ballot never touches (or replays) the campaign.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain import fields
+from domain import duties, fields
 from domain.aggregate import EventSourced
 from domain.envelope import parse_timestamp
 from domain.errors import Conflict, NotFound, RuleViolation, WrongRole, WrongState
@@ -113,6 +113,11 @@ def parse_work_groups(command: Mapping[str, Any]) -> dict[str, Any]:
     return {"leading_group": leading, "work_groups": groups}
 
 
+def parse_committee(command: Mapping[str, Any]) -> list[str]:
+    """The members `campaign.name_committee` and `campaign.countersign_committee` name."""
+    return [str(a) for a in fields.uuid_list(command, "actor_ids")]
+
+
 def publication_window_end(command: Mapping[str, Any]) -> datetime:
     """When the 公示 window of `results.publish` ends: counted from the signed `issued_at`
     (within the replay window of the server's clock), so an auditor gets the same instant."""
@@ -155,9 +160,11 @@ class Campaign(EventSourced):
         year: int,
         rules: dict[str, Any],
         details: dict[str, Any],
+        organizer_id: str,
         envelope: dict[str, Any],
     ) -> None:
         self.title = title
+        self.organizer_id = organizer_id  # who signed campaign.create: its organiser
         self.year = year
         self.rules_document = rules
         self.details = details
@@ -168,6 +175,9 @@ class Campaign(EventSourced):
         self.assessments: dict[str, dict[str, str]] = {}
         self.proposal: dict[str, Any] | None = None
         self.approvals: dict[str, dict[str, Any]] = {}  # committee actor id -> approval
+        self.committee: list[str] = []  # the named members, the only ones whose approval counts
+        self.pending_committee: list[str] | None = None  # named after publication, unsigned
+        self.inspectors: list[str] = []  # inspectors who acted on it (countersigned, resolved)
         self.approved: dict[str, Any] | None = None
         self.window_ends: str | None = None
         self.disputes: dict[str, dict[str, Any]] = {}
@@ -206,6 +216,83 @@ class Campaign(EventSourced):
         if self.appraisees.get(appraisee_id, {}).get("actor_id") != actor_id:
             raise WrongRole(f"only the appraisee's own linked actor may {action}")
 
+    # --- separation of duties (domain.duties) ------------------------------------------
+
+    def duties(self) -> dict[str, frozenset[str]]:
+        """Actor id -> the duties they hold in this campaign (tellers are the meetings')."""
+        held: dict[str, set[str]] = {self.organizer_id: {duties.ORGANISER}}
+        for member in [*self.committee, *(self.pending_committee or [])]:
+            held.setdefault(member, set()).add(duties.COMMITTEE_MEMBER)
+        for inspector in self.inspectors:
+            held.setdefault(inspector, set()).add(duties.INSPECTOR)
+        for appraisee in self.appraisees.values():
+            if "actor_id" in appraisee:
+                held.setdefault(appraisee["actor_id"], set()).add(duties.APPRAISEE)
+        return {actor: frozenset(d) for actor, d in held.items()}
+
+    def duty_table(self) -> dict[str, list[str]]:
+        """`duties` as a meeting stores it: plain, sorted JSON."""
+        return {actor: sorted(held) for actor, held in sorted(self.duties().items())}
+
+    def require_free(self, actor_id: str, duty: str) -> None:
+        duties.require_free(self.duties(), actor_id, duty)
+
+    def name_committee(
+        self, signer_id: str, actor_ids: list[str], envelope: dict[str, Any]
+    ) -> None:
+        """The organiser names committee members. Before publication they count at once;
+        after it the addition waits for an inspector's countersignature, so the organiser
+        alone cannot bring in members once the ballots are known to be coming."""
+        if signer_id != self.organizer_id:
+            raise WrongRole("only the campaign's organiser (who created it) names its committee")
+        self._require(DRAFT, PUBLISHED, PROPOSED, REOPENED, action="name committee members")
+        if not actor_ids:
+            raise RuleViolation("name at least one committee member")
+        for actor_id in actor_ids:
+            if actor_id in self.committee:
+                raise Conflict(f"actor {actor_id} is already on this campaign's committee")
+            self.require_free(actor_id, duties.COMMITTEE_MEMBER)
+        if self.status == DRAFT:
+            self._name_committee(actor_ids, envelope)
+            return
+        if self.pending_committee is not None:
+            raise Conflict(
+                "an earlier committee addition awaits an inspector's countersignature",
+                pending=self.pending_committee,
+            )
+        self._propose_committee_addition(actor_ids, envelope)
+
+    @event("CommitteeNamed")
+    def _name_committee(self, actor_ids: list[str], envelope: dict[str, Any]) -> None:
+        self.committee += actor_ids
+
+    @event("CommitteeAdditionProposed")
+    def _propose_committee_addition(self, actor_ids: list[str], envelope: dict[str, Any]) -> None:
+        self.pending_committee = actor_ids
+
+    def countersign_committee(
+        self, inspector_id: str, actor_ids: list[str], envelope: dict[str, Any]
+    ) -> None:
+        """An inspector countersigns the pending addition, naming exactly its members."""
+        if self.pending_committee is None:
+            raise WrongState("no committee addition awaits a countersignature")
+        if actor_ids != self.pending_committee:
+            raise Conflict(
+                "actor_ids must be exactly the pending committee addition",
+                pending=self.pending_committee,
+            )
+        self.require_free(inspector_id, duties.INSPECTOR)
+        self._countersign_committee(inspector_id, actor_ids, envelope)
+
+    @event("CommitteeCountersigned")
+    def _countersign_committee(
+        self, inspector_id: str, actor_ids: list[str], envelope: dict[str, Any]
+    ) -> None:
+        self.committee += actor_ids
+        self.pending_committee = None
+        if inspector_id not in self.inspectors:
+            self.inspectors.append(inspector_id)
+
     # --- before publication -------------------------------------------------------------
 
     def amend(self, changes: dict[str, Any], envelope: dict[str, Any]) -> None:
@@ -230,6 +317,8 @@ class Campaign(EventSourced):
             if entry["appraisee_id"] in seen:
                 raise Conflict(f"appraisee {entry['appraisee_id']} is already on the roster")
             seen.add(entry["appraisee_id"])
+            if "actor_id" in entry:
+                self.require_free(entry["actor_id"], duties.APPRAISEE)
             if not rules.has_category(entry["category"]):
                 raise RuleViolation(
                     f"appraisee {entry['appraisee_id']}: category {entry['category']!r} "
@@ -350,6 +439,11 @@ class Campaign(EventSourced):
                 "proposal_hash is not the current proposal's: only the current proposal "
                 "can be approved",
                 current=self.proposal["hash"],
+            )
+        if actor_id not in self.committee:
+            raise WrongRole(
+                "only a committee member the campaign names may approve its results "
+                "(campaign.name_committee)"
             )
         if actor_id in self.approvals:
             raise Conflict("this committee member has already signed the approval")
@@ -497,24 +591,37 @@ class Campaign(EventSourced):
 
     def resolve_dispute(
         self,
+        inspector_id: str,
         dispute_id: str,
         decision: str,
         reason: str,
-        voided: list[str],
+        voided: Mapping[str, Collection[str]],
         envelope: dict[str, Any],
     ) -> None:
+        """`voided` maps each ballot to void to the appraisees its rows rate: a dispute
+        is about one appraisee, so an inspector may void only ballots that rate them."""
         dispute = self.disputes.get(dispute_id)
         if dispute is None:
             raise NotFound(f"no dispute {dispute_id} in this campaign")
         if dispute["status"] != "open":
             raise WrongState(f"dispute {dispute_id} is already {dispute['status']}")
+        self.require_free(inspector_id, duties.INSPECTOR)
         if decision == "dismissed" and voided:
             raise RuleViolation("a dismissed dispute voids no ballots")
-        self._resolve_dispute(dispute_id, decision, reason, voided, envelope)
+        for ballot_id, rated in voided.items():
+            if dispute["appraisee_id"] not in rated:
+                raise RuleViolation(
+                    f"ballot {ballot_id} does not rate appraisee {dispute['appraisee_id']}, "
+                    "whom the dispute is about: voiding it is outside the dispute's scope",
+                    ballot_id=ballot_id,
+                    appraisee_id=dispute["appraisee_id"],
+                )
+        self._resolve_dispute(inspector_id, dispute_id, decision, reason, list(voided), envelope)
 
     @event("DisputeResolved")
     def _resolve_dispute(
         self,
+        inspector_id: str,
         dispute_id: str,
         decision: str,
         reason: str,
@@ -522,6 +629,8 @@ class Campaign(EventSourced):
         envelope: dict[str, Any],
     ) -> None:
         self.disputes[dispute_id].update(status=decision, reason=reason, voided=voided)
+        if inspector_id not in self.inspectors:
+            self.inspectors.append(inspector_id)
         if decision == "upheld":
             self.status = REOPENED
             self.proposal = None

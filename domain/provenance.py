@@ -38,6 +38,7 @@ from domain.ballots import Ballot, validate_ballot
 from domain.campaign import (
     Campaign,
     parse_amendment,
+    parse_committee,
     parse_details,
     parse_roster,
     parse_rules_document,
@@ -285,6 +286,7 @@ def _genesis_bound(o: Occasion) -> dict[str, Any]:
 
 
 def _created(o: Occasion) -> dict[str, Any]:
+    assert o.signed is not None
     c = o.command
     return _campaign_event(
         o,
@@ -292,6 +294,7 @@ def _created(o: Occasion) -> dict[str, Any]:
         year=c["year"],
         rules=parse_rules_document(c),
         details=parse_details(c),
+        organizer_id=o.signed.holder_id,
     )
 
 
@@ -308,6 +311,11 @@ def _approval(o: Occasion) -> dict[str, Any]:
     )
 
 
+def _countersigned(o: Occasion) -> dict[str, Any]:
+    assert o.signed is not None
+    return _campaign_event(o, inspector_id=o.signed.holder_id, actor_ids=parse_committee(o.command))
+
+
 def _dispute_lodged(o: Occasion) -> dict[str, Any]:
     assert o.signed is not None
     c = o.command
@@ -321,9 +329,11 @@ def _dispute_lodged(o: Occasion) -> dict[str, Any]:
 
 
 def _dispute_resolved(o: Occasion) -> dict[str, Any]:
+    assert o.signed is not None
     c = o.command
     return _campaign_event(
         o,
+        inspector_id=o.signed.holder_id,
         dispute_id=c["dispute_id"],
         decision=c["decision"],
         reason=c["reason"],
@@ -353,6 +363,7 @@ def _meeting_opened(o: Occasion) -> dict[str, Any]:
         attendance=dict(c.get("attendance", {})),
         rules=campaign.rules_document,
         appraisee_actors=campaign.actors_of(appraisee_ids),
+        duties=campaign.duty_table(),
     )
 
 
@@ -499,6 +510,15 @@ def _campaign_of(c: Mapping[str, Any], find: Find) -> Any:
     return find(UUID(c["campaign_id"]))
 
 
+def _committee(c: Mapping[str, Any], find: Find) -> dict[str, Any]:
+    campaign = _campaign_of(c, find)
+    return {
+        "campaign_id": c["campaign_id"],
+        "committee": campaign.committee,
+        "pending": campaign.pending_committee,
+    }
+
+
 ResultRule = Callable[[Mapping[str, Any], Find], dict[str, Any]]
 
 RESULTS: Mapping[str, ResultRule] = {
@@ -529,6 +549,8 @@ RESULTS: Mapping[str, ResultRule] = {
         "work_groups": len(c["work_groups"]),
     },
     "campaign.publish": _status,
+    "campaign.name_committee": _committee,
+    "campaign.countersign_committee": _committee,
     "assessment.record": lambda c, find: {"campaign_id": c["campaign_id"]},
     "report.submit": _report_result,
     "report.accept": _report_result,
@@ -698,6 +720,17 @@ RULES: Mapping[str, Mapping[str | None, Rule]] = {
         )
     },
     _topic(Campaign.Published): {"campaign.publish": CAMPAIGN_ENVELOPE_ONLY},
+    _topic(Campaign.CommitteeNamed): {
+        "campaign.name_committee": lambda o: _campaign_event(
+            o, actor_ids=parse_committee(o.command)
+        )
+    },
+    _topic(Campaign.CommitteeAdditionProposed): {
+        "campaign.name_committee": lambda o: _campaign_event(
+            o, actor_ids=parse_committee(o.command)
+        )
+    },
+    _topic(Campaign.CommitteeCountersigned): {"campaign.countersign_committee": _countersigned},
     _topic(Campaign.MeetingOpened): {"balloting.open": _campaign_fields("meeting_id")},
     _topic(Campaign.MeetingClosed): {"balloting.close": _campaign_fields("meeting_id")},
     _topic(Campaign.AssessmentRecorded): {

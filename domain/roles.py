@@ -36,6 +36,8 @@ SIGNERS: Mapping[str, frozenset[str]] = {
     "campaign.add_appraisees": ORGANIZERS,
     "campaign.set_work_groups": ORGANIZERS,
     "campaign.publish": ORGANIZERS,
+    "campaign.name_committee": ORGANIZERS,  # by the campaign's own organiser (domain.duties)
+    "campaign.countersign_committee": frozenset({INSPECTOR}),
     "assessment.record": ORGANIZERS | {COMMITTEE},
     "report.submit": frozenset({CADRE}),
     "report.accept": ORGANIZERS,

@@ -247,6 +247,12 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
             for unit, (fr, lia) in DAZEHU_UNITS.items()
         ],
     )
+    d.send(
+        organizer,
+        "campaign.name_committee",
+        campaign_id=campaign_id,
+        actor_ids=[member.actor_id for member in committee],
+    )
     d.send(organizer, "campaign.publish", campaign_id=campaign_id)
     secretaries = [a["appraisee_id"] for a in roster if a["category"] == "secretary"]
     strongest = max(secretaries, key=merit.__getitem__)
@@ -566,6 +572,12 @@ def city_campaign(d: Driver) -> dict[str, Any]:
             )
         )
     d.send(organizer, "campaign.add_appraisees", campaign_id=campaign_id, appraisees=roster)
+    d.send(
+        organizer,
+        "campaign.name_committee",
+        campaign_id=campaign_id,
+        actor_ids=[member.actor_id for member in committee],
+    )
     d.send(organizer, "campaign.publish", campaign_id=campaign_id)
     dimensions = [dim["code"] for dim in rules["dimensions"]]
     for community, meeting in meetings:

@@ -5,10 +5,19 @@ signed a ballot, and does not see a group's breakdown for an appraisee when the
 group has fewer ballots than its anonymity floor (the rules group's
 `anonymity_floor`, by default its `min_ballots`): a handful of ballots would
 otherwise let a reader guess who voted how.
+
+Hiding the group alone is not enough: hidden = (total − Σ visible weight × score) /
+hidden weight recovers it from the exact total and the other groups. So when any group
+with ballots in an appraisee's result is hidden from the caller, the result is *shielded*
+(`disclosure`): no group's score is shown (all read `hidden`), the exact total is
+withheld, and the total rounded for display is shown only when at least two groups
+contribute to it, so it stays one equation in two or more unknown group scores. Grade,
+rank, status and flags stay.
 """
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +44,27 @@ def privileged(roles: Collection[str]) -> bool:
 def hidden(ballots: int, floor: int, roles: Collection[str]) -> bool:
     """Whether a group's breakdown for one appraisee must be withheld from this caller."""
     return ballots < floor and not privileged(roles)
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """What one caller may see of one appraisee's result."""
+
+    groups: frozenset[str]  # the groups whose breakdown is shown
+    exact_total: bool  # `score_exact`
+    rounded_total: bool  # `score`
+
+
+def disclosure(
+    groups: Mapping[str, Mapping[str, Any]], group_floors: Mapping[str, int], roles: Collection[str]
+) -> Disclosure:
+    """The differencing rule (module docstring) for one result's `groups` (code ->
+    {ballots, missing, …})."""
+    concealed = {c for c, g in groups.items() if hidden(g["ballots"], group_floors[c], roles)}
+    if not any(groups[c]["ballots"] for c in concealed):  # an empty group hides no vote
+        return Disclosure(frozenset(groups) - concealed, exact_total=True, rounded_total=True)
+    contributing = sum(1 for g in groups.values() if g["ballots"] and not g.get("missing"))
+    return Disclosure(frozenset(), exact_total=False, rounded_total=contributing >= 2)
 
 
 def floors(campaign_row: dict[str, Any]) -> dict[str, int]:

@@ -23,8 +23,8 @@ from domain.errors import NotFound
 from projections.access import (
     DEFAULT_WAIT_SECONDS,
     campaign_row,
+    disclosure,
     floors,
-    hidden,
     privileged,
     ready,
     uuid_text,
@@ -80,12 +80,8 @@ def explanation(
     derived = _derived(read, views, campaign, appraisee_id)
     groups = derived.result["groups"]
     group_rules = {g["code"]: g for g in json.loads(campaign["group_rules"])}
-    group_floors = floors(campaign)
-    visible = {
-        code: group
-        for code, group in groups.items()
-        if not hidden(group["ballots"], group_floors[code], roles)
-    }
+    shown = disclosure(groups, floors(campaign), roles)
+    visible = {code: group for code, group in groups.items() if code in shown.groups}
     ballot_ids = [row["ballot_id"] for group in visible.values() for row in _rows(group)]
     receipts = _leaf_hashes(views, ballot_ids)
     envelopes = _envelopes(read.app, ballot_ids) if privileged(roles) else {}
@@ -125,8 +121,8 @@ def explanation(
         "grade": _grade_step(campaign, result, derived),
         "score": {
             "status": result["status"],
-            "score": result["score"],
-            "score_exact": result["score_exact"],
+            "score": result["score"] if shown.rounded_total else None,
+            "score_exact": result["score_exact"] if shown.exact_total else None,
             "rank": result["rank"],
             "weights": derived.result["weights"],
             "proof": _proof(campaign["proposal_position"], "Campaign.ResultsProposed"),

@@ -30,8 +30,8 @@ from projections.access import (
     DEFAULT_WAIT_SECONDS,
     PRIVILEGED,
     campaign_row,
+    disclosure,
     floors,
-    hidden,
     privileged,
     ready,
     uuid_text,
@@ -245,35 +245,37 @@ def results(
         "campaign_id": row["campaign_id"],
         "status": row["status"],
         "results": [
-            _result_json(r, group_floors, roles, labels, roster.get(r["appraisee_id"]))
-            for r in rows
+            result_json(r, group_floors, roles, labels, roster.get(r["appraisee_id"])) for r in rows
         ],
         "proposal_hash": row["proposal_hash"],
         "page": {"total": total, "limit": limit, "offset": offset},
     }
 
 
-def _result_json(
+def result_json(
     row: dict[str, Any],
     group_floors: dict[str, int],
     roles: Collection[str],
     labels: dict[str, dict[str, str]],
     who: dict[str, Any] | None,
 ) -> dict[str, Any]:
+    """One `results` view row as `roles` may see it (`access.disclosure`)."""
+    scores = json.loads(row["group_scores"])
+    shown = disclosure(scores, group_floors, roles)
     groups = {
         code: (
-            {"hidden": True}
-            if hidden(group["ballots"], group_floors[code], roles)
-            else {k: group[k] for k in ("ballots", "score", "score_exact")}
+            {k: group[k] for k in ("ballots", "score", "score_exact")}
+            if code in shown.groups
+            else {"hidden": True}
         )
-        for code, group in sorted(json.loads(row["group_scores"]).items())
+        for code, group in sorted(scores.items())
     }
     result = {
         "appraisee_id": row["appraisee_id"],
         "category": row["category"],
         "status": row["status"],
-        "score": row["score"],
-        "score_exact": row["score_exact"],
+        "score": row["score"] if shown.rounded_total else None,
+        "score_exact": row["score_exact"] if shown.exact_total else None,
         "rank": row["rank"],
         "grade": row["grade"],
         "grade_label": labels.get("grades", {}).get(row["grade"] or ""),

@@ -99,6 +99,7 @@ def open_balloting(ctx: Context) -> Outcome:
         attendance=attendance,
         rules=campaign.rules_document,
         appraisee_actors=campaign.actors_of(appraisee_ids),
+        duties=campaign.duty_table(),
         envelope=ctx.recorded_envelope,
     )
     campaign.open_meeting(meeting_id, ctx.recorded_envelope)
@@ -127,6 +128,8 @@ def cast(ctx: Context) -> Outcome:
     ):
         raise NotFound(f"no meeting {meeting_id} in this campaign")
     right = _right(ctx, meeting_id, group)
+    if right.kind == PAPER:
+        meeting.require_teller_free(ctx.signer.holder_id)
     if ctx.find(ballot_id) is not None:
         raise Conflict(f"ballot {ballot_id} already exists")
     rules = ctx.reads.derived(
@@ -139,8 +142,10 @@ def cast(ctx: Context) -> Outcome:
     validity = validate_ballot(
         rules, Ballot(str(ballot_id), group, rows, appraisees=meeting.appraisees), ()
     )
-    right.spend(str(ballot_id))
-    ballot = CastBallot(
+    at = meeting.stored_time(ctx.signer.holder)
+    right.spend(str(ballot_id), at)
+    ballot = CastBallot.cast(
+        at,
         id=ballot_id,
         campaign_id=meeting.campaign_id,
         meeting_id=meeting_id,
@@ -151,7 +156,7 @@ def cast(ctx: Context) -> Outcome:
         reason=validity.reason,
         envelope=ctx.recorded_envelope,
     )
-    return Outcome([right, ballot])
+    return Outcome([right, ballot], stored_time=at)
 
 
 def cast_reads(command: Mapping[str, Any], signer: str) -> list[UUID]:

@@ -6,13 +6,16 @@ from domain import fields
 from domain.campaign import (
     Campaign,
     parse_amendment,
+    parse_committee,
     parse_details,
     parse_roster,
     parse_rules_document,
     parse_work_groups,
 )
 from domain.errors import Conflict, MalformedCommand, NotFound
+from domain.registry import Actor
 from domain.report import Report, check_report, parse_parts, report_id
+from domain.roles import COMMITTEE
 from service.commands import CommandSpec, Context, Outcome
 
 
@@ -43,6 +46,7 @@ def create(ctx: Context) -> Outcome:
         year=fields.integer(c, "year", low=2000, high=2100),
         rules=parse_rules_document(c),
         details=parse_details(c),
+        organizer_id=ctx.signer.holder_id,
         envelope=ctx.recorded_envelope,
     )
     return Outcome([campaign])
@@ -77,6 +81,33 @@ def set_work_groups(ctx: Context) -> Outcome:
     work_groups = parse_work_groups(c)
     campaign.set_work_groups(work_groups, ctx.recorded_envelope)
     return Outcome([campaign])
+
+
+def name_committee(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "actor_ids"})
+    campaign = load_campaign(ctx)
+    campaign.name_committee(ctx.signer.holder_id, committee_ids(ctx), ctx.recorded_envelope)
+    return Outcome([campaign])
+
+
+def countersign_committee(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "actor_ids"})
+    campaign = load_campaign(ctx)
+    campaign.countersign_committee(ctx.signer.holder_id, committee_ids(ctx), ctx.recorded_envelope)
+    return Outcome([campaign])
+
+
+def committee_ids(ctx: Context) -> list[str]:
+    """The command's `actor_ids`: registered actors holding the committee role."""
+    ids = parse_committee(ctx.command)
+    actors = ctx.load_many(UUID(a) for a in ids)
+    for actor_id in ids:
+        actor = actors.get(UUID(actor_id))
+        if not isinstance(actor, Actor) or COMMITTEE not in actor.roles:
+            raise NotFound(f"actor {actor_id} is no registered committee member")
+    return ids
 
 
 def publish(ctx: Context) -> Outcome:
@@ -144,6 +175,8 @@ SPECS = {
     "campaign.add_appraisees": CommandSpec(add_appraisees),
     "campaign.set_work_groups": CommandSpec(set_work_groups),
     "campaign.publish": CommandSpec(publish),
+    "campaign.name_committee": CommandSpec(name_committee),
+    "campaign.countersign_committee": CommandSpec(countersign_committee),
     "assessment.record": CommandSpec(record_assessment),
     "report.submit": CommandSpec(submit_report),
     "report.accept": CommandSpec(lambda ctx: review_report(ctx, True)),

@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from domain.aggregate import created_at
 from domain.command_record import CommandRecord
 from domain.entries import Entry
 from domain.envelope import Envelope, check_fresh, parse_envelope
@@ -79,6 +80,9 @@ class Outcome:
     and those aggregates (`domain.provenance.command_result`), as an auditor derives it."""
 
     aggregates: list[Aggregate]
+    # The time to record on the command's record, when not the clock's: a credential
+    # ballot's meeting opening (`Meeting.stored_time`).
+    stored_time: datetime | None = None
 
 
 Handler = Callable[[Context], Outcome]
@@ -226,7 +230,10 @@ class CommandBus:
         )
         outcome = spec.handler(context)
         written = {aggregate.id: aggregate for aggregate in outcome.aggregates}
-        record = CommandRecord(
+        record = created_at(
+            CommandRecord,
+            CommandRecord.Accepted,
+            outcome.stored_time,
             id=UUID(envelope.command_id),
             command_type=envelope.command_type,
             signer=envelope.signer,

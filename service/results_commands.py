@@ -89,10 +89,16 @@ def resolve_dispute(ctx: Context) -> Outcome:
         ballot = ballots.get(ballot_id)
         if not isinstance(ballot, CastBallot) or ballot.campaign_id != str(campaign.id):
             raise NotFound(f"no ballot {ballot_id} in this campaign")
-        ballot.void(reason, dispute_id, ctx.recorded_envelope)
     campaign.resolve_dispute(
-        dispute_id, decision, reason, [str(v) for v in voided], ctx.recorded_envelope
+        ctx.signer.holder_id,
+        dispute_id,
+        decision,
+        reason,
+        {str(v): ballots[v].rated for v in voided},
+        ctx.recorded_envelope,
     )
+    for ballot_id in voided:
+        ballots[ballot_id].void(reason, dispute_id, ctx.recorded_envelope)
     return Outcome([campaign, *ballots.values()])
 
 

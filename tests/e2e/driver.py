@@ -151,6 +151,7 @@ class HttpCampaign:
                 )
             ],
         )
+        self.send(self.organizer, "campaign.name_committee", actor_ids=[self.committee.actor_id])
         self.send(self.organizer, "campaign.publish")
 
     def open(self) -> dict[str, Any]:

@@ -262,6 +262,9 @@ def test_a_campaign_from_the_openapi_document_alone(
             for appraisee, name in ((first, "甲"), (second, "乙"))
         ],
     )
+    api.send(
+        organizer, "campaign.name_committee", campaign_id=campaign, actor_ids=[committee.actor_id]
+    )
     api.send(organizer, "campaign.publish", campaign_id=campaign)
     api.send(
         organizer,

@@ -25,6 +25,9 @@ def test_every_campaign_wrong_state_refusal_is_a_409_problem(
     c = HttpCampaign(api)
     second = api.register("committee", name="党委委员")
     c.set_up({**RULES, "approval": {"min_signatures": 2}})
+    # Added after publication: counts once an inspector countersigns the addition.
+    c.send(c.organizer, "campaign.name_committee", actor_ids=[second.actor_id])
+    c.send(c.inspector, "campaign.countersign_committee", actor_ids=[second.actor_id])
 
     body = refuse(c, c.organizer, "campaign.publish")
     assert (body["campaign_status"], body["allowed"]) == ("published", ["draft"])

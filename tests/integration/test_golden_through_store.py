@@ -127,7 +127,7 @@ class Replay:
         self.rules = scenario.rules
         self.organizer = h.register("organizer", name="组织部")
         self.inspector = h.register("inspector", name="纪检")
-        self.committee: list[Signer] = []
+        self.committee = h.register("committee", name="党委会")
         self._placeholder: Signer | None = None
         self.last: tuple[str, int] | None = None  # the last command sent, the ledger size before
 
@@ -172,6 +172,12 @@ class Replay:
                 }
                 for a in appraisees
             ],
+        )
+        self.send(
+            self.organizer,
+            "campaign.name_committee",
+            campaign_id=cid,
+            actor_ids=[self.committee.actor_id],
         )
         self.send(self.organizer, "campaign.publish", campaign_id=cid)
 
@@ -224,10 +230,8 @@ class Replay:
         )
         self.send(self.organizer, "balloting.close", campaign_id=cid, meeting_id=meeting)
         proposal = self.send(self.organizer, "results.propose", campaign_id=cid).result
-        if not self.committee:
-            self.committee.append(self.h.register("committee", name="党委会"))
         self.send(
-            self.committee[0],
+            self.committee,
             "results.approve",
             campaign_id=cid,
             proposal_hash=proposal["proposal_hash"],

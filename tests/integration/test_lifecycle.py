@@ -76,6 +76,7 @@ class Campaign:
                 for i, (a, cadre) in enumerate(zip(self.appraisees, self.cadres, strict=True))
             ],
         )
+        self.send(self.organizer, "campaign.name_committee", actor_ids=[self.committee.actor_id])
         self.send(self.organizer, "campaign.publish")
 
     def open(self) -> None:

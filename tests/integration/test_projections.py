@@ -274,12 +274,15 @@ def test_anonymity_floor_hides_small_groups_except_from_inspectors(
 
     for_cadre = queries.results(read, c.id, roles=CADRE)["results"]
     assert all(r["groups"]["unit_rep"] == {"hidden": True} for r in for_cadre)
-    assert all(r["groups"]["resident_rep"]["ballots"] >= 5 for r in for_cadre)
+    # Shielded: no group score and no exact total that would give the hidden group away.
+    for result in for_cadre:
+        assert all(g == {"hidden": True} for g in result["groups"].values())
+        assert result["score_exact"] is None and result["score"] is not None
     for_inspector = queries.results(read, c.id, roles=INSPECTOR)["results"]
     assert all(r["groups"]["unit_rep"]["ballots"] == 3 for r in for_inspector)
-    assert queries.explanation(read, c.id, appraisee, roles=CADRE)["groups"]["unit_rep"] == {
-        "hidden": True
-    }
+    explained = queries.explanation(read, c.id, appraisee, roles=CADRE)
+    assert all(g == {"hidden": True} for g in explained["groups"].values())
+    assert explained["score"]["score_exact"] is None
     told = queries.explanation(read, c.id, appraisee, roles=INSPECTOR)["groups"]["unit_rep"]
     assert len(told["rows_used"]) == 3
 

@@ -16,7 +16,13 @@ ENVELOPE = {"command": {}, "signer": "0" * 32, "signature": ""}
 def proposed_campaign() -> tuple[Campaign, str]:
     secretary = str(uuid.uuid4())
     campaign = Campaign(
-        id=uuid.uuid4(), title="t", year=2021, rules=RULES, details={}, envelope=ENVELOPE
+        id=uuid.uuid4(),
+        title="t",
+        year=2021,
+        rules=RULES,
+        details={},
+        organizer_id="organiser-1",
+        envelope=ENVELOPE,
     )
     campaign.add_appraisees(
         [
@@ -30,6 +36,7 @@ def proposed_campaign() -> tuple[Campaign, str]:
         ],
         ENVELOPE,
     )
+    campaign.name_committee("organiser-1", ["c1", "c2"], ENVELOPE)
     campaign.publish(ENVELOPE)
     campaign.record_assessment(secretary, "party_building", "fairly_good", ENVELOPE)
     campaign.open_meeting("m", ENVELOPE)
@@ -131,7 +138,13 @@ def test_no_current_proposal_means_no_results() -> None:
 def linked_campaign() -> tuple[Campaign, str, str]:
     """A draft campaign with a secretary linked to actor "cadre-1" and a deputy with no link."""
     campaign = Campaign(
-        id=uuid.uuid4(), title="t", year=2021, rules=RULES, details={}, envelope=ENVELOPE
+        id=uuid.uuid4(),
+        title="t",
+        year=2021,
+        rules=RULES,
+        details={},
+        organizer_id="organiser-1",
+        envelope=ENVELOPE,
     )
     secretary, deputy = str(uuid.uuid4()), str(uuid.uuid4())
     person = {"name": "萧平", "position": "书记", "unit": "东马社区", "category": "secretary"}

@@ -17,7 +17,13 @@ APPRAISED = {"m": frozenset({APPRAISEE})}  # the one meeting's appraisees
 
 def campaign() -> Campaign:
     made = Campaign(
-        id=uuid.uuid4(), title="t", year=2022, rules=RULES, details={}, envelope=ENVELOPE
+        id=uuid.uuid4(),
+        title="t",
+        year=2022,
+        rules=RULES,
+        details={},
+        organizer_id="organiser-1",
+        envelope=ENVELOPE,
     )
     made.add_appraisees(
         [
