@@ -104,8 +104,9 @@ class HeldLines:
 
 
 def mark_anonymous(command_types: Iterable[object]) -> None:
-    """Log this request as an anonymous one if it carries a command in ANONYMOUS_COMMANDS."""
-    if any(kind in ANONYMOUS_COMMANDS for kind in command_types):
+    """Log this request as an anonymous one if it carries a command in ANONYMOUS_COMMANDS
+    (read before the body is checked: a `type` may be any JSON value)."""
+    if any(isinstance(kind, str) and kind in ANONYMOUS_COMMANDS for kind in command_types):
         g.anonymous = True
 
 
