@@ -1,0 +1,92 @@
+"""The public ballot definition (GET /api/v1/meetings/{id}/ballot): what a ballot page
+draws, without login, naming no actor and no key, and agreeing with the server's
+own judgement of a ballot's validity."""
+
+import json
+
+from flask.testing import FlaskClient
+
+from tests.e2e.conftest import assert_problem
+from tests.e2e.driver import Api, HttpCampaign, new_id
+from tests.support import Harness
+
+
+def test_a_meetings_ballot_is_public_and_names_only_what_a_paper_ballot_shows(
+    harness: Harness, client: FlaskClient
+) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.set_up()
+    c.open()
+    path = f"/api/v1/meetings/{c.meeting}/ballot"
+    body = api.read(path, group="resident_rep")
+    assert body["campaign_id"] == c.id
+    assert body["campaign_title"] == "2025年度社区干部述职评议"
+    assert body["meeting_id"] == c.meeting and body["open"] is True
+    assert body["group"] == {
+        "code": "resident_rep",
+        "label": "社区居民代表",
+        "anonymous": True,
+        "form": "grade_choice",
+    }
+    assert [ch["code"] for ch in body["choices"]] == ["excellent", "competent", "incompetent"]
+    assert body["choices"][0]["label"] == "优秀"
+    assert body["dimensions"] == [] and body["indicators"] == []
+    assert [a["appraisee_id"] for a in body["appraisees"]] == c.appraisees
+    assert body["appraisees"][0] == {
+        "appraisee_id": c.appraisees[0],
+        "name": "干部0",
+        "position": "社区党支部书记",
+        "unit": "东马社区",
+    }
+    # 4 rows, at most 30 % excellent: one. The same cap the cast judges by (below).
+    assert body["validity"] == {
+        "abstain_allowed": True,
+        "max_choice_share": [{"choice": "excellent", "share": "3/10", "max_count_full_ballot": 1}],
+    }
+    text = json.dumps(body, ensure_ascii=False)
+    for secret in (
+        c.organizer.actor_id,
+        c.cadres[0].actor_id,
+        c.residents[0].public_key,
+        c.residents[0].key_id,
+    ):
+        assert secret not in text
+    over = body["validity"]["max_choice_share"][0]["max_count_full_ballot"] + 1
+    cast = c.cast(
+        c.residents[0],
+        "resident_rep",
+        c.choices(*["excellent"] * over, *["competent"] * (4 - over)),
+    )
+    receipt = api.read(f"/api/v1/ballots/{cast['ballot_id']}")
+    assert (receipt["status"], receipt["reason"]) == ("invalid", "excess_choice_share:excellent")
+
+
+def test_named_groups_show_their_dimensions(harness: Harness, client: FlaskClient) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.set_up()
+    c.open()
+    body = api.read(f"/api/v1/meetings/{c.meeting}/ballot", group="leading_group")
+    assert body["group"]["form"] == "dimension_scores"
+    assert [d["label"] for d in body["dimensions"]] == ["德", "能", "勤", "绩", "廉"]
+    assert body["choices"] == [] and body["scale"] == 100
+    assert body["validity"]["max_choice_share"] == []
+
+
+def test_unknown_meeting_or_group_is_a_404_problem(harness: Harness, client: FlaskClient) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.set_up()
+    c.open()
+    for path, group in (
+        (f"/api/v1/meetings/{new_id()}/ballot", "resident_rep"),
+        (f"/api/v1/meetings/{c.id}/ballot", "resident_rep"),  # a campaign is no meeting
+        (f"/api/v1/meetings/{c.meeting}/ballot", "no_such_group"),
+        (f"/api/v1/meetings/{c.meeting}/ballot", "'; DROP TABLE meetings; --"),
+    ):
+        assert_problem(api.get(path, group=group), 404, "not-found")
+    not_an_id = client.get("/api/v1/meetings/not-a-uuid/ballot?group=x")
+    assert_problem(not_an_id, 404, "not-found")
+    missing = client.get(f"/api/v1/meetings/{c.meeting}/ballot")
+    assert 400 <= missing.status_code < 500 and missing.mimetype == "application/problem+json"
