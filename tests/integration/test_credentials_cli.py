@@ -122,4 +122,3 @@ def test_a_refused_submission_leaves_no_slips(tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 1 and "cannot reach http://127.0.0.1:9" in stderr
     assert not out.exists()
-
