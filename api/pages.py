@@ -5,6 +5,7 @@ The pages are plain files: everything they know comes from the public API and, f
 the ballot page, from the URL fragment, which a browser never sends to a server.
 """
 
+import io
 from typing import Any
 from uuid import UUID
 
@@ -45,8 +46,9 @@ def receipt_qr(ballot_id: UUID) -> Response:
     found = queries.ballot_by_receipt(current_read(), str(ballot_id), roles=frozenset(), **options)
     leaf = found["leaf_hash"].replace("+", "-").replace("/", "_").rstrip("=")
     url = f"{request.host_url}verify#b={found['ballot_id']}&i={found['ledger_index']}&h={leaf}"
-    svg = segno.make_qr(url, error="m").svg_inline(scale=4, title="回执")
-    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+    svg = io.BytesIO()
+    segno.make_qr(url, error="m").save(svg, kind="svg", scale=4, title="回执")
+    return Response(svg.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 def _query(schema: Schema) -> dict[str, Any]:

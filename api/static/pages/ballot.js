@@ -253,4 +253,6 @@ async function start() {
   $("status").hidden = true;
 }
 
+// Another slip opened in this tab changes only the fragment: start again from it.
+window.addEventListener("hashchange", () => location.reload());
 start().catch((error) => say(`页面出错：${error.message}`));
