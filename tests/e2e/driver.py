@@ -5,8 +5,8 @@ every answer checked against the served OpenAPI document."""
 import json
 import re
 import uuid
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import schemathesis
