@@ -38,6 +38,11 @@ def ballot() -> Response:
     return _page("ballot.html")
 
 
+@pages.get("/verify")
+def verify() -> Response:
+    return _page("verify.html")
+
+
 @pages.get("/receipts/<uuid:ballot_id>/qr.svg")
 def receipt_qr(ballot_id: UUID) -> Response:
     """A QR code of the receipt check's address for this ballot: its id, ledger index and

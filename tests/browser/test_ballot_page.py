@@ -18,7 +18,7 @@ from entrypoints.cli import main
 from tests.browser.conftest import SCREENSHOTS
 from tests.e2e.driver import Api, HttpCampaign
 from tests.e2e.test_serve import serving
-from tests.support import Harness
+from tests.support import Harness, Signer
 
 WAIT_SECONDS = 15
 
@@ -45,6 +45,40 @@ def choose(browser: WebDriver, row: int, label: str) -> None:
 def visible(browser: WebDriver, element_id: str) -> str:
     wait = WebDriverWait(browser, WAIT_SECONDS)
     return wait.until(shown.visibility_of_element_located((By.ID, element_id))).text
+
+
+def verify_outcome(browser: WebDriver, base: str, log_key: str, receipt: str) -> str:
+    """The /verify page's verdict on `receipt` against `log_key`; retried while the
+    latest checkpoint does not yet cover the ballot."""
+    browser.get("about:blank")
+    browser.get(f"{base}/verify#log={log_key}")
+    box = browser.find_element(By.ID, "receipt")
+    browser.execute_script("arguments[0].value = arguments[1]", box, receipt)
+
+    def verdict(b: WebDriver) -> str | None:
+        b.find_element(By.ID, "verify").click()
+        result = b.find_element(By.ID, "result")
+        if not result.is_displayed() or "稍后再试" in result.text:
+            return None
+        return result.get_attribute("data-outcome")
+
+    return WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.5).until(verdict)
+
+
+def check_on_verify_page(browser: WebDriver, base: str, log_key: str, receipt: str) -> None:
+    """Proven with the real receipt and log key; not with a tampered receipt or
+    another key."""
+    assert verify_outcome(browser, base, log_key, receipt) == "ok"
+    text = browser.find_element(By.ID, "result").text
+    assert "已证明" in text and "未证明" in text
+    browser.save_screenshot(str(SCREENSHOTS / "verify.png"))
+    tampered = json.loads(receipt)
+    tampered["receipt"]["leaf"]["version"] += 1
+    assert verify_outcome(browser, base, log_key, json.dumps(tampered)) == "error"
+    assert "回执被改动过" in browser.find_element(By.ID, "result").text
+    other_key = Signer().public_key
+    assert verify_outcome(browser, base, other_key, receipt) == "error"
+    assert "不是由您给出的台账公钥签名" in browser.find_element(By.ID, "result").text
 
 
 def test_a_resident_votes_with_a_slip_on_a_phone(
@@ -85,6 +119,9 @@ def test_a_resident_votes_with_a_slip_on_a_phone(
 
         receipt = api.read(f"/api/v1/ballots/{ballot_id}")
         assert (receipt["status"], receipt["group"]) == ("valid", "resident_rep")
+        saved = browser.execute_script("return document.getElementById('receipt-json').textContent")
+        assert json.loads(saved)["ballot_id"] == ballot_id
+        check_on_verify_page(browser, base, harness.init_result["log_public_key"], saved)
 
         browser.get(urls[0])  # the same slip again
         visible(browser, "ballot")

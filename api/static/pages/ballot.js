@@ -197,7 +197,9 @@ async function showReceipt(answer) {
   $("receipt-ballot").textContent = answer.ballot_id;
   $("receipt-index").textContent = String(receipt.ledger_index);
   $("receipt-leaf").textContent = receipt.leaf_hash;
-  const file = new Blob([JSON.stringify(answer, null, 2)], { type: "application/json" });
+  const text = JSON.stringify(answer, null, 2);
+  $("receipt-json").textContent = text;
+  const file = new Blob([text], { type: "application/json" });
   $("receipt-download").href = URL.createObjectURL(file);
   $("receipt-download").download = `回执-${answer.ballot_id}.json`;
   $("receipt-qr").src = `/receipts/${answer.ballot_id}/qr.svg?min_position=${answer.position}`;
