@@ -90,3 +90,32 @@ def test_unknown_meeting_or_group_is_a_404_problem(harness: Harness, client: Fla
     assert_problem(not_an_id, 404, "not-found")
     missing = client.get(f"/api/v1/meetings/{c.meeting}/ballot")
     assert 400 <= missing.status_code < 500 and missing.mimetype == "application/problem+json"
+
+
+def test_the_pages_are_served_uncached_and_self_contained(client: FlaskClient) -> None:
+    for path in ("/ballot", "/verify"):
+        page = client.get(path)
+        assert page.status_code == 200 and page.mimetype == "text/html"
+        assert page.headers["Cache-Control"] == "no-store"
+        assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+        html = page.get_data(as_text=True)
+        assert 'name="viewport"' in html and "://" not in html  # nothing from elsewhere
+        for script in ("/assets/pages/jcs.js", "/assets/pages/envelope.js"):
+            assert client.get(script).status_code == 200
+
+
+def test_a_receipts_qr_code_names_the_ballots_public_facts(
+    harness: Harness, client: FlaskClient
+) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.set_up()
+    c.open()
+    cast = c.cast(c.residents[0], "resident_rep", c.choices(*["competent"] * 4))
+    qr = client.get(f"/receipts/{cast['ballot_id']}/qr.svg?min_position={api.position}")
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml"
+    assert qr.get_data().startswith(b"<?xml") and b"<svg" in qr.get_data()
+    assert_problem(client.get(f"/receipts/{new_id()}/qr.svg"), 404, "not-found")
+    assert client.get("/receipts/not-an-id/qr.svg").status_code == 404
+    bad = client.get(f"/receipts/{cast['ballot_id']}/qr.svg?min_position=-1")
+    assert 400 <= bad.status_code < 500 and bad.mimetype == "application/problem+json"
