@@ -3,11 +3,15 @@ draws, without login, naming no actor and no key, and agreeing with the server's
 own judgement of a ballot's validity."""
 
 import json
+import logging
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.e2e.conftest import assert_problem
+from tests.e2e.conftest import assert_problem, runtime
 from tests.e2e.driver import Api, HttpCampaign, new_id
+from tests.e2e.test_anonymous_logs import access_lines, assert_anonymous
 from tests.support import Harness
 
 
@@ -119,3 +123,31 @@ def test_a_receipts_qr_code_names_the_ballots_public_facts(
     assert client.get("/receipts/not-an-id/qr.svg").status_code == 404
     bad = client.get(f"/receipts/{cast['ballot_id']}/qr.svg?min_position=-1")
     assert 400 <= bad.status_code < 500 and bad.mimetype == "application/problem+json"
+
+
+def test_a_voters_page_requests_are_logged_as_anonymous(
+    harness: Harness, app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ballot page's own requests would time a vote as well as the cast does."""
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.set_up()
+    c.open()
+    cast = c.cast(c.residents[0], "resident_rep", c.choices(*["competent"] * 4))
+    runtime(app).held_lines.release()
+    caplog.set_level(logging.INFO, logger="appraisal.http.access")
+    caplog.clear()
+    for path in (
+        "/ballot",
+        f"/api/v1/meetings/{c.meeting}/ballot?group=resident_rep",
+        f"/receipts/{cast['ballot_id']}/qr.svg?min_position={api.position}",
+        "/verify",
+    ):
+        assert client.get(path).status_code == 200, path
+    assert access_lines(caplog.records) == []
+    runtime(app).held_lines.release()
+    held = access_lines(caplog.records)
+    assert len(held) == 4
+    for line in held:
+        assert_anonymous(line, cast["ballot_id"])
+        assert c.meeting not in json.dumps(line)
