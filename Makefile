@@ -27,6 +27,7 @@ demo: $(RUNTIME)
 
 test: $(DEV)
 	.ci/ensure-postgres
+	.ci/ensure-browser
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 # The generated tests of `make test` with FUZZ_FACTOR times their examples.

@@ -7,6 +7,7 @@ from flask import Flask
 from api import observability
 from api.command_schemas import command_one_of
 from api.config import ApiOptions
+from api.pages import pages
 from api.problems import ProblemApi, wire_limits_markdown
 from api.resources import BLUEPRINTS
 from api.runtime import Runtime
@@ -75,5 +76,6 @@ def create_app(
     _document_commands(api)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.register_blueprint(pages)
     observability.install(app, runtime.metrics, runtime.held_lines)
     return app

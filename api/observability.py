@@ -30,8 +30,10 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 # Commands whose requests are anonymous; a batch holding one is anonymous as a whole.
 ANONYMOUS_COMMANDS = frozenset({"ballot.cast"})
-# The public receipt check (`/api/v1/ballots/{id}`): the id names one ballot.
-ANONYMOUS_BLUEPRINTS = frozenset({"ballots"})
+# The public receipt check (`/api/v1/ballots/{id}`): the id names one ballot; the voters'
+# pages (`/ballot`, `/verify`, a receipt's QR code `/receipts/{id}/qr.svg`) and the ballot
+# definition a ballot page fetches just before casting, which would time the vote.
+ANONYMOUS_BLUEPRINTS = frozenset({"ballots", "pages", "meetings"})
 MINUTE = "%Y-%m-%dT%H:%MZ"
 
 access_log = logging.getLogger("appraisal.http.access")

@@ -423,3 +423,69 @@ class ProjectionLagSchema(Schema):
     in_process = fields.Boolean(
         required=True, metadata={"description": "Whether this server process keeps the views"}
     )
+
+
+EXACT = {"description": 'Exact rational, "n/d" or an integer', "example": "3/10"}
+
+
+class BallotGroupSchema(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+    anonymous = fields.Boolean(required=True)
+    form = fields.String(
+        required=True,
+        validate=validate.OneOf(["grade_choice", "dimension_scores", "indicator_scores"]),
+    )
+
+
+class BallotLabelSchema(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+
+
+class BallotIndicatorSchema(BallotLabelSchema):
+    points = fields.String(required=True, metadata=EXACT)
+    section = _nullable_text(required=True)
+
+
+class BallotAppraiseeSchema(Schema):
+    appraisee_id = _uuid(required=True)
+    name = fields.String(required=True)
+    position = fields.String(required=True)
+    unit = fields.String(required=True)
+
+
+class ChoiceShareSchema(Schema):
+    choice = fields.String(required=True)
+    share = fields.String(
+        required=True,
+        metadata={
+            **EXACT,
+            "description": "The most of a ballot's non-abstaining rows this "
+            "choice may take; more makes the ballot invalid (it is still cast)",
+        },
+    )
+    max_count_full_ballot = fields.Integer(
+        required=True, metadata={"description": "floor(share × rows) with no row abstaining"}
+    )
+
+
+class BallotValiditySchema(Schema):
+    abstain_allowed = fields.Boolean(required=True)
+    max_choice_share = fields.List(fields.Nested(ChoiceShareSchema), required=True)
+
+
+class BallotDefinitionSchema(Schema):
+    """What a ballot page draws for one group of one meeting; names no actor, no key."""
+
+    campaign_id = _uuid(required=True)
+    campaign_title = fields.String(required=True)
+    meeting_id = _uuid(required=True)
+    open = fields.Boolean(required=True, metadata={"description": "Balloting still open"})
+    group = fields.Nested(BallotGroupSchema, required=True)
+    scale = fields.Integer(required=True, metadata={"description": "Scores lie in 0…scale"})
+    choices = fields.List(fields.Nested(BallotLabelSchema), required=True)
+    dimensions = fields.List(fields.Nested(BallotLabelSchema), required=True)
+    indicators = fields.List(fields.Nested(BallotIndicatorSchema), required=True)
+    appraisees = fields.List(fields.Nested(BallotAppraiseeSchema), required=True)
+    validity = fields.Nested(BallotValiditySchema, required=True)

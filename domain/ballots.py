@@ -30,6 +30,7 @@ ones scoring uses.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -233,12 +234,22 @@ def _mapping_fault(
     return None
 
 
+def choice_caps(rules: Rules, group: Group, marked: int) -> dict[str, int]:
+    """The most rows of a ballot with ``marked`` non-abstaining rows each capped choice may
+    take (``ballot_validity.max_choice_share``): floor(share × marked); none outside its
+    groups. The one statement of the share rule; the ballot page shows it to the voter."""
+    if group.code not in rules.ballot_validity.groups:
+        return {}
+    return {
+        code: math.floor(share * marked)
+        for code, share in sorted(rules.ballot_validity.max_choice_share.items())
+    }
+
+
 def _excess_choice(rules: Rules, group: Group, rows: Sequence[Row]) -> str | None:
     """Too many of a ballot's non-abstaining rows pick one choice (e.g. 优秀 > 30 %)."""
-    if group.code not in rules.ballot_validity.groups:
-        return None
     marked = [row.choice for row in rows if not row.abstain]
-    for code, share in sorted(rules.ballot_validity.max_choice_share.items()):
-        if marked.count(code) > share * len(marked):
+    for code, cap in choice_caps(rules, group, len(marked)).items():
+        if marked.count(code) > cap:
             return f"excess_choice_share:{code}"
     return None

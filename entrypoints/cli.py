@@ -122,6 +122,7 @@ class LazyGroup(click.Group):
         "rules": "entrypoints.rules_cli:rules",
         "campaigns": "entrypoints.reads_cli:campaigns",
         "results": "entrypoints.reads_cli:results",
+        "credentials": "entrypoints.credentials_cli:credentials",
     },
 )
 @click.version_option(package_name="appraisal-ledger")

@@ -5,6 +5,7 @@ every answer checked against the served OpenAPI document."""
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,13 +155,18 @@ class HttpCampaign:
         self.send(self.organizer, "campaign.name_committee", actor_ids=[self.committee.actor_id])
         self.send(self.organizer, "campaign.publish")
 
-    def open(self) -> dict[str, Any]:
+    def open(self, more_residents: Sequence[str] = ()) -> dict[str, Any]:
+        """Open the meeting; `more_residents` are public keys of further resident
+        credentials (from printed slips) besides the driver's own."""
         return self.send(
             self.organizer,
             "balloting.open",
             meeting_id=self.meeting,
             credentials=[
-                {"group": "resident_rep", "public_keys": [k.public_key for k in self.residents]},
+                {
+                    "group": "resident_rep",
+                    "public_keys": [k.public_key for k in self.residents] + list(more_residents),
+                },
                 {"group": "unit_rep", "public_keys": [k.public_key for k in self.units]},
             ],
             paper=[{"group": "resident_rep", "serials": [self.paper_serial]}],
