@@ -62,6 +62,9 @@ Extensions beyond DESIGN §5 (all optional; docs/RULES.md is their reference):
   ``consecutive_years - 1`` years' grades all equal ``grade``.
 - ``reports``: ``{"max_chars"?, "max_words"?, "parts"?: [{"code", "label",
   "categories"?}]}`` — limits and required parts of debriefing reports.
+- ``credentials``: ``{"countersign"?: "inspector"}`` — two officials: a meeting that
+  issues anonymous ballot rights takes effect only once a second official of that
+  role, not the organiser who opened it, signs ``balloting.countersign``.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 MAX_DECIMAL_DIGITS = 16  # before the point: every wire integer (≤ 2^53) fits
 MAX_DECIMAL_SCALE = 12  # after the point
 _CODE = re.compile(r"[A-Za-z0-9_-]+")
+COUNTERSIGNERS = ("inspector",)  # the roles `credentials.countersign` may name
 
 
 @dataclass(frozen=True)
@@ -285,6 +289,7 @@ class Rules:
     linked_rules: tuple[LinkedRule, ...] = ()
     cross_year: tuple[CrossYearRule, ...] = ()
     reports: ReportRules = ReportRules()
+    countersign: str | None = None  # credentials.countersign: the second official's role
     document: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def group(self, code: str) -> Group:
@@ -413,6 +418,7 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
             "linked_rules",
             "cross_year",
             "reports",
+            "credentials",
         ),
     )
     if "version" in doc and _int(doc["version"], "/version", 1) != 1:
@@ -460,6 +466,7 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
     )
     cross_year = _cross_year(doc.get("cross_year", []), categories, grades, category_codes)
     reports = _reports(doc.get("reports", {}), category_codes)
+    countersign = _countersign(doc.get("credentials", {}))
 
     return Rules(
         scale=scale,
@@ -478,11 +485,22 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
         linked_rules=linked,
         cross_year=cross_year,
         reports=reports,
+        countersign=countersign,
         document=copy.deepcopy(dict(document)),
     )
 
 
 # -- sections ----------------------------------------------------------------------------
+
+
+def _countersign(value: Any) -> str | None:
+    obj = _object(value, "/credentials", (), ("countersign",))
+    if "countersign" not in obj:
+        return None
+    role = obj["countersign"]
+    if role not in COUNTERSIGNERS:
+        _fail("/credentials/countersign", f"must be one of {', '.join(COUNTERSIGNERS)}")
+    return str(role)
 
 
 def _dimensions(value: Any) -> tuple[Dimension, ...]:
