@@ -188,6 +188,16 @@ class Meeting(EventSourced):
             raise WrongRole("the countersigner must be another official than the organiser")
         self._countersigned(actor_id, envelope)
 
+    def void_slips(self, voided: dict[str, int], envelope: dict[str, Any]) -> None:
+        """Record the slips voided at the meeting, per group (each right records its own)."""
+        if not self.is_open:
+            raise WrongState("balloting in this meeting is already closed")
+        self._slips_voided(voided, envelope)
+
+    @event("SlipsVoided")
+    def _slips_voided(self, voided: dict[str, int], envelope: dict[str, Any]) -> None:
+        pass
+
     @event("Countersigned")
     def _countersigned(self, actor_id: str, envelope: dict[str, Any]) -> None:
         self.countersigned_by = actor_id

@@ -419,6 +419,11 @@ def _voided_slips(o: Occasion) -> dict[UUID, PlannedRight]:
     return o.signed.remember("voided slips", lambda: {r.id: r for r in voided_rights(o.command)})
 
 
+def _slips_voided(o: Occasion) -> dict[str, Any]:
+    voided = Counter(r.group for r in _voided_slips(o).values())
+    return _signed_by(o, **{STREAM: o.command["meeting_id"]}, voided=dict(voided))
+
+
 def _right_voided(o: Occasion) -> dict[str, Any]:
     right: BallotRight = o.before
     if o.stream not in _voided_slips(o):
@@ -770,6 +775,7 @@ RULES: Mapping[str, Mapping[str | None, Rule]] = {
     _topic(Meeting.Opened): {"balloting.open": _meeting_opened},
     _topic(Meeting.Closed): {"balloting.close": _meeting_closed},
     _topic(Meeting.Countersigned): {"balloting.countersign": _countersigned},
+    _topic(Meeting.SlipsVoided): {"credentials.void": _slips_voided},
     _topic(BallotRight.Voided): {"credentials.void": _right_voided},
     _topic(BallotRight.Issued): {"balloting.open": _issued},
     _topic(BallotRight.Spent): {"ballot.cast": _spent},

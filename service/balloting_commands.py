@@ -231,7 +231,8 @@ def void_slips(ctx: Context) -> Outcome:
             raise NotFound(f"no {slip.kind} slip {slip.holder} in group {slip.group} here")
         right.void()
         voided.append(right)
-    return Outcome(voided)
+    meeting.void_slips(dict(Counter(r.group for r in listed)), ctx.recorded_envelope)
+    return Outcome([meeting, *voided])
 
 
 def close_balloting(ctx: Context) -> Outcome:
