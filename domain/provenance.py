@@ -337,6 +337,7 @@ def _dispute_resolved(o: Occasion) -> dict[str, Any]:
 
 
 def _meeting_opened(o: Occasion) -> dict[str, Any]:
+    assert o.signed is not None
     c = o.command
     campaign = o.find(UUID(c["campaign_id"]))
     if not isinstance(campaign, Campaign):

@@ -9,8 +9,8 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.e2e.conftest import assert_problem
-from tests.e2e.test_campaign_state_machine import assert_audit_verifies
 from tests.e2e.driver import RULES, Api, HttpCampaign
+from tests.e2e.test_campaign_state_machine import assert_audit_verifies
 from tests.support import Harness, Signer
 
 COUNTERSIGNED = {**RULES, "credentials": {"countersign": "inspector"}}
