@@ -22,7 +22,7 @@ from eventsourcing.domain import event
 from domain import fields
 from domain.aggregate import EventSourced
 from domain.ballots import Ballot, Row, tally
-from domain.errors import MalformedCommand, WrongRole, WrongState
+from domain.errors import MalformedCommand, RuleViolation, WrongRole, WrongState
 from domain.keys import decode_public_key, key_id
 from domain.registry import IDS_CACHED, NAMESPACE
 from domain.roles import TELLER
@@ -348,6 +348,35 @@ def reconcile(
         }
 
     return {group: row(group) for group in sorted(set(meeting.issued) | set(counts))}
+
+
+def parse_attendance(raw: Any) -> dict[str, tuple[int, int]]:
+    """`balloting.open`'s `attendance`: group -> {"members": the body's size, "present":
+    those at the meeting}, as (members, present); stored verbatim, checked here."""
+    attendance = {}
+    for code, entry in fields.obj(raw, "attendance").items():
+        entry = fields.obj(entry, f"attendance.{code}")
+        fields.only(entry, {"members", "present"})
+        members = fields.integer(entry, "members", low=0, high=1_000_000)
+        present = fields.integer(entry, "present", low=0, high=members)
+        attendance[code] = (members, present)
+    return attendance
+
+
+def check_handed_out(meeting: Meeting, reconciliation: Mapping[str, Mapping[str, Any]]) -> None:
+    """Present ≥ handed out, for every anonymous group whose attendance the meeting
+    recorded: slips beyond those present must be voided (`credentials.void`) first."""
+    anonymous = {g.code for g in parse_rules(meeting.rules).groups if g.anonymous}
+    for code, (_, present) in sorted(parse_attendance(meeting.attendance).items()):
+        handed_out = reconciliation.get(code, {}).get("handed_out", 0)
+        if code in anonymous and handed_out > present:
+            raise RuleViolation(
+                f"group {code}: {handed_out} slips handed out but only {present} present; "
+                "void the unused slips before closing",
+                group=code,
+                handed_out=handed_out,
+                present=present,
+            )
 
 
 def parse_rows(raw: Any) -> tuple[Row, ...]:

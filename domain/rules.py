@@ -166,6 +166,8 @@ class Grade:
 class Quorum:
     min_share: Mapping[str, Fraction] = field(default_factory=dict)
     min_count: Mapping[str, int] = field(default_factory=dict)
+    # group -> the least share of the body's members present (seed 004: 4/5)
+    min_attendance_share: Mapping[str, Fraction] = field(default_factory=dict)
 
     def shortfalls(self, issued: Mapping[str, int]) -> tuple[str, ...]:
         """Groups short of their quorum, given participants issued a ballot per group."""
@@ -185,6 +187,29 @@ class Quorum:
         if not issued:
             return ()
         return tuple(g for g in self.shortfalls(issued) if g in issued or g in self.min_count)
+
+    def check_attendance(
+        self, attendance: Mapping[str, tuple[int, int]], issued: Mapping[str, int]
+    ) -> None:
+        """Refuse a meeting whose attendance (group -> (members, present)) falls short of
+        `min_attendance_share` in a group it issues ballots to, or leaves it unrecorded."""
+        for code, share in sorted(self.min_attendance_share.items()):
+            if code not in issued:
+                continue
+            if code not in attendance:
+                raise RuleViolation(
+                    f"attendance of group {code} must be recorded (quorum.min_attendance_share)",
+                    group=code,
+                )
+            members, present = attendance[code]
+            if members == 0 or Fraction(present, members) < share:
+                raise RuleViolation(
+                    f"attendance quorum not met for group {code}: {present} of {members} "
+                    f"present, at least {share} required",
+                    group=code,
+                    members=members,
+                    present=present,
+                )
 
 
 SELF_GROUP = "self"
@@ -689,21 +714,27 @@ def _tie_break(value: Any, group_codes: list[str]) -> tuple[str, ...]:
 
 
 def _quorum(value: Any, group_codes: list[str]) -> Quorum:
-    obj = _object(value, "/quorum", (), ("min_share", "min_count"))
-    shares_doc = _object(obj.get("min_share", {}), "/quorum/min_share")
+    obj = _object(value, "/quorum", (), ("min_share", "min_count", "min_attendance_share"))
     counts_doc = _object(obj.get("min_count", {}), "/quorum/min_count")
-    shares, counts = {}, {}
-    for code in sorted(shares_doc):
-        path = f"/quorum/min_share/{_ptr(code)}"
-        if code not in group_codes:
-            _fail(path, f"names an unknown group {code!r}")
-        shares[code] = _share(shares_doc[code], path)
+
+    def shares_of(name: str) -> dict[str, Fraction]:
+        doc = _object(obj.get(name, {}), f"/quorum/{name}")
+        shares = {}
+        for code in sorted(doc):
+            path = f"/quorum/{name}/{_ptr(code)}"
+            if code not in group_codes:
+                _fail(path, f"names an unknown group {code!r}")
+            shares[code] = _share(doc[code], path)
+        return shares
+
+    shares, attendance = shares_of("min_share"), shares_of("min_attendance_share")
+    counts = {}
     for code in sorted(counts_doc):
         path = f"/quorum/min_count/{_ptr(code)}"
         if code not in group_codes:
             _fail(path, f"names an unknown group {code!r}")
         counts[code] = _int(counts_doc[code], path, 1)
-    return Quorum(shares, counts)
+    return Quorum(shares, counts, attendance)
 
 
 def _assessments(value: Any) -> tuple[Assessment, ...]:

@@ -14,6 +14,8 @@ from domain.balloting import (
     BallotRight,
     CastBallot,
     Meeting,
+    check_handed_out,
+    parse_attendance,
     parse_rows,
     planned_rights,
     reconcile,
@@ -98,6 +100,10 @@ def open_balloting(ctx: Context) -> Outcome:
             f"quorum not met for group {short[0]}", groups=list(short), issued=dict(issued)
         )
     attendance = dict(fields.obj(c["attendance"], "attendance")) if "attendance" in c else {}
+    present = parse_attendance(attendance)
+    for code in present:
+        rules.group(code)
+    rules.quorum.check_attendance(present, issued)
     anonymous = any(r.kind != NAMED for r in planned)
     meeting = Meeting(
         id=UUID(meeting_id),
@@ -245,6 +251,7 @@ def close_balloting(ctx: Context) -> Outcome:
     rights = ctx.load_many(UUID(r) for r in meeting.rights)
     spent = [UUID(r.ballot_id) for r in rights.values() if r.ballot_id]
     reconciliation = reconcile(meeting, rights.values(), ctx.load_many(spent).values())
+    check_handed_out(meeting, reconciliation)
     unused = [r for r in rights.values() if r.state == "issued"]
     for right in unused:
         right.expire()

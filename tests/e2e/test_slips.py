@@ -227,3 +227,65 @@ def test_a_named_only_meeting_needs_no_countersignature(
         c.choices("excellent", "competent", "competent", "incompetent"),
     )
     refuse(c, c.inspector, 409, "wrong-state", "balloting.countersign", meeting_id=c.meeting)
+
+
+ATTENDED = {**RULES, "quorum": {**RULES["quorum"], "min_attendance_share": {"resident_rep": "0.8"}}}
+
+
+def open_fields(c: HttpCampaign, attendance: Any) -> dict[str, Any]:
+    return {
+        "meeting_id": c.meeting,
+        "credentials": [
+            {"group": "resident_rep", "public_keys": [k.public_key for k in c.residents]},
+            {"group": "unit_rep", "public_keys": [k.public_key for k in c.units]},
+        ],
+        "attendance": attendance,
+    }
+
+
+def test_attendance_quorum_and_present_at_least_handed_out(
+    harness: Harness, client: FlaskClient
+) -> None:
+    """Issue 13 item 6: seed 004's 4/5 of the resident representatives present."""
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.set_up(ATTENDED)
+    short = {"resident_rep": {"members": 10, "present": 7}}
+    detail = refuse(
+        c, c.organizer, 422, "rule-violation", "balloting.open", **open_fields(c, short)
+    )
+    assert "7 of 10" in detail
+    refuse(c, c.organizer, 422, "rule-violation", "balloting.open", **open_fields(c, {}))
+    for hostile in (
+        {"resident_rep": {"members": 10, "present": 11}},
+        {"resident_rep": {"members": -1, "present": 0}},
+        {"resident_rep": {"members": "10", "present": 8}},
+        {"resident_rep": {"members": 10}},
+        {"resident_rep": {"members": 10, "present": 8, "late": 1}},
+        {"resident_rep": [10, 8]},
+        [],
+    ):
+        refuse(
+            c, c.organizer, 422, "malformed-command", "balloting.open", **open_fields(c, hostile)
+        )
+    stranger = {
+        "resident_rep": {"members": 10, "present": 8},
+        "guests": {"members": 1, "present": 1},
+    }
+    refuse(c, c.organizer, 422, "rule-violation", "balloting.open", **open_fields(c, stranger))
+    zero = {"resident_rep": {"members": 0, "present": 0}}
+    refuse(c, c.organizer, 422, "rule-violation", "balloting.open", **open_fields(c, zero))
+
+    present = {
+        "resident_rep": {"members": 8, "present": 7},
+        "unit_rep": {"members": 3, "present": 3},
+    }
+    c.send(c.organizer, "balloting.open", **open_fields(c, present))
+    c.cast(c.residents[0], "resident_rep", c.choices(*["competent"] * 4))
+    detail = refuse(c, c.organizer, 422, "rule-violation", "balloting.close", meeting_id=c.meeting)
+    assert "8 slips handed out but only 7 present" in detail
+    void(c, c.residents[7])
+    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
+    [meeting] = api.read(f"{c.path}/reconciliation", c.cadres[0])["items"]
+    assert meeting["groups"]["resident_rep"]["handed_out"] == 7
+    assert_audit_verifies(harness)
