@@ -277,7 +277,12 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
         evaluators=_items(EvaluatorGroup, metadata={"description": "Named groups' evaluators"}),
         paper=_items(PaperGroup, metadata={"description": "Paper slips a teller types in"}),
         appraisee_ids=_uuids("Who is rated at this meeting (default: the whole roster)"),
-        attendance=fields.Dict(metadata={"description": "Attendance as recorded, kept verbatim"}),
+        attendance=fields.Dict(
+            metadata={
+                "description": "Per group {members, present} (0 ≤ present ≤ members), kept "
+                "verbatim; checked against quorum.min_attendance_share"
+            }
+        ),
     ),
     "ballot.cast": _campaign_command(
         "ballot.cast",
