@@ -292,7 +292,12 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
         evaluators=_items(EvaluatorGroup, metadata={"description": "Named groups' evaluators"}),
         paper=_items(PaperGroup, metadata={"description": "Paper slips a teller types in"}),
         appraisee_ids=_uuids("Who is rated at this meeting (default: the whole roster)"),
-        attendance=fields.Dict(metadata={"description": "Attendance as recorded, kept verbatim"}),
+        attendance=fields.Dict(
+            metadata={
+                "description": "Per group {members, present} (0 ≤ present ≤ members), kept "
+                "verbatim; checked against quorum.min_attendance_share"
+            }
+        ),
     ),
     "ballot.cast": _campaign_command(
         "ballot.cast",
@@ -305,6 +310,25 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
     ),
     "balloting.close": _campaign_command(
         "balloting.close", "BallotingCloseCommand", meeting_id=_uuid(required=True)
+    ),
+    "balloting.countersign": _campaign_command(
+        "balloting.countersign",
+        "BallotingCountersignCommand",
+        meeting_id=_uuid(
+            "The meeting whose opening the second official (the rules' "
+            "credentials.countersign role, not its organiser) puts into effect",
+            required=True,
+        ),
+    ),
+    "credentials.void": _campaign_command(
+        "credentials.void",
+        "CredentialsVoidCommand",
+        meeting_id=_uuid(required=True),
+        credentials=_items(
+            CredentialGroup,
+            metadata={"description": "Unused slips voided (作废) at the meeting, by public key"},
+        ),
+        paper=_items(PaperGroup, metadata={"description": "Unused paper slips, by serial"}),
     ),
     "results.propose": _campaign_command("results.propose", "ResultsProposeCommand"),
     "results.approve": _campaign_command(

@@ -271,6 +271,12 @@ BallotsPageSchema = _listing(BallotSchema, "BallotsPage")
 
 class GroupCountsSchema(Schema):
     issued = fields.Integer(required=True)
+    slips_voided = fields.Integer(
+        required=True, metadata={"description": "unused slips voided at the meeting (作废)"}
+    )
+    handed_out = fields.Integer(
+        required=True, metadata={"description": "issued − slips_voided; ≥ cast"}
+    )
     cast = fields.Integer(required=True)
     unused = fields.Integer(required=True)
     valid = fields.Integer(required=True)

@@ -25,7 +25,7 @@ from domain.aggregate import EventSourced, created_at
 from domain.ballots import Ballot, Row, tally
 from domain.duties import TELLER as TELLER_DUTY
 from domain.duties import require_free
-from domain.errors import MalformedCommand, WrongState
+from domain.errors import MalformedCommand, RuleViolation, WrongRole, WrongState
 from domain.keys import decode_public_key, key_id
 from domain.registry import IDS_CACHED, NAMESPACE
 from domain.roles import TELLER
@@ -34,6 +34,7 @@ from domain.rules import parse_decimal, parse_rules
 CREDENTIAL = "credential"
 NAMED = "named"
 PAPER = "paper"
+VOIDED = "voided"  # a right's state once its unused slip is voided at the meeting
 SPENDERS = {
     CREDENTIAL: "its own one-time credential",
     NAMED: "the evaluator it names",
@@ -74,6 +75,22 @@ def _issue_list(command: Mapping[str, Any], name: str, members: str) -> list[tup
     return issued
 
 
+def _slip_rights(command: Mapping[str, Any]) -> list[PlannedRight]:
+    """The anonymous rights a command lists: `credentials` by public key, `paper` by serial."""
+    meeting_id = str(fields.uuid_field(command, "meeting_id"))
+    listed = []
+    for group, public_keys in _issue_list(command, "credentials", "public_keys"):
+        keyed = sorted((key_id(decode_public_key(k, what="credential")), k) for k in public_keys)
+        for kid, public_key in keyed:
+            rid = right_id(meeting_id, group, CREDENTIAL, kid)
+            listed.append(PlannedRight(rid, group, CREDENTIAL, kid, public_key))
+    for group, serials in _issue_list(command, "paper", "serials"):
+        listed += [
+            PlannedRight(right_id(meeting_id, group, PAPER, s), group, PAPER, s) for s in serials
+        ]
+    return listed
+
+
 def planned_rights(command: Mapping[str, Any]) -> list[PlannedRight]:
     """The rights a `balloting.open` command issues, in the order they are written:
     credentials, paper slips, named evaluators. The handler issues these and the audit
@@ -83,16 +100,7 @@ def planned_rights(command: Mapping[str, Any]) -> list[PlannedRight]:
     them in: the list is usually the slips' print order, and recording it would tie slip
     number k to the k-th right, key binding and ballot (DESIGN §4)."""
     meeting_id = str(fields.uuid_field(command, "meeting_id"))
-    planned = []
-    for group, public_keys in _issue_list(command, "credentials", "public_keys"):
-        keyed = sorted((key_id(decode_public_key(k, what="credential")), k) for k in public_keys)
-        for kid, public_key in keyed:
-            rid = right_id(meeting_id, group, CREDENTIAL, kid)
-            planned.append(PlannedRight(rid, group, CREDENTIAL, kid, public_key))
-    for group, serials in _issue_list(command, "paper", "serials"):
-        planned += [
-            PlannedRight(right_id(meeting_id, group, PAPER, s), group, PAPER, s) for s in serials
-        ]
+    planned = _slip_rights(command)
     for group, actor_ids in _issue_list(command, "evaluators", "actor_ids"):
         for actor_uuid in fields.uuid_list({"actor_ids": actor_ids}, "actor_ids"):
             actor_id = str(actor_uuid)
@@ -100,6 +108,18 @@ def planned_rights(command: Mapping[str, Any]) -> list[PlannedRight]:
                 PlannedRight(right_id(meeting_id, group, NAMED, actor_id), group, NAMED, actor_id)
             )
     return planned
+
+
+def voided_rights(command: Mapping[str, Any]) -> list[PlannedRight]:
+    """The unused slips a `credentials.void` command voids: credentials by public key (the
+    ledger already ties a credential's key to its right, never to a printed serial) and
+    paper slips by serial; each once."""
+    listed = _slip_rights(command)
+    if not listed:
+        raise MalformedCommand("credentials.void lists no slips")
+    if len({r.id for r in listed}) != len(listed):
+        raise MalformedCommand("credentials.void lists a slip twice")
+    return listed
 
 
 def spent_right_id(command: Mapping[str, Any], holder: str, holder_id: str) -> UUID:
@@ -126,6 +146,8 @@ class Meeting(EventSourced):
         rules: dict[str, Any],
         appraisee_actors: dict[str, str],
         duties: dict[str, list[str]],
+        countersign: str | None,
+        opened_by: str,
         envelope: dict[str, Any],
     ) -> None:
         self.campaign_id = campaign_id
@@ -136,6 +158,9 @@ class Meeting(EventSourced):
         self.attendance = attendance
         self.rules = rules  # a copy of the frozen rules, so casting never loads the campaign
         self.appraisee_actors = appraisee_actors  # actor id -> own appraisee id
+        self.countersign = countersign  # the role whose countersignature it awaits, if any
+        self.opened_by = opened_by  # the organiser's actor id
+        self.countersigned_by: str | None = None
         self.closed: dict[str, Any] | None = None
 
     @property
@@ -157,6 +182,45 @@ class Meeting(EventSourced):
     @property
     def is_open(self) -> bool:
         return self.closed is None
+
+    @property
+    def in_effect(self) -> bool:
+        """Whether its rights may be spent: open, and countersigned where the rules ask."""
+        return self.is_open and (self.countersign is None or self.countersigned_by is not None)
+
+    def require_countersigned(self) -> None:
+        """Refuse a ballot while the opening awaits its countersignature (a closed
+        meeting's ballot is refused by its right, which the close expired)."""
+        if self.is_open and not self.in_effect:
+            raise WrongState(
+                f"balloting in this meeting awaits the {self.countersign}'s countersignature"
+            )
+
+    def countersign_by(self, actor_id: str, envelope: dict[str, Any]) -> None:
+        """The second official's signature that puts the opening into effect."""
+        if not self.is_open:
+            raise WrongState("balloting in this meeting is already closed")
+        if self.countersign is None:
+            raise WrongState("this meeting's rules ask for no countersignature")
+        if self.countersigned_by is not None:
+            raise WrongState("this meeting is already countersigned")
+        if actor_id == self.opened_by:
+            raise WrongRole("the countersigner must be another official than the organiser")
+        self._countersigned(actor_id, envelope)
+
+    def void_slips(self, voided: dict[str, int], envelope: dict[str, Any]) -> None:
+        """Record the slips voided at the meeting, per group (each right records its own)."""
+        if not self.is_open:
+            raise WrongState("balloting in this meeting is already closed")
+        self._slips_voided(voided, envelope)
+
+    @event("SlipsVoided")
+    def _slips_voided(self, voided: dict[str, int], envelope: dict[str, Any]) -> None:
+        pass
+
+    @event("Countersigned")
+    def _countersigned(self, actor_id: str, envelope: dict[str, Any]) -> None:
+        self.countersigned_by = actor_id
 
     def close(
         self, checkpoint: dict[str, Any], reconciliation: dict[str, Any], envelope: dict[str, Any]
@@ -208,6 +272,8 @@ class BallotRight(EventSourced):
             raise WrongState("this ballot right was already used", ballot_id=self.ballot_id)
         if self.state == "expired":
             raise WrongState("balloting closed before this right was used")
+        if self.state == VOIDED:
+            raise WrongState("this slip was voided (作废) at the meeting and cannot be used")
         self.trigger_event(BallotRight.Spent, ballot_id=ballot_id, timestamp=at)
 
     @event("Spent")
@@ -218,6 +284,18 @@ class BallotRight(EventSourced):
     @event("Expired")
     def expire(self) -> None:
         self.state = "expired"
+
+    def void(self) -> None:
+        """Void an unused slip at the meeting (作废): a spent right stays counted."""
+        if self.state == "spent":
+            raise WrongState("this slip was already used: a cast ballot cannot be voided here")
+        if self.state != "issued":
+            raise WrongState(f"this slip is already {self.state}")
+        self._void()
+
+    @event("Voided")
+    def _void(self) -> None:
+        self.state = VOIDED
 
 
 class CastBallot(EventSourced):
@@ -282,14 +360,54 @@ class CastBallot(EventSourced):
 def reconcile(
     meeting: Meeting, rights: Iterable[BallotRight], ballots: Iterable[CastBallot]
 ) -> dict[str, dict[str, Any]]:
-    """Issued = cast + unused, per group, as a meeting's close records it: `rights` are the
-    meeting's rights before the unused ones expire, `ballots` those cast on them."""
+    """Issued = handed out + voided and handed out = cast + unused, per group, as a
+    meeting's close records it: `rights` are the meeting's rights before the unused ones
+    expire, `ballots` those cast on them."""
     counts = tally(parse_rules(meeting.rules), [b.for_scoring(meeting.appraisees) for b in ballots])
+    rights = list(rights)
     unused = Counter(r.group for r in rights if r.state == "issued")
-    return {
-        group: {"issued": meeting.issued.get(group, 0), "unused": unused[group], **counts[group]}
-        for group in sorted(set(meeting.issued) | set(counts))
-    }
+    voided = Counter(r.group for r in rights if r.state == VOIDED)
+
+    def row(group: str) -> dict[str, Any]:
+        issued = meeting.issued.get(group, 0)
+        return {
+            "issued": issued,
+            "slips_voided": voided[group],
+            "handed_out": issued - voided[group],
+            "unused": unused[group],
+            **counts[group],
+        }
+
+    return {group: row(group) for group in sorted(set(meeting.issued) | set(counts))}
+
+
+def parse_attendance(raw: Any) -> dict[str, tuple[int, int]]:
+    """`balloting.open`'s `attendance`: group -> {"members": the body's size, "present":
+    those at the meeting}, as (members, present); stored verbatim, checked here."""
+    attendance = {}
+    for code, entry in fields.obj(raw, "attendance").items():
+        entry = fields.obj(entry, f"attendance.{code}")
+        fields.only(entry, {"members", "present"})
+        members = fields.integer(entry, "members", low=0, high=1_000_000)
+        present = fields.integer(entry, "present", low=0, high=members)
+        attendance[code] = (members, present)
+    return attendance
+
+
+def check_handed_out(meeting: Meeting, reconciliation: Mapping[str, Mapping[str, Any]]) -> None:
+    """Present ≥ handed out, for every anonymous group whose attendance the meeting
+    recorded: slips beyond those present must be voided (`credentials.void`) first."""
+    anonymous = {g.code for g in parse_rules(meeting.rules).groups if g.anonymous}
+    for code, (_, present) in sorted(parse_attendance(meeting.attendance).items()):
+        handed_out = reconciliation.get(code, {}).get("handed_out", 0)
+        if code in anonymous and handed_out > present:
+            raise RuleViolation(
+                f"group {code}: {handed_out} slips handed out but only {present} present; "
+                "void the unused slips before closing",
+                group=code,
+                handed_out=handed_out,
+                present=present,
+            )
 
 
 def parse_rows(raw: Any) -> tuple[Row, ...]:

@@ -25,6 +25,7 @@ from uuid import UUID
 
 from domain.balloting import (
     CREDENTIAL,
+    NAMED,
     BallotRight,
     CastBallot,
     Meeting,
@@ -33,6 +34,7 @@ from domain.balloting import (
     planned_rights,
     reconcile,
     spent_right_id,
+    voided_rights,
 )
 from domain.ballots import Ballot, validate_ballot
 from domain.campaign import (
@@ -311,7 +313,7 @@ def _approval(o: Occasion) -> dict[str, Any]:
     )
 
 
-def _countersigned(o: Occasion) -> dict[str, Any]:
+def _committee_countersigned(o: Occasion) -> dict[str, Any]:
     assert o.signed is not None
     return _campaign_event(o, inspector_id=o.signed.holder_id, actor_ids=parse_committee(o.command))
 
@@ -345,6 +347,7 @@ def _dispute_resolved(o: Occasion) -> dict[str, Any]:
 
 
 def _meeting_opened(o: Occasion) -> dict[str, Any]:
+    assert o.signed is not None
     c = o.command
     campaign = o.find(UUID(c["campaign_id"]))
     if not isinstance(campaign, Campaign):
@@ -364,6 +367,12 @@ def _meeting_opened(o: Occasion) -> dict[str, Any]:
         rules=campaign.rules_document,
         appraisee_actors=campaign.actors_of(appraisee_ids),
         duties=campaign.duty_table(),
+        countersign=(
+            parse_rules(campaign.rules_document).countersign
+            if any(r.kind != NAMED for r in planned)
+            else None
+        ),
+        opened_by=o.signed.holder_id,
     )
 
 
@@ -407,6 +416,36 @@ def _spent(o: Occasion) -> dict[str, Any]:
     return {STREAM: _cast_right(o), "ballot_id": o.command["ballot_id"]}
 
 
+def _meeting_countersigned(o: Occasion) -> dict[str, Any]:
+    assert o.signed is not None
+    meeting: Meeting = o.before
+    if meeting.countersign is None or meeting.countersigned_by is not None:
+        raise Unfounded(f"countersigns meeting {meeting.id}, which awaits no countersignature")
+    if o.signed.holder_id == meeting.opened_by:
+        raise Unfounded(f"countersigns meeting {meeting.id} by the organiser who opened it")
+    return _signed_by(o, **{STREAM: o.command["meeting_id"]}, actor_id=o.signed.holder_id)
+
+
+def _voided_slips(o: Occasion) -> dict[UUID, PlannedRight]:
+    assert o.signed is not None
+    return o.signed.remember("voided slips", lambda: {r.id: r for r in voided_rights(o.command)})
+
+
+def _slips_voided(o: Occasion) -> dict[str, Any]:
+    voided = Counter(r.group for r in _voided_slips(o).values())
+    return _signed_by(o, **{STREAM: o.command["meeting_id"]}, voided=dict(voided))
+
+
+def _right_voided(o: Occasion) -> dict[str, Any]:
+    right: BallotRight = o.before
+    if o.stream not in _voided_slips(o):
+        raise Unfounded(f"voids right {o.stream}, which the command does not list")
+    if right.meeting_id != o.command["meeting_id"] or right.state != "issued":
+        raise Unfounded(f"voids right {right.id}, which is {right.state}, not unused in it")
+    _seen(o, "slip voided", o.stream)
+    return {STREAM: str(right.id)}
+
+
 def _expired(o: Occasion) -> dict[str, Any]:
     right: BallotRight = o.before
     if right.meeting_id != o.command["meeting_id"] or right.state != "issued":
@@ -422,6 +461,8 @@ def _cast(o: Occasion) -> dict[str, Any]:
     meeting = o.find(UUID(c["meeting_id"]))
     if not isinstance(meeting, Meeting):
         raise Unfounded(f"is cast in {c['meeting_id']}, which is no meeting")
+    if meeting.is_open and not meeting.in_effect:
+        raise Unfounded(f"is cast before meeting {meeting.id} was countersigned")
     key = (_RULES_CACHED, meeting.id, meeting.version)
     cache = o.cache
     if key not in cache:
@@ -568,6 +609,14 @@ RESULTS: Mapping[str, ResultRule] = {
         "meeting_id": c["meeting_id"],
         **find(UUID(c["meeting_id"])).closed,
     },
+    "balloting.countersign": lambda c, find: {
+        "meeting_id": c["meeting_id"],
+        "countersigned_by": find(UUID(c["meeting_id"])).countersigned_by,
+    },
+    "credentials.void": lambda c, find: {
+        "meeting_id": c["meeting_id"],
+        "voided": len(voided_rights(c)),
+    },
     "results.propose": lambda c, find: _status(
         c, find, proposal_hash=_campaign_of(c, find).proposal["hash"]
     ),
@@ -634,6 +683,10 @@ def _missing(o: Occasion) -> str | None:
         for right_id in o.find(UUID(c["meeting_id"])).rights:
             if o.find(UUID(right_id)).state == "issued":
                 return f"the expiry of unused right {right_id}"
+    elif c["type"] == "credentials.void":
+        for slip in _voided_slips(o).values():
+            if slip.id not in seen("slip voided"):
+                return f"the voiding of slip {slip.holder}"
     elif c["type"] == "dispute.resolve":
         for ballot_id in c.get("void_ballots", []):
             if ballot_id not in seen("voided"):
@@ -730,7 +783,9 @@ RULES: Mapping[str, Mapping[str | None, Rule]] = {
             o, actor_ids=parse_committee(o.command)
         )
     },
-    _topic(Campaign.CommitteeCountersigned): {"campaign.countersign_committee": _countersigned},
+    _topic(Campaign.CommitteeCountersigned): {
+        "campaign.countersign_committee": _committee_countersigned
+    },
     _topic(Campaign.MeetingOpened): {"balloting.open": _campaign_fields("meeting_id")},
     _topic(Campaign.MeetingClosed): {"balloting.close": _campaign_fields("meeting_id")},
     _topic(Campaign.AssessmentRecorded): {
@@ -755,6 +810,9 @@ RULES: Mapping[str, Mapping[str | None, Rule]] = {
     },
     _topic(Meeting.Opened): {"balloting.open": _meeting_opened},
     _topic(Meeting.Closed): {"balloting.close": _meeting_closed},
+    _topic(Meeting.Countersigned): {"balloting.countersign": _meeting_countersigned},
+    _topic(Meeting.SlipsVoided): {"credentials.void": _slips_voided},
+    _topic(BallotRight.Voided): {"credentials.void": _right_voided},
     _topic(BallotRight.Issued): {"balloting.open": _issued},
     _topic(BallotRight.Spent): {"ballot.cast": _spent},
     _topic(BallotRight.Expired): {"balloting.close": _expired},
@@ -810,6 +868,7 @@ WITHOUT_ENVELOPE = frozenset(
         BallotRight.Issued,
         BallotRight.Spent,
         BallotRight.Expired,
+        BallotRight.Voided,
         GradeHistory.Started,
         GradeHistory.GradeRecorded,
         CommandRecord.Accepted,

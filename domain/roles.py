@@ -45,6 +45,8 @@ SIGNERS: Mapping[str, frozenset[str]] = {
     "balloting.open": frozenset({ORGANIZER}),
     "ballot.cast": ROLES,  # and one-time credentials; the ballot right decides (BallotRight)
     "balloting.close": frozenset({ORGANIZER}),
+    "balloting.countersign": frozenset({INSPECTOR}),
+    "credentials.void": frozenset({ORGANIZER}),
     "results.propose": ORGANIZERS,
     "results.approve": frozenset({COMMITTEE}),
     "results.publish": frozenset({ADMIN}),

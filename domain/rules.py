@@ -62,6 +62,9 @@ Extensions beyond DESIGN §5 (all optional; docs/RULES.md is their reference):
   ``consecutive_years - 1`` years' grades all equal ``grade``.
 - ``reports``: ``{"max_chars"?, "max_words"?, "parts"?: [{"code", "label",
   "categories"?}]}`` — limits and required parts of debriefing reports.
+- ``credentials``: ``{"countersign"?: "inspector"}`` — two officials: a meeting that
+  issues anonymous ballot rights takes effect only once a second official of that
+  role, not the organiser who opened it, signs ``balloting.countersign``.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 MAX_DECIMAL_DIGITS = 16  # before the point: every wire integer (≤ 2^53) fits
 MAX_DECIMAL_SCALE = 12  # after the point
 _CODE = re.compile(r"[A-Za-z0-9_-]+")
+COUNTERSIGNERS = ("inspector",)  # the roles `credentials.countersign` may name
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,8 @@ class Grade:
 class Quorum:
     min_share: Mapping[str, Fraction] = field(default_factory=dict)
     min_count: Mapping[str, int] = field(default_factory=dict)
+    # group -> the least share of the body's members present (seed 004: 4/5)
+    min_attendance_share: Mapping[str, Fraction] = field(default_factory=dict)
 
     def shortfalls(self, issued: Mapping[str, int]) -> tuple[str, ...]:
         """Groups short of their quorum, given participants issued a ballot per group."""
@@ -181,6 +187,29 @@ class Quorum:
         if not issued:
             return ()
         return tuple(g for g in self.shortfalls(issued) if g in issued or g in self.min_count)
+
+    def check_attendance(
+        self, attendance: Mapping[str, tuple[int, int]], issued: Mapping[str, int]
+    ) -> None:
+        """Refuse a meeting whose attendance (group -> (members, present)) falls short of
+        `min_attendance_share` in a group it issues ballots to, or leaves it unrecorded."""
+        for code, share in sorted(self.min_attendance_share.items()):
+            if code not in issued:
+                continue
+            if code not in attendance:
+                raise RuleViolation(
+                    f"attendance of group {code} must be recorded (quorum.min_attendance_share)",
+                    group=code,
+                )
+            members, present = attendance[code]
+            if members == 0 or Fraction(present, members) < share:
+                raise RuleViolation(
+                    f"attendance quorum not met for group {code}: {present} of {members} "
+                    f"present, at least {share} required",
+                    group=code,
+                    members=members,
+                    present=present,
+                )
 
 
 SELF_GROUP = "self"
@@ -285,6 +314,7 @@ class Rules:
     linked_rules: tuple[LinkedRule, ...] = ()
     cross_year: tuple[CrossYearRule, ...] = ()
     reports: ReportRules = ReportRules()
+    countersign: str | None = None  # credentials.countersign: the second official's role
     document: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def group(self, code: str) -> Group:
@@ -413,6 +443,7 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
             "linked_rules",
             "cross_year",
             "reports",
+            "credentials",
         ),
     )
     if "version" in doc and _int(doc["version"], "/version", 1) != 1:
@@ -460,6 +491,7 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
     )
     cross_year = _cross_year(doc.get("cross_year", []), categories, grades, category_codes)
     reports = _reports(doc.get("reports", {}), category_codes)
+    countersign = _countersign(doc.get("credentials", {}))
 
     return Rules(
         scale=scale,
@@ -478,11 +510,22 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
         linked_rules=linked,
         cross_year=cross_year,
         reports=reports,
+        countersign=countersign,
         document=copy.deepcopy(dict(document)),
     )
 
 
 # -- sections ----------------------------------------------------------------------------
+
+
+def _countersign(value: Any) -> str | None:
+    obj = _object(value, "/credentials", (), ("countersign",))
+    if "countersign" not in obj:
+        return None
+    role = obj["countersign"]
+    if role not in COUNTERSIGNERS:
+        _fail("/credentials/countersign", f"must be one of {', '.join(COUNTERSIGNERS)}")
+    return str(role)
 
 
 def _dimensions(value: Any) -> tuple[Dimension, ...]:
@@ -671,21 +714,27 @@ def _tie_break(value: Any, group_codes: list[str]) -> tuple[str, ...]:
 
 
 def _quorum(value: Any, group_codes: list[str]) -> Quorum:
-    obj = _object(value, "/quorum", (), ("min_share", "min_count"))
-    shares_doc = _object(obj.get("min_share", {}), "/quorum/min_share")
+    obj = _object(value, "/quorum", (), ("min_share", "min_count", "min_attendance_share"))
     counts_doc = _object(obj.get("min_count", {}), "/quorum/min_count")
-    shares, counts = {}, {}
-    for code in sorted(shares_doc):
-        path = f"/quorum/min_share/{_ptr(code)}"
-        if code not in group_codes:
-            _fail(path, f"names an unknown group {code!r}")
-        shares[code] = _share(shares_doc[code], path)
+
+    def shares_of(name: str) -> dict[str, Fraction]:
+        doc = _object(obj.get(name, {}), f"/quorum/{name}")
+        shares = {}
+        for code in sorted(doc):
+            path = f"/quorum/{name}/{_ptr(code)}"
+            if code not in group_codes:
+                _fail(path, f"names an unknown group {code!r}")
+            shares[code] = _share(doc[code], path)
+        return shares
+
+    shares, attendance = shares_of("min_share"), shares_of("min_attendance_share")
+    counts = {}
     for code in sorted(counts_doc):
         path = f"/quorum/min_count/{_ptr(code)}"
         if code not in group_codes:
             _fail(path, f"names an unknown group {code!r}")
         counts[code] = _int(counts_doc[code], path, 1)
-    return Quorum(shares, counts)
+    return Quorum(shares, counts, attendance)
 
 
 def _assessments(value: Any) -> tuple[Assessment, ...]:

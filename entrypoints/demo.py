@@ -79,7 +79,15 @@ class Meeting:
     paper: dict[str, list[str]] = field(default_factory=dict)
 
 
-def open_meeting(d: Driver, organizer: Signer, campaign_id: str, meeting: Meeting) -> None:
+def open_meeting(
+    d: Driver,
+    organizer: Signer,
+    campaign_id: str,
+    meeting: Meeting,
+    countersigner: Signer | None = None,
+) -> None:
+    """Open a meeting's balloting; `countersigner` is the second official the rules ask
+    for (`credentials.countersign`), who puts the opening into effect."""
     d.send(
         organizer,
         "balloting.open",
@@ -96,6 +104,13 @@ def open_meeting(d: Driver, organizer: Signer, campaign_id: str, meeting: Meetin
             for g, people in meeting.named.items()
         ],
     )
+    if countersigner is not None:
+        d.send(
+            countersigner,
+            "balloting.countersign",
+            campaign_id=campaign_id,
+            meeting_id=meeting.meeting_id,
+        )
 
 
 def cast(
@@ -309,7 +324,7 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
     indicators = rules["groups"][0]["indicators"]
     for unit, meeting in meetings:
         d.log(f"  述职测评大会 {unit}: {len(meeting.appraisees)} appraisees")
-        open_meeting(d, organizer, campaign_id, meeting)
+        open_meeting(d, organizer, campaign_id, meeting, countersigner=inspector)
         cast(
             d,
             liaisons[unit],

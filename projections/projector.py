@@ -249,7 +249,18 @@ def _dispute(tx: Tx, e: Applied, campaign: Campaign) -> None:
 
 # --- meetings, reconciliation and ballots ------------------------------------------------
 
-COUNTS = ("issued", "cast", "unused", "valid", "invalid", "voided", "counted", "abstentions")
+COUNTS = (
+    "issued",
+    "slips_voided",
+    "handed_out",
+    "unused",
+    "cast",
+    "valid",
+    "invalid",
+    "voided",
+    "counted",
+    "abstentions",
+)
 
 
 @handles(Meeting, replays=False)
@@ -271,7 +282,7 @@ def _meeting(tx: Tx, e: Applied) -> None:
         )
         for group in sorted(set(issued) | {g.code for g in rules.groups}):
             counts = dict.fromkeys(COUNTS, 0) | {"issued": issued.get(group, 0)}
-            counts["unused"] = counts["issued"]
+            counts["unused"] = counts["handed_out"] = counts["issued"]
             tx.upsert(
                 "reconciliation",
                 {
@@ -282,6 +293,10 @@ def _meeting(tx: Tx, e: Applied) -> None:
                     "invalid_reasons": dumps({}),
                 },
             )
+    elif e.name == "SlipsVoided":
+        for group, n in e.event.voided.items():
+            key = {"meeting_id": e.id, "group_code": group}
+            tx.add("reconciliation", key, {"n_slips_voided": n, "n_handed_out": -n, "n_unused": -n})
     elif e.name == "Closed":
         tx.update(
             "meetings",

@@ -62,7 +62,18 @@ __all__ = [
 
 DEFAULT_LIMIT = 100
 NO_LIMIT = 2**62
-COUNTS = ("issued", "cast", "unused", "valid", "invalid", "voided", "counted", "abstentions")
+COUNTS = (
+    "issued",
+    "slips_voided",
+    "handed_out",
+    "unused",
+    "cast",
+    "valid",
+    "invalid",
+    "voided",
+    "counted",
+    "abstentions",
+)
 
 
 def _window(limit: int | None, offset: int) -> tuple[int, int]:

@@ -14,14 +14,24 @@ from domain.balloting import (
     BallotRight,
     CastBallot,
     Meeting,
+    check_handed_out,
+    parse_attendance,
     parse_rows,
     planned_rights,
     reconcile,
     right_id,
     spent_right_id,
+    voided_rights,
 )
 from domain.ballots import Ballot, check_ballot_shape, validate_ballot
-from domain.errors import Conflict, MalformedCommand, NotFound, RuleViolation, WrongRole
+from domain.errors import (
+    Conflict,
+    MalformedCommand,
+    NotFound,
+    RuleViolation,
+    WrongRole,
+    WrongState,
+)
 from domain.registry import Actor, KeyBinding, key_binding_id
 from domain.rules import check_self_rating, parse_rules
 from service.campaign_commands import load_campaign
@@ -90,6 +100,11 @@ def open_balloting(ctx: Context) -> Outcome:
             f"quorum not met for group {short[0]}", groups=list(short), issued=dict(issued)
         )
     attendance = dict(fields.obj(c["attendance"], "attendance")) if "attendance" in c else {}
+    present = parse_attendance(attendance)
+    for code in present:
+        rules.group(code)
+    rules.quorum.check_attendance(present, issued)
+    anonymous = any(r.kind != NAMED for r in planned)
     meeting = Meeting(
         id=UUID(meeting_id),
         campaign_id=campaign_id,
@@ -100,6 +115,8 @@ def open_balloting(ctx: Context) -> Outcome:
         rules=campaign.rules_document,
         appraisee_actors=campaign.actors_of(appraisee_ids),
         duties=campaign.duty_table(),
+        countersign=rules.countersign if anonymous else None,
+        opened_by=ctx.signer.holder_id,
         envelope=ctx.recorded_envelope,
     )
     campaign.open_meeting(meeting_id, ctx.recorded_envelope)
@@ -127,6 +144,7 @@ def cast(ctx: Context) -> Outcome:
         fields.uuid_field(c, "campaign_id")
     ):
         raise NotFound(f"no meeting {meeting_id} in this campaign")
+    meeting.require_countersigned()
     right = _right(ctx, meeting_id, group)
     if right.kind == PAPER:
         meeting.require_teller_free(ctx.signer.holder_id)
@@ -187,6 +205,47 @@ def _right(ctx: Context, meeting_id: str, group: str) -> BallotRight:
     return right
 
 
+def _open_meeting(ctx: Context) -> Meeting:
+    """The meeting a command names, in the campaign it names, still open."""
+    c = ctx.command
+    meeting = ctx.find(fields.uuid_field(c, "meeting_id"))
+    if not isinstance(meeting, Meeting) or meeting.campaign_id != str(
+        fields.uuid_field(c, "campaign_id")
+    ):
+        raise NotFound("no such meeting in this campaign")
+    if not meeting.is_open:
+        raise WrongState("balloting in this meeting is already closed")
+    return meeting
+
+
+def countersign(ctx: Context) -> Outcome:
+    """The second official puts a meeting's opening into effect (rules'
+    `credentials.countersign`)."""
+    fields.only(ctx.command, {"campaign_id", "meeting_id"})
+    meeting = _open_meeting(ctx)
+    meeting.countersign_by(ctx.signer.holder_id, ctx.recorded_envelope)
+    return Outcome([meeting])
+
+
+def void_slips(ctx: Context) -> Outcome:
+    """Void unused slips at the meeting, before the count: their rights can no longer be
+    spent, and the close reconciles handed out = issued − voided."""
+    c = ctx.command
+    fields.only(c, {"campaign_id", "meeting_id"}, {"credentials", "paper"})
+    listed = voided_rights(c)
+    meeting = _open_meeting(ctx)
+    rights = ctx.load_many(r.id for r in listed)
+    voided = []
+    for slip in listed:
+        right = rights.get(slip.id)
+        if not isinstance(right, BallotRight) or right.meeting_id != str(meeting.id):
+            raise NotFound(f"no {slip.kind} slip {slip.holder} in group {slip.group} here")
+        right.void()
+        voided.append(right)
+    meeting.void_slips(dict(Counter(r.group for r in listed)), ctx.recorded_envelope)
+    return Outcome([meeting, *voided])
+
+
 def close_balloting(ctx: Context) -> Outcome:
     c = ctx.command
     fields.only(c, {"campaign_id", "meeting_id"})
@@ -197,6 +256,7 @@ def close_balloting(ctx: Context) -> Outcome:
     rights = ctx.load_many(UUID(r) for r in meeting.rights)
     spent = [UUID(r.ballot_id) for r in rights.values() if r.ballot_id]
     reconciliation = reconcile(meeting, rights.values(), ctx.load_many(spent).values())
+    check_handed_out(meeting, reconciliation)
     unused = [r for r in rights.values() if r.state == "issued"]
     for right in unused:
         right.expire()
@@ -210,4 +270,6 @@ SPECS = {
     "balloting.open": CommandSpec(open_balloting),
     "ballot.cast": CommandSpec(cast, credential_allowed=True, reads=cast_reads),
     "balloting.close": CommandSpec(close_balloting),
+    "balloting.countersign": CommandSpec(countersign),
+    "credentials.void": CommandSpec(void_slips),
 }
