@@ -120,6 +120,9 @@ class LazyGroup(click.Group):
         "witness": "entrypoints.witness_cli:witness",
         "receipt": "entrypoints.receipt_cli:receipt",
         "rules": "entrypoints.rules_cli:rules",
+        "roster": "entrypoints.roster_cli:roster",
+        "campaigns": "entrypoints.reads_cli:campaigns",
+        "results": "entrypoints.reads_cli:results",
     },
 )
 @click.version_option(package_name="appraisal-ledger")
