@@ -13,9 +13,9 @@ from click.testing import CliRunner, Result
 
 from domain.campaign import Campaign
 from domain.roles import ORGANIZER
+from entrypoints import roster
 from entrypoints.cli import main
 from entrypoints.demo import load_rules
-from entrypoints import roster
 from entrypoints.signing import new_id
 from service.keyfiles import write_private_key
 from service.settings import Settings
