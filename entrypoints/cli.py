@@ -123,6 +123,7 @@ class LazyGroup(click.Group):
         "campaigns": "entrypoints.reads_cli:campaigns",
         "results": "entrypoints.reads_cli:results",
         "credentials": "entrypoints.credentials_cli:credentials",
+        "roster": "entrypoints.roster_cli:roster",
     },
 )
 @click.version_option(package_name="appraisal-ledger")
