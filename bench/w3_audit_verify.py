@@ -197,10 +197,12 @@ def run_memory(size: str, workdir: Path) -> WorkloadResult:
             )
         ],
         limits=(
-            "The verifier keeps every aggregate it replays (ballots, rights, actors, the "
-            "campaign) in memory to re-derive grades at each proposal, so memory grows with "
-            "the ledger. wait4's ru_maxrss is the peak of the largest single process (the "
-            "main replay); the two forked helper processes are not added to it. " + _size_note(size)
+            "The verifier keeps the aggregates it replays (ballots, rights, actors, the "
+            "campaign) to re-derive grades at each proposal, and drops a campaign's meetings, "
+            "rights and ballots once it is finalised: memory grows with the largest campaign "
+            "still open, and the city's one campaign stays open until its last entries. "
+            "wait4's ru_maxrss is the peak of the largest single process (the main replay); "
+            "the two forked helper processes are not added to it. " + _size_note(size)
         ),
     )
 

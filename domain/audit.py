@@ -216,6 +216,11 @@ class ReplayedLedger:
         self._aggregates[aggregate.id] = aggregate
         self._positions.setdefault(aggregate.id, []).append(position)
 
+    def drop(self, aggregate_id: UUID) -> None:
+        """Forget an aggregate no later check reads (a finalised campaign's ballots)."""
+        self._aggregates.pop(aggregate_id, None)
+        self._positions.pop(aggregate_id, None)
+
     def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
         return {i: self._aggregates[i] for i in aggregate_ids if i in self._aggregates}
 
@@ -342,7 +347,9 @@ class Auditor:
         self._checkpoint: checkpoint.Checkpoint | None = None
         self._entries_done = False
         self._ledger = ReplayedLedger()
-        self._versions: dict[UUID, int] = {}
+        self._versions: dict[UUID, int] = {}  # streams that may take more events
+        self._closed: set[bytes] = set()  # single-event streams, as 16 packed bytes each
+        self._retired: set[bytes] = set()  # the meetings, rights and ballots of finalised campaigns
         self._registry = RegistryView()
         self._credentials: dict[str, UUID] = {}  # credential key id -> its ballot right
         self._command: _Command | None = None
@@ -516,7 +523,9 @@ class Auditor:
             event = self._mapper.to_domain_event(stored)
         except Exception as exc:
             raise _Bad(f"the state does not decode as {entry.topic}: {exc}") from None
-        previous = self._versions.get(entry.stream, 0)
+        if entry.stream.bytes in self._retired:
+            raise _Bad(f"stream {entry.stream} belongs to a finalised campaign: it takes no events")
+        previous = self._version_of(entry.stream)
         if entry.version != previous + 1:
             raise _Bad(
                 f"stream {entry.stream} goes from version {previous} to {entry.version}: "
@@ -532,10 +541,42 @@ class Auditor:
             raise _Bad(f"{entry.topic} does not apply to its aggregate: {exc!r}") from None
         if aggregate is None:
             raise _Bad(f"{entry.topic} leaves no aggregate behind")
-        self._versions[entry.stream] = entry.version
-        if not isinstance(aggregate, SINGLE_EVENT):
+        if isinstance(aggregate, SINGLE_EVENT):
+            self._closed.add(entry.stream.bytes)
+        else:
+            self._versions[entry.stream] = entry.version
             self._ledger.put(aggregate, index)
         self._learn(entry, event, state)
+        if isinstance(event, Campaign.Finalized):
+            self._retire(aggregate)
+
+    def _version_of(self, stream: UUID) -> int:
+        """The version a stream stands at (0 when unseen; 1 for a single-event stream)."""
+        return 1 if stream.bytes in self._closed else self._versions.get(stream, 0)
+
+    def _retire(self, campaign: Campaign) -> None:
+        """Drop a finalised campaign's meetings, ballot rights and ballots, and their
+        credentials: its grades are re-derived and checked, no later check reads them, and
+        keeping them made the audit's memory grow with the whole log."""
+        retired: list[UUID] = []
+        for meeting_id in campaign.meetings:
+            meeting = self._ledger.get(UUID(meeting_id))
+            if meeting is None:
+                continue
+            retired.append(meeting.id)
+            for right_id in meeting.rights:
+                right = self._ledger.get(UUID(right_id))
+                if not isinstance(right, BallotRight):
+                    continue
+                retired.append(right.id)
+                if right.ballot_id:
+                    retired.append(UUID(right.ballot_id))
+                if right.public_key is not None:
+                    self._credentials.pop(key_id(decode_public_key(right.public_key)), None)
+        for stream in retired:
+            self._ledger.drop(stream)
+            self._versions.pop(stream, None)
+            self._retired.add(stream.bytes)
 
     @staticmethod
     def _check_topic(topic: str) -> None:
@@ -682,7 +723,7 @@ class Auditor:
                 f"{self._command.envelope.command_id} (entry {self._command.index}) "
                 "has no command record yet"
             )
-        if UUID(envelope.command_id) in self._versions:
+        if self._version_of(UUID(envelope.command_id)):
             raise _Bad(f"reuses command id {envelope.command_id}, already taken earlier")
         rule = self._rules.get(envelope.command_type)
         if rule is None:

@@ -420,3 +420,20 @@ def test_a_helper_that_dies_changes_no_report(
     monkeypatch.setattr(service.audit, "_verify_signatures", lambda jobs, answer: os._exit(3))
     monkeypatch.setattr(service.audit, "_prove", lambda *args: os._exit(3))
     assert verify(h, path) == expected
+
+
+def test_event_for_a_finalised_campaigns_meeting_is_named(harness: Harness, tmp_path: Path) -> None:
+    """The auditor forgets a finalised campaign's meetings, rights and ballots; a stream
+    it forgot must still refuse any event that comes after, even in a resealed log."""
+    c = Campaign(harness)
+    c.set_up()
+    c.open()
+    whole_lifecycle(c)
+    records = export(harness, tmp_path / "bundle.jsonl")
+    items = entries(records)
+    closed = next(r for r in items if r["topic"] == "domain.balloting:Meeting.Closed")
+    finalized = next(r for r in items if r["topic"] == "domain.campaign:Campaign.Finalized")
+    late = {**closed, "version": closed["version"] + 1}
+    records.insert(line_of(records, finalized), late)
+    outcome = verify(harness, tmp_path / "t.jsonl", reseal(harness, records))
+    assert_named(outcome, finalized["index"] + 1, "belongs to a finalised campaign")
