@@ -181,3 +181,17 @@ def test_signed_commands_keep_to_the_openapi_document(
             case.call_and_validate(checks=CHECKS)
 
         keeps_to_the_document()
+
+
+def test_every_operation_has_a_unique_snake_case_operation_id(client: FlaskClient) -> None:
+    """Generated clients name their functions after operationIds; none may be missing."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    ids = [
+        operation.get("operationId")
+        for item in document["paths"].values()
+        for method, operation in item.items()
+        if method in {"get", "put", "post", "delete", "patch"}
+    ]
+    assert ids and all(isinstance(i, str) and re.fullmatch(r"[a-z]+(_[a-z]+)*", i) for i in ids)
+    assert len(ids) == len(set(ids))
+    assert "get_actor_by_id" in ids and "post_commands" in ids
