@@ -5,7 +5,7 @@ from typing import Any
 from flask import Flask
 
 from api import observability
-from api.command_schemas import command_one_of
+from api.command_schemas import command_one_of, document_answers
 from api.config import ApiOptions
 from api.problems import ProblemApi, wire_limits_markdown
 from api.resources import BLUEPRINTS
@@ -75,5 +75,6 @@ def create_app(
     _document_commands(api)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    document_answers(api.spec, "Accepted", command_specs())
     observability.install(app, runtime.metrics)
     return app

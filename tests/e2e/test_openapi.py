@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.command_schemas import COMMAND_SCHEMAS, OTHER_COMMAND
+from api.command_schemas import ANSWERS, COMMAND_SCHEMAS, OTHER_COMMAND
 from domain import keys
 from domain.canonical import canonical_json
 from domain.envelope import COMMAND_PREFIX, format_timestamp
@@ -195,3 +195,13 @@ def test_every_operation_has_a_unique_snake_case_operation_id(client: FlaskClien
     assert ids and all(isinstance(i, str) and re.fullmatch(r"[a-z]+(_[a-z]+)*", i) for i in ids)
     assert len(ids) == len(set(ids))
     assert "get_actor_by_id" in ids and "post_commands" in ids
+
+
+def test_every_registered_command_type_has_its_answer_documented(client: FlaskClient) -> None:
+    """The 2xx answer of POST /commands is one of the declared answers, chosen by `type`."""
+    assert set(ANSWERS) == set(command_specs())
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    mapping = schemas["Accepted"]["discriminator"]["mapping"]
+    assert set(mapping) == set(command_specs())
+    cast = schemas["BallotCastAnswer"]
+    assert {"ballot_id", "valid", "reason"} <= set(cast["required"])
