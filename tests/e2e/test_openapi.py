@@ -25,6 +25,7 @@ from domain.envelope import COMMAND_PREFIX, format_timestamp
 from domain.errors import DomainError
 from service.system import command_specs
 from tests.e2e.conftest import bearer, login
+from tests.e2e.driver import undocumented
 from tests.support import Harness, Signer, fuzz_examples
 
 EXAMPLES = fuzz_examples(25)
@@ -205,3 +206,19 @@ def test_every_registered_command_type_has_its_answer_documented(client: FlaskCl
     assert set(mapping) == set(command_specs())
     cast = schemas["BallotCastAnswer"]
     assert {"ballot_id", "valid", "reason"} <= set(cast["required"])
+
+
+def test_an_undocumented_answer_field_is_caught(client: FlaskClient) -> None:
+    """The driver's answer check (used on every read and write of the e2e campaigns)
+    refuses a member the served document does not name, per command type."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    accepted = {"$ref": "#/components/schemas/Accepted"}
+    cast = {"command_id": str(uuid.uuid4()), "type": "ballot.cast", "position": 3}
+    cast |= {"ballot_id": str(uuid.uuid4()), "valid": True, "reason": None}
+    assert undocumented(cast, accepted, document) == []
+    assert undocumented(cast | {"proposal_hash": "0" * 64}, accepted, document) == [
+        ".proposal_hash"
+    ]
+    propose = {"command_id": str(uuid.uuid4()), "type": "results.propose", "position": 4}
+    propose |= {"campaign_id": str(uuid.uuid4()), "status": "proposed", "proposal_hash": "0"}
+    assert undocumented(propose, accepted, document) == []
