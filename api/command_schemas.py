@@ -359,23 +359,23 @@ OTHER_COMMAND = "OtherCommand"
 # `tests/e2e/test_openapi.py` keeps the keys equal to the registered types and every
 # real answer of a whole campaign is checked against them with undocumented fields refused.
 _ID = {"format": "uuid"}
-_CAMPAIGN_STATUS = {
+_CAMPAIGN_STATUS: dict[str, fields.Field] = {
     "campaign_id": fields.String(required=True, metadata=_ID),
     "status": fields.String(required=True),
 }
-_ROLES_ANSWER = {
+_ROLES_ANSWER: dict[str, fields.Field] = {
     "actor_id": fields.String(required=True, metadata=_ID),
     "roles": fields.List(fields.String(), required=True),
 }
-_KEY_ANSWER = {
+_KEY_ANSWER: dict[str, fields.Field] = {
     "actor_id": fields.String(required=True, metadata=_ID),
     "key_id": fields.String(required=True),
 }
-_REPORT_ANSWER = {
+_REPORT_ANSWER: dict[str, fields.Field] = {
     "report_id": fields.String(required=True, metadata=_ID),
     "status": fields.String(required=True),
 }
-_PLAN_ANSWER = {"plan_id": fields.String(required=True, metadata=_ID)}
+_PLAN_ANSWER: dict[str, fields.Field] = {"plan_id": fields.String(required=True, metadata=_ID)}
 ANSWERS: dict[str, dict[str, fields.Field]] = {
     "actor.register": _KEY_ANSWER,
     "actor.add_key": _KEY_ANSWER,
