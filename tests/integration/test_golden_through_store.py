@@ -290,6 +290,8 @@ class Replay:
         if not ballots:
             rights = self.placeholder_right()
         self.send(self.organizer, "balloting.open", campaign_id=cid, meeting_id=meeting, **rights)
+        if credentials and self.rules.countersign:  # two officials (seed 002)
+            self.send(self.inspector, "balloting.countersign", campaign_id=cid, meeting_id=meeting)
         for ballot, signer, wire in zip(ballots, casters, rows, strict=True):
             cast = self.send(
                 signer,
