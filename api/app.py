@@ -5,7 +5,7 @@ from typing import Any
 from flask import Flask
 
 from api import observability
-from api.command_schemas import command_one_of
+from api.command_schemas import command_one_of, document_answers
 from api.config import ApiOptions
 from api.pages import pages
 from api.problems import ProblemApi, wire_limits_markdown
@@ -77,5 +77,6 @@ def create_app(
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(pages)
+    document_answers(api.spec, "Accepted", command_specs())
     observability.install(app, runtime.metrics, runtime.held_lines)
     return app

@@ -16,7 +16,7 @@ still appears (as a generic object), and `tests/e2e/test_openapi.py` fails.
 from collections.abc import Iterable
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from domain.envelope import TIMESTAMP_PATTERN
 from domain.keys import KEY_ID_PATTERN
@@ -395,6 +395,105 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
 
 OTHER_COMMAND = "OtherCommand"
 
+# Each type's answer: the fields `domain.provenance.RESULTS` adds to the common ones
+# (`AcceptedSchema`: command_id, type, position, receipt). One entry per command type;
+# `tests/e2e/test_openapi.py` keeps the keys equal to the registered types and every
+# real answer of a whole campaign is checked against them with undocumented fields refused.
+_ID = {"format": "uuid"}
+_CAMPAIGN_STATUS: dict[str, fields.Field] = {
+    "campaign_id": fields.String(required=True, metadata=_ID),
+    "status": fields.String(required=True),
+}
+_ROLES_ANSWER: dict[str, fields.Field] = {
+    "actor_id": fields.String(required=True, metadata=_ID),
+    "roles": fields.List(fields.String(), required=True),
+}
+_KEY_ANSWER: dict[str, fields.Field] = {
+    "actor_id": fields.String(required=True, metadata=_ID),
+    "key_id": fields.String(required=True),
+}
+_REPORT_ANSWER: dict[str, fields.Field] = {
+    "report_id": fields.String(required=True, metadata=_ID),
+    "status": fields.String(required=True),
+}
+_PLAN_ANSWER: dict[str, fields.Field] = {"plan_id": fields.String(required=True, metadata=_ID)}
+ANSWERS: dict[str, dict[str, fields.Field]] = {
+    "actor.register": _KEY_ANSWER,
+    "actor.add_key": _KEY_ANSWER,
+    "actor.rotate_key": _KEY_ANSWER | {"revoked": fields.String(required=True)},
+    "actor.revoke_key": {
+        "actor_id": fields.String(required=True, metadata=_ID),
+        "revoked": fields.String(required=True, metadata={"description": "The revoked key id"}),
+    },
+    "actor.grant_roles": _ROLES_ANSWER,
+    "actor.revoke_roles": _ROLES_ANSWER,
+    "campaign.create": _CAMPAIGN_STATUS,
+    "campaign.amend": _CAMPAIGN_STATUS,
+    "campaign.add_appraisees": {
+        "campaign_id": fields.String(required=True, metadata=_ID),
+        "appraisees": fields.Integer(required=True, metadata={"description": "Roster size now"}),
+    },
+    "campaign.set_work_groups": {
+        "campaign_id": fields.String(required=True, metadata=_ID),
+        "work_groups": fields.Integer(required=True),
+    },
+    "campaign.publish": _CAMPAIGN_STATUS,
+    "assessment.record": {"campaign_id": fields.String(required=True, metadata=_ID)},
+    "report.submit": _REPORT_ANSWER,
+    "report.accept": _REPORT_ANSWER,
+    "report.return": _REPORT_ANSWER,
+    "balloting.open": {
+        "meeting_id": fields.String(required=True, metadata=_ID),
+        "issued": fields.Dict(
+            keys=fields.String(),
+            values=fields.Integer(),
+            required=True,
+            metadata={"description": "Ballot rights issued, per group"},
+        ),
+    },
+    "ballot.cast": {
+        "ballot_id": fields.String(required=True, metadata=_ID),
+        "valid": fields.Boolean(required=True),
+        "reason": fields.String(
+            required=True, allow_none=True, metadata={"description": "Why it is invalid"}
+        ),
+    },
+    "balloting.close": {
+        "meeting_id": fields.String(required=True, metadata=_ID),
+        "checkpoint": fields.Dict(required=True, metadata={"description": "Signed tree head"}),
+        "reconciliation": fields.Dict(
+            required=True, metadata={"description": "Per group: issued = cast + unused"}
+        ),
+    },
+    "results.propose": _CAMPAIGN_STATUS
+    | {
+        "proposal_hash": fields.String(
+            required=True, metadata={"description": "What results.approve must name"}
+        )
+    },
+    "results.approve": _CAMPAIGN_STATUS | {"signatures": fields.Integer(required=True)},
+    "results.publish": _CAMPAIGN_STATUS
+    | {"window_ends": fields.String(required=True, allow_none=True)},
+    "results.finalize": _CAMPAIGN_STATUS,
+    "dispute.lodge": {
+        "campaign_id": fields.String(required=True, metadata=_ID),
+        "dispute_id": fields.String(required=True, metadata=_ID),
+    },
+    "dispute.resolve": _CAMPAIGN_STATUS
+    | {
+        "dispute_id": fields.String(required=True, metadata=_ID),
+        "voided": fields.List(fields.String(metadata=_ID), required=True),
+    },
+    "feedback.acknowledge": {
+        "campaign_id": fields.String(required=True, metadata=_ID),
+        "appraisee_id": fields.String(required=True, metadata=_ID),
+    },
+    "rectification.create": _PLAN_ANSWER | {"items": fields.Integer(required=True)},
+    "rectification.progress": _PLAN_ANSWER,
+    "rectification.check": _PLAN_ANSWER,
+    "rectification.close": _PLAN_ANSWER | {"closed": fields.Boolean(required=True)},
+}
+
 
 def _one_form_per_row(spec: Any) -> None:
     """JSON Schema for what marshmallow cannot say: a row holds exactly one form."""
@@ -445,3 +544,30 @@ def command_one_of(spec: Any, command_types: Iterable[str]) -> dict[str, Any]:
         "oneOf": [{"$ref": ref} for ref in dict.fromkeys(refs.values())],
         "discriminator": {"propertyName": "type", "mapping": refs},
     }
+
+
+class _Answer(Schema):
+    """Open: the common fields beside it are `AcceptedSchema`'s."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+def answer_name(type_name: str) -> str:
+    """`ballot.cast` → `BallotCastAnswer`, beside `BallotCastCommand`."""
+    return COMMAND_SCHEMAS[type_name].__name__.removesuffix("Command") + "Answer"
+
+
+def document_answers(spec: Any, accepted: str, command_types: Iterable[str]) -> None:
+    """Register each type's answer and make the `accepted` component one of them, by `type`."""
+    refs: dict[str, str] = {}
+    for type_name in sorted(set(command_types) & set(ANSWERS)):
+        name = answer_name(type_name)
+        members = {"type": fields.String(required=True, validate=validate.OneOf([type_name]))}
+        spec.components.schema(
+            name, schema=_Answer.from_dict(members | ANSWERS[type_name], name=name)
+        )
+        refs[type_name] = f"#/components/schemas/{name}"
+    schema = spec.components.schemas[accepted]
+    schema["oneOf"] = [{"$ref": ref} for ref in refs.values()]
+    schema["discriminator"] = {"propertyName": "type", "mapping": refs}

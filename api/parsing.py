@@ -5,6 +5,7 @@ body may hold — duplicate keys, depth, numbers, characters, lengths — is the
 (`domain.wire`), checked here before any schema or handler sees the body.
 """
 
+import re
 from typing import Any
 
 import flask
@@ -27,3 +28,22 @@ class JSONBodyParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = JSONBodyParser()
+
+    def _store_endpoint_docs(
+        self, endpoint: str, obj: Any, parameters: Any, tags: Any, **options: Any
+    ) -> None:
+        """Give every operation a stable snake_case `operationId` (method + view name).
+
+        Generated clients name their functions after it; an explicit
+        `@blp.doc(operationId=...)` wins.
+        """
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        for method, doc in self._docs[endpoint].items():
+            if method != "parameters":
+                manual = doc.setdefault("manual_doc", {})
+                manual.setdefault("operationId", f"{method}_{snake_case(endpoint)}")
+
+
+def snake_case(name: str) -> str:
+    """`ActorById` → `actor_by_id` (view class names are CamelCase)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

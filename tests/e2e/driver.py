@@ -26,17 +26,80 @@ def new_id() -> str:
 
 
 class Conformance:
-    """Checks real answers (not generated ones) against the served document."""
+    """Checks real answers (not generated ones) against the served document: schemathesis
+    validates them, and `undocumented` refuses any member of a 2xx body the document
+    does not name (as if every described object were closed)."""
 
     def __init__(self, app: Flask) -> None:
         self.schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+        self.document = app.test_client().get("/api/v1/openapi.json").get_json()
         self.urls = app.url_map.bind("localhost")
 
     def check(self, method: str, path: str, response: TestResponse) -> TestResponse:
         rule, _ = self.urls.match(path.partition("?")[0], method=method, return_rule=True)
         template = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         self.schema[template][method].validate_response(response)
+        if 200 <= response.status_code < 300 and response.is_json:
+            operation = self.document["paths"][template][method.lower()]
+            content = operation["responses"][str(response.status_code)]["content"]
+            extra = undocumented(
+                response.get_json(), content["application/json"]["schema"], self.document
+            )
+            assert not extra, f"{method} {template} answers undocumented {extra}"
         return response
+
+
+def undocumented(value: Any, schema: dict[str, Any], document: dict[str, Any]) -> list[str]:
+    """Paths of members in `value` that `schema` does not describe.
+
+    An object schema with `properties` is taken as closed; one without (a map such as
+    `issued`) checks its values against `additionalProperties`. `oneOf` follows the
+    discriminator, else the branch that describes the most."""
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rpartition("/")[2]]
+    branches = schema.get("oneOf") or schema.get("anyOf")
+    if branches and isinstance(value, dict):
+        discriminator = schema.get("discriminator")
+        if discriminator and value.get(discriminator["propertyName"]) in discriminator["mapping"]:
+            branches = [{"$ref": discriminator["mapping"][value[discriminator["propertyName"]]]}]
+        extras = min(
+            (undocumented(value, _merged(schema, b, document), document) for b in branches),
+            key=len,
+        )
+        return extras
+    if isinstance(value, list) and "items" in schema:
+        return [
+            f"[{i}]{p}"
+            for i, v in enumerate(value)
+            for p in undocumented(v, schema["items"], document)
+        ]
+    if not isinstance(value, dict):
+        return []
+    properties = schema.get("properties")
+    extra: list[str] = []
+    for key, member in value.items():
+        if properties is not None and key in properties:
+            extra += [f".{key}{p}" for p in undocumented(member, properties[key], document)]
+        elif isinstance(schema.get("additionalProperties"), dict):
+            extra += [
+                f".{key}{p}" for p in undocumented(member, schema["additionalProperties"], document)
+            ]
+        elif properties is not None:
+            extra.append(f".{key}")
+    return extra
+
+
+def _merged(
+    base: dict[str, Any], branch: dict[str, Any], document: dict[str, Any]
+) -> dict[str, Any]:
+    """`base`'s own members with one of its branches' (a oneOf beside properties)."""
+    while "$ref" in branch:
+        branch = document["components"]["schemas"][branch["$ref"].rpartition("/")[2]]
+    properties = {**base.get("properties", {}), **branch.get("properties", {})}
+    merged = {
+        k: v for k, v in {**base, **branch}.items() if k not in {"oneOf", "anyOf", "discriminator"}
+    }
+    return merged | ({"properties": properties} if properties or "properties" in base else {})
 
 
 class Api:

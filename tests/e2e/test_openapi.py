@@ -18,13 +18,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.command_schemas import COMMAND_SCHEMAS, OTHER_COMMAND
+from api.command_schemas import ANSWERS, COMMAND_SCHEMAS, OTHER_COMMAND
 from domain import keys
 from domain.canonical import canonical_json
 from domain.envelope import COMMAND_PREFIX, format_timestamp
 from domain.errors import DomainError
 from service.system import command_specs
 from tests.e2e.conftest import bearer, login
+from tests.e2e.driver import undocumented
 from tests.support import Harness, Signer, fuzz_examples
 
 EXAMPLES = fuzz_examples(25)
@@ -181,3 +182,43 @@ def test_signed_commands_keep_to_the_openapi_document(
             case.call_and_validate(checks=CHECKS)
 
         keeps_to_the_document()
+
+
+def test_every_operation_has_a_unique_snake_case_operation_id(client: FlaskClient) -> None:
+    """Generated clients name their functions after operationIds; none may be missing."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    ids = [
+        operation.get("operationId")
+        for item in document["paths"].values()
+        for method, operation in item.items()
+        if method in {"get", "put", "post", "delete", "patch"}
+    ]
+    assert ids and all(isinstance(i, str) and re.fullmatch(r"[a-z]+(_[a-z]+)*", i) for i in ids)
+    assert len(ids) == len(set(ids))
+    assert "get_actor_by_id" in ids and "post_commands" in ids
+
+
+def test_every_registered_command_type_has_its_answer_documented(client: FlaskClient) -> None:
+    """The 2xx answer of POST /commands is one of the declared answers, chosen by `type`."""
+    assert set(ANSWERS) == set(command_specs())
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    mapping = schemas["Accepted"]["discriminator"]["mapping"]
+    assert set(mapping) == set(command_specs())
+    cast = schemas["BallotCastAnswer"]
+    assert {"ballot_id", "valid", "reason"} <= set(cast["required"])
+
+
+def test_an_undocumented_answer_field_is_caught(client: FlaskClient) -> None:
+    """The driver's answer check (used on every read and write of the e2e campaigns)
+    refuses a member the served document does not name, per command type."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    accepted = {"$ref": "#/components/schemas/Accepted"}
+    cast = {"command_id": str(uuid.uuid4()), "type": "ballot.cast", "position": 3}
+    cast |= {"ballot_id": str(uuid.uuid4()), "valid": True, "reason": None}
+    assert undocumented(cast, accepted, document) == []
+    assert undocumented(cast | {"proposal_hash": "0" * 64}, accepted, document) == [
+        ".proposal_hash"
+    ]
+    propose = {"command_id": str(uuid.uuid4()), "type": "results.propose", "position": 4}
+    propose |= {"campaign_id": str(uuid.uuid4()), "status": "proposed", "proposal_hash": "0"}
+    assert undocumented(propose, accepted, document) == []
