@@ -14,8 +14,9 @@ from domain import checkpoint, keys, merkle
 from domain.canonical import b64url_decode
 from domain.envelope import parse_envelope
 from tests.e2e.conftest import assert_problem, b64decode
-from tests.e2e.driver import Api, HttpCampaign, new_id
 from tests.support import Harness, Signer
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import new_id
 
 RESULTS_KEYS = {"campaign_id", "status", "results", "proposal_hash", "page"}
 RESULT_KEYS = {

@@ -25,8 +25,9 @@ from entrypoints.cli import main
 from service.settings import Settings
 from tests.conftest import postgres_schema_url
 from tests.e2e.conftest import OPTIONS, PROBLEMS, runtime
-from tests.e2e.driver import DIMENSIONS, Api, HttpCampaign, new_id
 from tests.support import Harness, Signer, fuzz_examples
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import DIMENSIONS, new_id
 from tests.unit.test_roles import DESIGN_SIGNERS
 
 # Who may sign what: DESIGN §3.1's table, and results.finalize as results.publish's peer.

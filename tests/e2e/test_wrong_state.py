@@ -7,8 +7,9 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.e2e.conftest import assert_problem
-from tests.e2e.driver import RULES, Api, HttpCampaign, new_id
 from tests.support import Harness, Signer
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import RULES, new_id
 
 
 def refuse(c: HttpCampaign, who: Signer, command_type: str, **fields: Any) -> dict[str, Any]:

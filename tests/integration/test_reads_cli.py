@@ -8,8 +8,8 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from entrypoints.cli import main
-from tests.integration.test_lifecycle import Campaign
 from tests.support import Harness
+from tests.support.scenario import CityCampaign
 
 
 def cli(h: Harness, *args: str) -> Result:
@@ -27,7 +27,7 @@ def as_json(result: Result) -> Any:
 
 
 def test_list_and_show_with_names_and_labels(harness: Harness) -> None:
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     listing = as_json(cli(harness, "campaigns", "list", "--json"))
     assert [(x["campaign_id"], x["status"]) for x in listing["items"]] == [(c.id, "published")]

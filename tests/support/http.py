@@ -1,12 +1,9 @@
-"""A campaign driven over HTTP only: every write a signed envelope POSTed to
+"""The HTTP transport of the scenario: every write a signed envelope POSTed to
 /api/v1/commands, every read a GET (with a bearer token where one is needed), and
 every answer checked against the served OpenAPI document."""
 
 import json
 import re
-import uuid
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import schemathesis
@@ -14,15 +11,35 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.e2e.conftest import bearer, login, submit
-from tests.support import Harness, Signer
+from domain import keys
+from domain.envelope import SESSION_PREFIX
+from entrypoints.signing import Signer
+from tests.support import Harness
+from tests.support.scenario import CityCampaign
 
-RULES = json.loads((Path(__file__).parents[2] / "service/rulesets/seed000_city.json").read_text())
-DIMENSIONS = ("morality", "ability", "diligence", "performance", "integrity")
+
+def post_json(client: FlaskClient, path: str, document: Any, **kwargs: Any) -> TestResponse:
+    return client.post(path, data=json.dumps(document), content_type="application/json", **kwargs)
 
 
-def new_id() -> str:
-    return str(uuid.uuid4())
+def submit(client: FlaskClient, envelope: dict[str, Any]) -> TestResponse:
+    return post_json(client, "/api/v1/commands", envelope)
+
+
+def login(client: FlaskClient, signer: Signer) -> dict[str, Any]:
+    challenge = client.post("/api/v1/sessions/challenge").get_json()["challenge"]
+    signature = keys.sign(signer.key, SESSION_PREFIX + challenge.encode())
+    response = post_json(
+        client,
+        "/api/v1/sessions",
+        {"key_id": signer.key_id, "challenge": challenge, "signature": signature},
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 class Conformance:
@@ -121,6 +138,12 @@ class Api:
     def send(self, who: Signer, command_type: str, **fields: Any) -> dict[str, Any]:
         return self.accepted(self.post(who, command_type, **fields))
 
+    def accept(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        return self.accepted(self.submit(envelope))
+
+    def result(self, answer: dict[str, Any]) -> dict[str, Any]:
+        return answer
+
     def accepted(self, response: TestResponse) -> dict[str, Any]:
         assert response.status_code == 201, response.get_data(as_text=True)
         body = response.get_json()
@@ -156,156 +179,16 @@ class Api:
         return response.get_json()
 
 
-class HttpCampaign:
-    """Seed 000's city campaign, its participants registered by the admin over HTTP."""
+class HttpCampaign(CityCampaign):
+    """The scenario over HTTP, with the raw POST for tests that expect a refusal."""
 
-    def __init__(self, api: Api) -> None:
+    def __init__(self, api: Api, **kwargs: Any) -> None:
+        super().__init__(api, **kwargs)
         self.api = api
-        self.id = new_id()
-        self.meeting = new_id()
-        self.organizer = api.register("organizer", name="组织部")
-        self.committee = api.register("committee", name="党委会")
-        self.inspector = api.register("inspector", name="纪检")
-        self.auditor = api.register("auditor", name="审计")
-        self.teller = api.register("teller", name="计票员")
-        self.leaders = [api.register("evaluator", name=f"领导{i}") for i in range(3)]
-        self.city_leader = api.register("evaluator", name="包片市级领导")
-        self.cadres = [api.register("cadre", name=f"干部{i}") for i in range(4)]
-        self.appraisees = [new_id() for _ in self.cadres]
-        self.residents = [Signer() for _ in range(8)]  # one-time credentials
-        self.units = [Signer() for _ in range(3)]
-        self.paper_serial = "R-0001"
-        self.casts: dict[str, dict[str, Any]] = {}  # ballot id → the command's answer
-        self.groups: dict[str, str] = {}  # ballot id → its group
 
     @property
     def path(self) -> str:
         return f"/api/v1/campaigns/{self.id}"
 
-    def send(self, who: Signer, command_type: str, **fields: Any) -> dict[str, Any]:
-        return self.api.send(who, command_type, campaign_id=self.id, **fields)
-
     def post(self, who: Signer, command_type: str, **fields: Any) -> TestResponse:
         return self.api.post(who, command_type, campaign_id=self.id, **fields)
-
-    def set_up(self, rules: dict[str, Any] = RULES, year: int = 2025) -> None:
-        self.send(
-            self.organizer,
-            "campaign.create",
-            title=f"{year}年度社区干部述职评议",
-            year=year,
-            rules=rules,
-            jurisdiction="某市",
-            period={"start": "2026-01-07", "end": "2026-01-17"},
-        )
-        self.send(
-            self.organizer,
-            "campaign.add_appraisees",
-            appraisees=[
-                {
-                    "appraisee_id": appraisee,
-                    "name": f"干部{i}",
-                    "position": "社区党支部书记",
-                    "unit": "东马社区",
-                    "category": "cadre",
-                    "actor_id": cadre.actor_id,
-                }
-                for i, (appraisee, cadre) in enumerate(
-                    zip(self.appraisees, self.cadres, strict=True)
-                )
-            ],
-        )
-        self.send(self.organizer, "campaign.name_committee", actor_ids=[self.committee.actor_id])
-        self.send(self.organizer, "campaign.publish")
-
-    def open(self, more_residents: Sequence[str] = ()) -> dict[str, Any]:
-        """Open the meeting; `more_residents` are public keys of further resident
-        credentials (from printed slips) besides the driver's own."""
-        return self.send(
-            self.organizer,
-            "balloting.open",
-            meeting_id=self.meeting,
-            credentials=[
-                {
-                    "group": "resident_rep",
-                    "public_keys": [k.public_key for k in self.residents] + list(more_residents),
-                },
-                {"group": "unit_rep", "public_keys": [k.public_key for k in self.units]},
-            ],
-            paper=[{"group": "resident_rep", "serials": [self.paper_serial]}],
-            evaluators=[
-                {"group": "leading_group", "actor_ids": [s.actor_id for s in self.leaders]},
-                {"group": "city_leaders", "actor_ids": [self.city_leader.actor_id]},
-                {"group": "self", "actor_ids": [c.actor_id for c in self.cadres]},
-            ],
-        )
-
-    def ballot(
-        self, who: Signer, group: str, rows: list[dict[str, Any]], **extra: Any
-    ) -> dict[str, Any]:
-        """A signed ballot.cast envelope (not yet sent)."""
-        return who.envelope(
-            "ballot.cast",
-            campaign_id=self.id,
-            meeting_id=self.meeting,
-            ballot_id=new_id(),
-            group=group,
-            rows=rows,
-            **extra,
-        )
-
-    def cast(
-        self, who: Signer, group: str, rows: list[dict[str, Any]], **extra: Any
-    ) -> dict[str, Any]:
-        envelope = self.ballot(who, group, rows, **extra)
-        body = self.api.accepted(self.api.submit(envelope))
-        self.casts[body["ballot_id"]] = body
-        self.groups[body["ballot_id"]] = group
-        return body
-
-    def choices(self, *codes: str) -> list[dict[str, Any]]:
-        return [
-            {"appraisee_id": a, "choice": c} for a, c in zip(self.appraisees, codes, strict=True)
-        ]
-
-    def vote(self) -> None:
-        """Every named evaluator, every unit credential, six residents validly, one
-        resident with too many 优秀 (invalid), one paper ballot abstaining on a row."""
-        for n, leader in enumerate(self.leaders):
-            self.cast(
-                leader,
-                "leading_group",
-                [
-                    {"appraisee_id": a, "scores": dict.fromkeys(DIMENSIONS, 90 - 5 * i + n)}
-                    for i, a in enumerate(self.appraisees)
-                ],
-            )
-        self.cast(
-            self.city_leader,
-            "city_leaders",
-            self.choices("excellent", "competent", "competent", "incompetent"),
-        )
-        for appraisee, cadre in zip(self.appraisees, self.cadres, strict=True):
-            self.cast(cadre, "self", [{"appraisee_id": appraisee, "choice": "competent"}])
-        for unit in self.units:
-            self.cast(unit, "unit_rep", self.choices("excellent", *["competent"] * 3))
-        for resident in self.residents[:6]:
-            self.cast(
-                resident,
-                "resident_rep",
-                self.choices("competent", "excellent", "competent", "incompetent"),
-            )
-        self.cast(
-            self.residents[6],
-            "resident_rep",
-            self.choices("excellent", "excellent", "competent", "competent"),
-        )
-        self.cast(
-            self.teller,
-            "resident_rep",
-            [
-                *self.choices(*["competent"] * 4)[:3],
-                {"appraisee_id": self.appraisees[3], "abstain": True},
-            ],
-            paper_serial=self.paper_serial,
-        )
