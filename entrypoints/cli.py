@@ -124,6 +124,7 @@ class LazyGroup(click.Group):
         "results": "entrypoints.reads_cli:results",
         "credentials": "entrypoints.credentials_cli:credentials",
         "roster": "entrypoints.roster_cli:roster",
+        "paper": "entrypoints.paper_cli:paper",
     },
 )
 @click.version_option(package_name="appraisal-ledger")
