@@ -15,8 +15,8 @@ from werkzeug.serving import make_server
 
 from entrypoints.cli import main
 from service.keyfiles import write_private_key
-from tests.e2e.driver import Api, HttpCampaign
 from tests.support import Harness
+from tests.support.http import Api, HttpCampaign
 
 
 @pytest.fixture
