@@ -10,9 +10,10 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.e2e.conftest import assert_problem
-from tests.e2e.driver import RULES, Api, HttpCampaign, new_id
 from tests.integration.test_audit import export, verify
 from tests.support import Harness, Signer
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import RULES, new_id
 
 
 def refuse(c: HttpCampaign, status: int, code: str, command_type: str, **fields: Any) -> dict:

@@ -10,9 +10,9 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.e2e.conftest import assert_problem
-from tests.e2e.driver import Api, HttpCampaign
 from tests.integration.test_audit import export, verify
 from tests.support import Harness, Signer
+from tests.support.http import Api, HttpCampaign
 
 
 def refuse(c: HttpCampaign, who: Signer, status: int, code: str, **fields: Any) -> dict:
