@@ -73,7 +73,7 @@ def test_every_campaign_wrong_state_refusal_is_a_409_problem(
 
     dispute = new_id()
     c.send(c.cadres[3], "dispute.lodge", dispute_id=dispute, **lodge)
-    voided = next(b for b, g in c.groups.items() if g == "resident_rep" and c.casts[b]["valid"])
+    voided = c.first_valid("resident_rep")
     c.send(
         c.inspector,
         "dispute.resolve",

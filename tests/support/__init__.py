@@ -63,15 +63,7 @@ class Harness:
 
     def register(self, *roles: str, name: str = "Someone") -> Signer:
         person = Signer()
-        self.submit(
-            self.admin.envelope(
-                "actor.register",
-                actor_id=person.actor_id,
-                name=name,
-                roles=list(roles),
-                public_key=person.public_key,
-            )
-        )
+        self.submit(self.admin.envelope("actor.register", **person.registration(name, roles)))
         return person
 
     @property

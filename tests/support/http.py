@@ -152,14 +152,7 @@ class Api:
 
     def register(self, *roles: str, name: str) -> Signer:
         person = Signer()
-        self.send(
-            self.harness.admin,
-            "actor.register",
-            actor_id=person.actor_id,
-            name=name,
-            roles=list(roles),
-            public_key=person.public_key,
-        )
+        self.send(self.harness.admin, "actor.register", **person.registration(name, roles))
         return person
 
     def token(self, who: Signer) -> str:

@@ -217,9 +217,13 @@ class CityCampaign:
         )
         return dispute
 
+    def first_valid(self, group: str) -> str:
+        """The id of the group's first ballot that was counted valid."""
+        return next(b for b, g in self.groups.items() if g == group and self.casts[b]["valid"])
+
     def uphold_dispute(self, dispute: str) -> Any:
-        """The inspector upholds it and voids the first resident ballot."""
-        ballot = next(b.ballot_id for b in self.ballots if b.group == "resident_rep")
+        """The inspector upholds it and voids the first valid resident ballot."""
+        ballot = self.first_valid("resident_rep")
         return self.send(
             self.inspector,
             "dispute.resolve",
