@@ -63,6 +63,7 @@ def test_a_paper_entry_is_read_back_confirmed_and_recorded(
     code, out = enter("优秀", "competent", "称职", "不称职", answer="y\n")
     assert code == 0, out
     assert "已录入" in out and "有效" in out and "警告" not in out
+    api.position = harness.size - 1  # the CLI's write, which reads must include
     [ballot] = [
         b
         for b in api.read(f"{c.path}/ballots", c.inspector, limit=100)["items"]
