@@ -7,7 +7,7 @@ so that casting a ballot never touches (or replays) the campaign.
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 from uuid import UUID
@@ -147,6 +147,11 @@ class ApprovedResult:
         return self.approved["grade"]
 
     @property
+    def consequences(self) -> list[dict[str, Any]]:
+        """约谈, 限期整改, 组织处理 that the approved grade and the assessments entail."""
+        return list(self.approved["consequences"])
+
+    @property
     def adjustment_reason(self) -> str | None:
         return None if self.adjustment is None else self.adjustment["reason"]
 
@@ -180,6 +185,7 @@ class Campaign(EventSourced):
         self.inspectors: list[str] = []  # inspectors who acted on it (countersigned, resolved)
         self.approved: dict[str, Any] | None = None
         self.window_ends: str | None = None
+        self.published_on: str | None = None  # the day results.publish was signed (ISO)
         self.disputes: dict[str, dict[str, Any]] = {}
         self.acknowledged: list[str] = []
 
@@ -556,6 +562,7 @@ class Campaign(EventSourced):
     def _publish_results(self, window_ends: str, envelope: dict[str, Any]) -> None:
         self.status = PUBLICIZED
         self.window_ends = window_ends
+        self.published_on = parse_timestamp(envelope["command"]["issued_at"]).date().isoformat()
 
     # --- disputes, finalisation, feedback ---------------------------------------------------
 
@@ -636,7 +643,7 @@ class Campaign(EventSourced):
             self.proposal = None
             self.approvals = {}
             self.approved = None
-            self.window_ends = None
+            self.window_ends = self.published_on = None
 
     def open_disputes(self) -> list[str]:
         return sorted(d for d, v in self.disputes.items() if v["status"] == "open")
@@ -662,12 +669,15 @@ class Campaign(EventSourced):
         approval = self._approval_of_current_proposal()
         adjustments = {a["appraisee_id"]: a for a in (approval or {}).get("adjustments", [])}
         rules = self.rules
+        published = None if self.published_on is None else date.fromisoformat(self.published_on)
         results = []
         for result in self.proposal["results"]:
-            adjustment = adjustments.get(result["appraisee_id"])
-            results.append(
-                ApprovedResult(result, adjustment, as_approved(rules, result, adjustment))
+            aid = result["appraisee_id"]
+            adjustment = adjustments.get(aid)
+            approved = as_approved(
+                rules, result, adjustment, self.assessments.get(aid, {}), published
             )
+            results.append(ApprovedResult(result, adjustment, approved))
         return results
 
     def final_grades(self) -> dict[str, str | None]:

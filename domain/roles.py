@@ -69,6 +69,7 @@ READERS: Mapping[str, frozenset[str]] = {
     "reports": ROLES,
     "disputes": CASE_PARTIES,
     "rectifications": CASE_PARTIES,
+    "consequences": CASE_PARTIES,  # 约谈, 限期整改, 组织处理: read as the plans they require are
     "actors": PRIVILEGED | {ADMIN},
     "projection": frozenset({ADMIN}),
     # Stored states carry named scores and personnel data (DESIGN §6); the checkpoints,
@@ -89,6 +90,7 @@ FOR_ANYONE: Mapping[str, frozenset[str]] = {
     "explanation": PRIVILEGED | ORGANIZERS | {COMMITTEE},
     "disputes": PRIVILEGED | ORGANIZERS | {COMMITTEE},
     "rectifications": PRIVILEGED | ORGANIZERS | {COMMITTEE},
+    "consequences": PRIVILEGED | ORGANIZERS | {COMMITTEE},
 }
 
 
