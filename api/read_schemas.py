@@ -210,6 +210,11 @@ class GradeStepSchema(Schema):
     adjustment = fields.Nested(AppliedAdjustmentSchema, required=True, allow_none=True)
     quota = fields.Nested(QuotaSchema, required=True, allow_none=True)
     notes = fields.List(fields.Nested(NoteSchema), required=True)
+    consequences = fields.List(
+        fields.Nested(ConsequenceSchema),
+        required=True,
+        metadata={"description": "What the grade as approved and the assessments entail"},
+    )
     proof = fields.Nested(ProofSchema, required=True)
 
 

@@ -50,6 +50,8 @@ def test_seed_000_incompetent_needs_a_rectification_plan_tracked_to_its_closing(
     [rectify] = results_by_id(c)[first]["consequences"]
     assert rectify["kind"] == "rectify" and rectify["within_days"] == 90
     assert "不称职 (incompetent)" in rectify["reason"] and "due" not in rectify
+    told = api.read(f"{c.path}/results/{first}/explanation", c.inspector)["grade"]
+    assert told["consequences"] == [rectify] and told["computed_grade"] == "competent"
     [item] = consequences(c)["items"]
     assert (item["appraisee_id"], item["name"], item["kind_label"]) == (first, "干部0", "限期整改")
     assert item["due"] is None and item["tracking"]["status"] == "missing"
