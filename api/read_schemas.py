@@ -445,6 +445,10 @@ class ConsequenceItemSchema(AppraiseeNamesMixin, ConsequenceSchema):
         allow_none=True,
         metadata={"description": "rectify only: how its rectification plan stands"},
     )
+    held_on = _nullable_text(
+        required=True,
+        metadata={"format": "date", "description": "interview only: when recorded as held"},
+    )
 
 
 class ConsequenceSummarySchema(Schema):
@@ -452,6 +456,7 @@ class ConsequenceSummarySchema(Schema):
     open = fields.Integer(required=True)
     closed = fields.Integer(required=True)
     overdue = fields.Integer(required=True)
+    interviews_pending = fields.Integer(required=True)
 
 
 class ConsequencesSchema(Schema):

@@ -18,7 +18,7 @@ from domain import duties, fields
 from domain.aggregate import EventSourced
 from domain.envelope import parse_timestamp
 from domain.errors import Conflict, NotFound, RuleViolation, WrongRole, WrongState
-from domain.rules import Rules, parse_rules
+from domain.rules import INTERVIEW, Rules, parse_rules
 from domain.scoring import COMPLETE, as_approved
 
 DRAFT = "draft"
@@ -188,6 +188,7 @@ class Campaign(EventSourced):
         self.published_on: str | None = None  # the day results.publish was signed (ISO)
         self.disputes: dict[str, dict[str, Any]] = {}
         self.acknowledged: list[str] = []
+        self.interviews: dict[str, dict[str, str]] = {}  # appraisee id -> {held_on, note}
 
     @property
     def rules(self) -> Rules:
@@ -690,6 +691,33 @@ class Campaign(EventSourced):
         if self.proposal is None or self.approved is None:
             return None
         return self.approved if self.approved["proposal_hash"] == self.proposal["hash"] else None
+
+    def record_interview(
+        self, appraisee_id: str, held_on: str, note: str, envelope: dict[str, Any]
+    ) -> None:
+        """An interview (约谈) the published results entail is recorded as held, once."""
+        self._require(PUBLICIZED, FINALIZED, action="record an interview")
+        self.appraisee(appraisee_id)
+        entailed = [
+            c["kind"]
+            for r in self.results_as_approved()
+            if r.appraisee_id == appraisee_id
+            for c in r.consequences
+        ]
+        if INTERVIEW not in entailed:
+            raise RuleViolation(
+                f"the approved results entail no interview (约谈) for {appraisee_id}",
+                appraisee_id=appraisee_id,
+            )
+        if appraisee_id in self.interviews:
+            raise Conflict(f"the interview of {appraisee_id} is already recorded")
+        self._record_interview(appraisee_id, held_on, note, envelope)
+
+    @event("InterviewRecorded")
+    def _record_interview(
+        self, appraisee_id: str, held_on: str, note: str, envelope: dict[str, Any]
+    ) -> None:
+        self.interviews[appraisee_id] = {"held_on": held_on, "note": note}
 
     def acknowledge(self, appraisee_id: str, envelope: dict[str, Any]) -> None:
         self._require(PUBLICIZED, FINALIZED, action="acknowledge feedback")

@@ -54,6 +54,7 @@ SIGNERS: Mapping[str, frozenset[str]] = {
     "dispute.lodge": ORGANIZERS | {CADRE, INSPECTOR},
     "dispute.resolve": frozenset({INSPECTOR}),
     "feedback.acknowledge": frozenset({CADRE}),
+    "consequence.interview": ORGANIZERS,  # the organisation holds the 约谈 and records it
     "rectification.create": ORGANIZERS,
     "rectification.progress": ORGANIZERS | {CADRE},
     "rectification.check": frozenset({INSPECTOR, ORGANIZER}),

@@ -157,7 +157,7 @@ def show_consequences(campaign_id: str, today: datetime | None, as_json: bool) -
         shown = queries.consequences(services.read, campaign_id, today=day)
         title = queries.campaign(services.read, campaign_id)["title"]
     status = STATUS_LABELS.get(shown["status"], shown["status"])
-    table = Table("单位", "姓名", "职务", "等次", "处理", "原因", "期限", "整改情况")
+    table = Table("单位", "姓名", "职务", "等次", "处理", "原因", "期限", "落实情况")
     table.title = f"{title}（{status}）结果运用"
     for item in shown["items"]:
         tracking = item["tracking"]
@@ -166,6 +166,8 @@ def show_consequences(campaign_id: str, today: datetime | None, as_json: bool) -
             state = TRACKING_LABELS[tracking["status"]] + (
                 "，已逾期" if tracking["overdue"] else ""
             )
+        elif item["kind"] == "interview":
+            state = "待约谈" if item["held_on"] is None else f"{item['held_on']}已约谈"
         table.add_row(
             item["unit"] or "",
             item["name"] or item["appraisee_id"],
@@ -180,7 +182,8 @@ def show_consequences(campaign_id: str, today: datetime | None, as_json: bool) -
     summary = shown["summary"]
     table.caption = (
         f"截至{shown['today']}：未制定整改清单 {summary['missing']}，整改中 {summary['open']}，"
-        f"已销号 {summary['closed']}，逾期 {summary['overdue']}"
+        f"已销号 {summary['closed']}，逾期 {summary['overdue']}，"
+        f"待约谈 {summary['interviews_pending']}"
         if shown["items"]
         else "审定结果无需约谈、整改或组织处理"
     )

@@ -158,6 +158,7 @@ def _campaign(tx: Tx, e: Applied) -> None:
         "proposal_hash": None if campaign.proposal is None else campaign.proposal["hash"],
         "window_ends": campaign.window_ends,
         "published_on": campaign.published_on,
+        "interviews": dumps(campaign.interviews),
         "updated_position": e.index,
     }
     if e.name in ("Created", "Amended"):

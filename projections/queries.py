@@ -28,7 +28,7 @@ from typing import Any
 from domain.campaign import APPROVED, FINALIZED, PUBLICIZED
 from domain.errors import MalformedCommand, NotFound
 from domain.rectification import rectify_tracking
-from domain.rules import RECTIFY
+from domain.rules import INTERVIEW, RECTIFY
 from projections.access import (
     DEFAULT_WAIT_SECONDS,
     PRIVILEGED,
@@ -625,9 +625,11 @@ def consequences(
     order, and how each 限期整改 stands as of `today` (`domain.rectification.
     rectify_tracking`): `{campaign_id, status, published_on, today, items: [{appraisee_id,
     name, position, unit, category, category_label, grade, grade_label, kind, kind_label,
-    reason, within_days, due, tracking}], summary: {missing, open, closed, overdue}}`;
-    `tracking` is null for kinds no plan answers. Before approval `items` is empty: a
-    proposal's consequences are a draft, shown with its results."""
+    reason, within_days, due, tracking, held_on}], summary: {missing, open, closed, overdue,
+    interviews_pending}}`; `tracking` is null for kinds no plan answers, `held_on` the day
+    an interview was recorded as held (`consequence.interview`), null otherwise or until
+    then. Before approval `items` is empty: a proposal's consequences are a draft, shown
+    with its results."""
     views = ready(read, min_position, timeout)
     row = campaign_row(views, campaign_id)
     campaign_id = row["campaign_id"]
@@ -640,17 +642,21 @@ def consequences(
         read, today=today, campaign_id=campaign_id, appraisee_id=appraisee_id, limit=None
     )["items"]
     roster = _roster_of(views, campaign_id, [r["appraisee_id"] for r in results])
+    interviews = json.loads(row["interviews"] or "{}")
     items = []
-    summary = dict.fromkeys(("missing", "open", "closed", "overdue"), 0)
+    summary = dict.fromkeys(("missing", "open", "closed", "overdue", "interviews_pending"), 0)
     for result in results:
         aid = result["appraisee_id"]
         own = [p for p in plans if p["appraisee_id"] == aid]
         for consequence in json.loads(result["consequences"]):
-            tracking = None
+            tracking = held_on = None
             if consequence["kind"] == RECTIFY:
                 tracking = rectify_tracking(consequence.get("due"), own, today)
                 summary[tracking["status"]] += 1
                 summary["overdue"] += tracking["overdue"]
+            elif consequence["kind"] == INTERVIEW:
+                held_on = interviews.get(aid, {}).get("held_on")
+                summary["interviews_pending"] += held_on is None
             items.append(
                 {
                     "appraisee_id": aid,
@@ -664,6 +670,7 @@ def consequences(
                     "within_days": consequence.get("within_days"),
                     "due": consequence.get("due"),
                     "tracking": tracking,
+                    "held_on": held_on,
                 }
             )
     return {

@@ -42,7 +42,7 @@ TABLES: tuple[Table, ...] = (
         "campaigns",
         "campaign_id title year:int status details appraisees:int meetings group_rules "
         "proposal_hash proposal_position:int proposal_checkpoint approval_position:int "
-        "window_ends published_on created_position:int updated_position:int",
+        "window_ends published_on interviews created_position:int updated_position:int",
         "campaign_id",
     ),
     _table(

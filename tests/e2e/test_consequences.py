@@ -68,7 +68,13 @@ def test_seed_000_incompetent_needs_a_rectification_plan_tracked_to_its_closing(
         "plans": [],
         "overdue_items": [],
     }
-    assert shown["summary"] == {"missing": 1, "open": 0, "closed": 0, "overdue": 0}
+    assert shown["summary"] == {
+        "missing": 1,
+        "open": 0,
+        "closed": 0,
+        "overdue": 0,
+        "interviews_pending": 0,
+    }
     late = consequences(c, today=(due + timedelta(days=1)).isoformat())
     assert late["items"][0]["tracking"]["overdue"] is True
     assert late["summary"]["overdue"] == 1
@@ -98,7 +104,13 @@ def test_seed_000_incompetent_needs_a_rectification_plan_tracked_to_its_closing(
     c.api.send(c.organizer, "rectification.close", plan_id=plan)
     closed = consequences(c, today=(due + timedelta(days=400)).isoformat())
     assert closed["items"][0]["tracking"]["status"] == "closed"
-    assert closed["summary"] == {"missing": 0, "open": 0, "closed": 1, "overdue": 0}
+    assert closed["summary"] == {
+        "missing": 0,
+        "open": 0,
+        "closed": 1,
+        "overdue": 0,
+        "interviews_pending": 0,
+    }
 
 
 def forced_rules() -> dict[str, Any]:
@@ -173,8 +185,7 @@ def test_an_adjustment_that_lifts_the_grade_removes_the_consequence_and_assessme
         (second, "interview"),
         (second, "rectify"),
     ]
-    interview = shown["items"][0]
-    assert interview["tracking"] is None and interview["kind_label"] == "约谈"
+    assert shown["items"][0]["tracking"] is None and shown["items"][0]["kind_label"] == "约谈"
     assert shown["summary"]["missing"] == 1
 
     # a cadre reads their own appraisee's only; no one else's, and evaluators nothing
@@ -184,6 +195,48 @@ def test_an_adjustment_that_lifts_the_grade_removes_the_consequence_and_assessme
     response = api.get(f"{c.path}/consequences", c.cadres[0], appraisee_id=second)
     assert_problem(response, 403, "wrong-role")
     assert_problem(api.get(f"{c.path}/consequences", c.leaders[0]), 403, "wrong-role")
+
+    # 约谈 recorded as held, by a signed command, once published and only where entailed
+    interview = {"appraisee_id": second, "note": "街道党工委书记约谈"}
+    refused(
+        harness,
+        client,
+        c.organizer.envelope("consequence.interview", campaign_id=c.id, **interview),
+        409,
+        "wrong-state",
+    )
+    c.send(harness.admin, "results.publish", window_days=5)
+    refused(
+        harness,
+        client,
+        c.cadres[1].envelope("consequence.interview", campaign_id=c.id, **interview),
+        403,
+        "wrong-role",
+    )
+    body = refused(
+        harness,
+        client,
+        c.organizer.envelope(
+            "consequence.interview", campaign_id=c.id, appraisee_id=third, note="无需约谈"
+        ),
+        422,
+        "rule-violation",
+    )
+    assert body["appraisee_id"] == third
+    assert consequences(c)["summary"]["interviews_pending"] == 1
+    held = c.send(c.organizer, "consequence.interview", **interview)
+    published = api.read(c.path, c.organizer)["published_on"]
+    assert held["appraisee_id"] == second and held["held_on"] >= published
+    refused(
+        harness,
+        client,
+        c.organizer.envelope("consequence.interview", campaign_id=c.id, **interview),
+        409,
+        "conflict",
+    )
+    shown = consequences(c)
+    assert [i["held_on"] for i in shown["items"]] == [held["held_on"], None]
+    assert shown["summary"]["interviews_pending"] == 0
     assert_problem(
         api.get(f"{c.path}/consequences", c.organizer, today="2026-02-30"), 422, "validation-failed"
     )

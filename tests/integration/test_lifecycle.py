@@ -30,10 +30,15 @@ class Campaign:
     """Drives one campaign through the command bus as its participants would."""
 
     def __init__(
-        self, harness: Harness, year: int = 2025, cadres: list[Signer] | None = None
+        self,
+        harness: Harness,
+        year: int = 2025,
+        cadres: list[Signer] | None = None,
+        rules: dict | None = None,
     ) -> None:
         self.h = harness
         self.year = year
+        self.rules = RULES if rules is None else rules
         self.id = new_id()
         self.meeting = new_id()
         self.organizer = harness.register("organizer", name="组织部")
@@ -57,7 +62,7 @@ class Campaign:
             "campaign.create",
             title=f"{self.year}年度社区干部述职评议",
             year=self.year,
-            rules=RULES,
+            rules=self.rules,
             jurisdiction="某市",
             period={"start": "2026-01-07", "end": "2026-01-17"},
         )
