@@ -421,17 +421,21 @@ _REPORT_ANSWER: dict[str, fields.Field] = {
     "report_id": fields.String(required=True, metadata=_ID),
     "status": fields.String(required=True),
 }
+_PLAN_ANSWER: dict[str, fields.Field] = {"plan_id": fields.String(required=True, metadata=_ID)}
 _COMMITTEE_ANSWER: dict[str, fields.Field] = {
     "campaign_id": fields.String(required=True, metadata=_ID),
-    "committee": fields.List(fields.String(metadata=_ID), required=True),
+    "committee": fields.List(
+        fields.String(metadata=_ID),
+        required=True,
+        metadata={"description": "Named committee members in effect"},
+    ),
     "pending": fields.List(
         fields.String(metadata=_ID),
         required=True,
         allow_none=True,
-        metadata={"description": "An addition awaiting an inspector's countersignature"},
+        metadata={"description": "Members named after publication, awaiting the inspector"},
     ),
 }
-_PLAN_ANSWER: dict[str, fields.Field] = {"plan_id": fields.String(required=True, metadata=_ID)}
 ANSWERS: dict[str, dict[str, fields.Field]] = {
     "actor.register": _KEY_ANSWER,
     "actor.add_key": _KEY_ANSWER,
@@ -484,11 +488,13 @@ ANSWERS: dict[str, dict[str, fields.Field]] = {
     },
     "balloting.countersign": {
         "meeting_id": fields.String(required=True, metadata=_ID),
-        "countersigned_by": fields.String(required=True, metadata=_ID),
+        "countersigned_by": fields.String(
+            required=True, metadata={**_ID, "description": "The inspector's actor id"}
+        ),
     },
     "credentials.void": {
         "meeting_id": fields.String(required=True, metadata=_ID),
-        "voided": fields.Integer(required=True, metadata={"description": "Slips voided"}),
+        "voided": fields.Integer(required=True, metadata={"description": "Slips voided now"}),
     },
     "results.propose": _CAMPAIGN_STATUS
     | {
