@@ -881,7 +881,7 @@ def _consequences(
         path = f"/consequences/{i}"
         obj = _object(item, path, ("kind",), optional)
         kind = obj["kind"]
-        if kind not in CONSEQUENCE_LABELS:
+        if not isinstance(kind, str) or kind not in CONSEQUENCE_LABELS:
             _fail(
                 f"{path}/kind",
                 f"unknown consequence kind {kind!r} (known: {', '.join(CONSEQUENCE_LABELS)})",
@@ -924,7 +924,7 @@ def _consequence_trigger(
             _fail(f"{path}/grade", f"names an unknown grade {obj['grade']!r}")
         return {"grade": obj["grade"]}
     if "cross_year" in obj:
-        if obj["cross_year"] not in {r.flag for r in cross_year}:
+        if obj["cross_year"] not in [r.flag for r in cross_year]:
             _fail(f"{path}/cross_year", f"names no cross_year flag {obj['cross_year']!r}")
         return {"cross_year": obj["cross_year"]}
     assessment = next((a for a in assessments if a.code == obj["assessment"]), None)
