@@ -7,7 +7,7 @@ DEV := $(VENV)/.dev-installed
 DEMO_DIR ?= var/demo
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test fuzz lint bench bench-full clean
+.PHONY: demo test fuzz lint bench bench-full screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ fuzz: $(DEV)
 	.ci/ensure-postgres
 	APPRAISAL_FUZZ_FACTOR=$(FUZZ_FACTOR) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q \
 		tests/e2e/test_campaign_state_machine.py tests/e2e/test_live_fuzz.py tests/e2e/test_openapi.py
+
+# Refresh the pages' screenshots in docs/screenshots (test runs write to a temporary directory).
+screenshots: $(DEV)
+	.ci/ensure-postgres
+	.ci/ensure-browser
+	APPRAISAL_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/browser -k sqlite
 
 lint: $(DEV)
 	$(BIN)/ruff check .

@@ -311,6 +311,16 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
     "balloting.close": _campaign_command(
         "balloting.close", "BallotingCloseCommand", meeting_id=_uuid(required=True)
     ),
+    "ballot.void_entry": _campaign_command(
+        "ballot.void_entry",
+        "BallotVoidEntryCommand",
+        meeting_id=_uuid(required=True),
+        ballot_id=_uuid(
+            "A paper ballot the signing teller entered, in this still-open meeting",
+            required=True,
+        ),
+        reason=_text(500, required=True, metadata={"description": "Why the entry is voided"}),
+    ),
     "balloting.countersign": _campaign_command(
         "balloting.countersign",
         "BallotingCountersignCommand",
@@ -477,6 +487,13 @@ ANSWERS: dict[str, dict[str, fields.Field]] = {
         "valid": fields.Boolean(required=True),
         "reason": fields.String(
             required=True, allow_none=True, metadata={"description": "Why it is invalid"}
+        ),
+    },
+    "ballot.void_entry": {
+        "ballot_id": fields.String(required=True, metadata=_ID),
+        "right_state": fields.String(
+            required=True,
+            metadata={"description": "The paper slip's right: issued, to be entered once more"},
         ),
     },
     "balloting.close": {

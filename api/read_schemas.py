@@ -276,7 +276,12 @@ class ExplanationSchema(Schema):
 
 
 class VoidedSchema(Schema):
-    dispute_id = _uuid(required=True)
+    dispute_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata=UUID
+        | {"description": "null: voided by the teller who entered it (ballot.void_entry)"},
+    )
     ledger_index = _position(required=True)
 
 
@@ -313,6 +318,10 @@ class GroupCountsSchema(Schema):
     )
     cast = fields.Integer(required=True)
     unused = fields.Integer(required=True)
+    entries_voided = fields.Integer(
+        required=True,
+        metadata={"description": "paper entries their teller voided (neither cast nor invalid)"},
+    )
     valid = fields.Integer(required=True)
     invalid = fields.Integer(required=True)
     voided = fields.Integer(required=True)

@@ -25,7 +25,7 @@ from domain.aggregate import EventSourced, created_at
 from domain.ballots import Ballot, Row, tally
 from domain.duties import TELLER as TELLER_DUTY
 from domain.duties import require_free
-from domain.errors import MalformedCommand, RuleViolation, WrongRole, WrongState
+from domain.errors import Conflict, MalformedCommand, RuleViolation, WrongRole, WrongState
 from domain.keys import decode_public_key, key_id
 from domain.registry import IDS_CACHED, NAMESPACE
 from domain.roles import TELLER
@@ -256,6 +256,7 @@ class BallotRight(EventSourced):
         self.public_key = public_key
         self.state = "issued"
         self.ballot_id: str | None = None
+        self.voided_entries: list[str] = []  # paper entries its teller voided (at most one)
 
     def spendable_by(self, holder: str, holder_id: str, roles: Collection[str]) -> bool:
         """Whose signature may spend this right (DESIGN §4): `holder` and `holder_id` say
@@ -280,6 +281,26 @@ class BallotRight(EventSourced):
     def _spend(self, ballot_id: str) -> None:
         self.state = "spent"
         self.ballot_id = ballot_id
+
+    def reopen_entry(self, ballot_id: str) -> None:
+        """The teller voided the paper entry `ballot_id` spent on this slip: the serial may
+        be entered exactly once more."""
+        if self.kind != PAPER:
+            raise WrongRole("only a paper entry is voided by the teller who entered it")
+        if self.state != "spent" or self.ballot_id != ballot_id:
+            raise WrongState(f"ballot {ballot_id} is not this slip's standing entry")
+        if self.voided_entries:
+            raise WrongState(
+                f"paper slip {self.holder} was already entered again once: no second correction"
+            )
+        self._reopen_entry(ballot_id)
+
+    @event("EntryVoided")
+    def _reopen_entry(self, ballot_id: str) -> None:
+        self.state = "issued"
+        self.ballot_id = None
+        # a new list: the auditor judges this event on a shallow copy of the right before it
+        self.voided_entries = [*self.voided_entries, ballot_id]
 
     @event("Expired")
     def expire(self) -> None:
@@ -323,6 +344,7 @@ class CastBallot(EventSourced):
         self.reason = reason
         self.signer = envelope["signer"]
         self.voided: dict[str, str] | None = None
+        self.entry_voided: str | None = None  # the teller's reason, once they voided it
 
     @classmethod
     def cast(cls, at: datetime | None, **fields: Any) -> "CastBallot":
@@ -342,15 +364,30 @@ class CastBallot(EventSourced):
             appraisees=appraisees,
         )
 
+    def entered_with(self, keys: Collection[str]) -> bool:
+        """Whether one of `keys` (an actor's key ids, revoked ones included) signed it."""
+        return self.signer in keys
+
     @property
     def rated(self) -> frozenset[str]:
         """The appraisees its rows name (abstentions included): the disputes it falls under."""
         return frozenset(row["appraisee_id"] for row in self.rows)
 
     def void(self, reason: str, dispute_id: str, envelope: dict[str, Any]) -> None:
-        if self.voided is not None:
+        if self.voided is not None or self.entry_voided is not None:
             raise WrongState(f"ballot {self.id} is already voided")
         self._void(reason, dispute_id, envelope)
+
+    def void_entry(self, reason: str, envelope: dict[str, Any]) -> None:
+        """The entering teller's own correction before the close: the entry stays in the
+        ledger, counted as voided by the teller, neither valid nor invalid."""
+        if self.entry_voided is not None or self.voided is not None:
+            raise WrongState(f"ballot {self.id} is already voided")
+        self._void_entry(reason, envelope)
+
+    @event("EntryVoided")
+    def _void_entry(self, reason: str, envelope: dict[str, Any]) -> None:
+        self.entry_voided = reason
 
     @event("Voided")
     def _void(self, reason: str, dispute_id: str, envelope: dict[str, Any]) -> None:
@@ -362,11 +399,15 @@ def reconcile(
 ) -> dict[str, dict[str, Any]]:
     """Issued = handed out + voided and handed out = cast + unused, per group, as a
     meeting's close records it: `rights` are the meeting's rights before the unused ones
-    expire, `ballots` those cast on them."""
+    expire, `ballots` those standing on them (a paper entry its teller voided is counted
+    apart, as `entries_voided`, and its slip as unused or cast again)."""
     counts = tally(parse_rules(meeting.rules), [b.for_scoring(meeting.appraisees) for b in ballots])
     rights = list(rights)
     unused = Counter(r.group for r in rights if r.state == "issued")
     voided = Counter(r.group for r in rights if r.state == VOIDED)
+    corrected: Counter[str] = Counter()
+    for r in rights:
+        corrected[r.group] += len(r.voided_entries)
 
     def row(group: str) -> dict[str, Any]:
         issued = meeting.issued.get(group, 0)
@@ -375,10 +416,67 @@ def reconcile(
             "slips_voided": voided[group],
             "handed_out": issued - voided[group],
             "unused": unused[group],
+            "entries_voided": corrected[group],
             **counts[group],
         }
 
     return {group: row(group) for group in sorted(set(meeting.issued) | set(counts))}
+
+
+def check_makeup(
+    appraisee_ids: Collection[str],
+    issued: Mapping[str, int],
+    voided: Iterable["CastBallot"],
+    earlier_makeups: Iterable[Meeting],
+) -> None:
+    """A make-up meeting re-ballots what upheld disputes voided, and no more: only the
+    appraisees the voided ballots rate, only their groups, and per group at most as many
+    rights (over every make-up meeting of the campaign) as ballots were voided in it. Its
+    quorum is the original meeting's; `min_ballots` decides at scoring whether it is enough."""
+    voided = list(voided)
+    affected = frozenset().union(*(b.rated for b in voided))
+    outside = sorted(set(appraisee_ids) - affected)
+    if outside:
+        raise RuleViolation(
+            f"appraisee {outside[0]} lost no ballot to an upheld dispute: a make-up meeting "
+            "re-ballots only the appraisees voided ballots rate",
+            appraisee_id=outside[0],
+        )
+    room = Counter(b.group for b in voided)
+    for meeting in earlier_makeups:
+        room.subtract(meeting.issued)
+    for group, count in sorted(issued.items()):
+        if count > room[group]:
+            raise RuleViolation(
+                f"group {group}: a make-up meeting may issue {max(room[group], 0)} more "
+                f"ballot right(s), as many as upheld disputes voided there, not {count}",
+                group=group,
+                allowed=max(room[group], 0),
+                issued=count,
+            )
+
+
+def require_one_vote(
+    actor_id: str,
+    appraisees: frozenset[str],
+    held: "BallotRight",
+    meeting: Meeting,
+    ballot: "CastBallot | None",
+) -> None:
+    """An evaluator votes once for an appraisee in a campaign: a named right `held` in
+    another meeting bars a new one for the appraisees its ballot rates (all its meeting's
+    while unspent), unless it expired unused or an upheld dispute voided its ballot."""
+    if held.state == "expired" or (ballot is not None and ballot.voided is not None):
+        return
+    shared = sorted(appraisees & (meeting.appraisees if ballot is None else ballot.rated))
+    if shared:
+        raise Conflict(
+            f"evaluator {actor_id} already holds a ballot for appraisee {shared[0]} "
+            f"in meeting {meeting.id}: nobody votes twice for the same appraisee",
+            actor_id=actor_id,
+            appraisee_id=shared[0],
+            meeting_id=str(meeting.id),
+        )
 
 
 def parse_attendance(raw: Any) -> dict[str, tuple[int, int]]:

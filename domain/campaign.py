@@ -177,6 +177,7 @@ class Campaign(EventSourced):
         self.appraisees: dict[str, dict[str, Any]] = {}
         self.work_groups: dict[str, Any] = {}
         self.meetings: dict[str, str] = {}  # meeting id -> open | closed
+        self.makeups: list[str] = []  # meetings opened while reopened (make-up meetings)
         self.assessments: dict[str, dict[str, str]] = {}
         self.proposal: dict[str, Any] | None = None
         self.approvals: dict[str, dict[str, Any]] = {}  # committee actor id -> approval
@@ -359,15 +360,35 @@ class Campaign(EventSourced):
 
     # --- meetings and inputs --------------------------------------------------------------
 
-    def open_meeting(self, meeting_id: str, envelope: dict[str, Any]) -> None:
-        self._require(PUBLISHED, REOPENED, action="open balloting")
+    def check_can_open_meeting(self, meeting_id: str) -> None:
+        if not self.opens_makeup:
+            self._require(PUBLISHED, REOPENED, action="open balloting")
         if meeting_id in self.meetings:
             raise Conflict(f"meeting {meeting_id} was already opened")
+
+    def open_meeting(self, meeting_id: str, envelope: dict[str, Any]) -> None:
+        self.check_can_open_meeting(meeting_id)
         self._open_meeting(meeting_id, envelope)
 
     @event("MeetingOpened")
     def _open_meeting(self, meeting_id: str, envelope: dict[str, Any]) -> None:
+        if self.opens_makeup:
+            self.makeups.append(meeting_id)
+            self.status = REOPENED
+            self.proposal = None
+            self.approvals = {}
         self.meetings[meeting_id] = "open"
+
+    @property
+    def opens_makeup(self) -> bool:
+        """Whether a meeting opened now is a make-up meeting: an upheld dispute reopened
+        the campaign (and a proposal since, which the make-up withdraws, may not yet be
+        approved), so balloting tops up what the voided ballots took away."""
+        return self.status == REOPENED or (self.status == PROPOSED and bool(self.voided_ballots()))
+
+    def voided_ballots(self) -> list[str]:
+        """The ballots upheld disputes voided, in the order they were voided."""
+        return [b for d in self.disputes.values() for b in d.get("voided", [])]
 
     def close_meeting(self, meeting_id: str, envelope: dict[str, Any]) -> None:
         if self.meetings.get(meeting_id) != "open":

@@ -26,6 +26,7 @@ from uuid import UUID
 from domain.balloting import (
     CREDENTIAL,
     NAMED,
+    PAPER,
     BallotRight,
     CastBallot,
     Meeting,
@@ -491,6 +492,31 @@ def _voided(o: Occasion) -> dict[str, Any]:
     return _signed_by(o, **{STREAM: str(o.stream)}, reason=c["reason"], dispute_id=c["dispute_id"])
 
 
+def _entry_reopened(o: Occasion) -> dict[str, Any]:
+    """A teller's `ballot.void_entry` frees the slip its own standing paper entry spent,
+    once, before the close."""
+    assert o.signed is not None
+    right: BallotRight = o.before
+    c = o.command
+    ballot = o.find(UUID(c["ballot_id"]))
+    meeting = o.find(UUID(c["meeting_id"]))
+    if right.kind != PAPER or right.state != "spent" or right.ballot_id != c["ballot_id"]:
+        raise Unfounded(f"frees right {right.id}, which is no standing paper entry of it")
+    if right.voided_entries or not isinstance(meeting, Meeting) or not meeting.is_open:
+        raise Unfounded(f"frees right {right.id} a second time or after the close")
+    if not ballot.entered_with(o.find(UUID(o.signed.holder_id)).keys):
+        raise Unfounded(f"frees right {right.id} by another than the teller who entered it")
+    _seen(o, "entry freed", str(right.id))
+    return {STREAM: str(right.id), "ballot_id": c["ballot_id"]}
+
+
+def _entry_voided(o: Occasion) -> dict[str, Any]:
+    c = o.command
+    if str(o.stream) != c["ballot_id"]:
+        raise Unfounded(f"voids entry {o.stream}, which the command does not name")
+    return _signed_by(o, **{STREAM: c["ballot_id"]}, reason=c["reason"])
+
+
 # --- grade history --------------------------------------------------------------------------
 
 
@@ -617,6 +643,10 @@ RESULTS: Mapping[str, ResultRule] = {
         "meeting_id": c["meeting_id"],
         "voided": len(voided_rights(c)),
     },
+    "ballot.void_entry": lambda c, find: {
+        "ballot_id": c["ballot_id"],
+        "right_state": find(UUID(find(UUID(c["ballot_id"])).right)).state,
+    },
     "results.propose": lambda c, find: _status(
         c, find, proposal_hash=_campaign_of(c, find).proposal["hash"]
     ),
@@ -692,6 +722,9 @@ def _missing(o: Occasion) -> str | None:
         for slip in _voided_slips(o).values():
             if slip.id not in seen("slip voided"):
                 return f"the voiding of slip {slip.holder}"
+    elif c["type"] == "ballot.void_entry":
+        if str(o.find(UUID(c["ballot_id"])).right) not in seen("entry freed"):
+            return f"the freeing of the slip ballot {c['ballot_id']} spent"
     elif c["type"] == "dispute.resolve":
         for ballot_id in c.get("void_ballots", []):
             if ballot_id not in seen("voided"):
@@ -826,6 +859,8 @@ RULES: Mapping[str, Mapping[str | None, Rule]] = {
     _topic(BallotRight.Expired): {"balloting.close": _expired},
     _topic(CastBallot.Cast): {"ballot.cast": _cast},
     _topic(CastBallot.Voided): {"dispute.resolve": _voided},
+    _topic(CastBallot.EntryVoided): {"ballot.void_entry": _entry_voided},
+    _topic(BallotRight.EntryVoided): {"ballot.void_entry": _entry_reopened},
     _topic(Report.Submitted): {
         "report.submit": lambda o: _signed_by(
             o,
@@ -877,6 +912,7 @@ WITHOUT_ENVELOPE = frozenset(
         BallotRight.Spent,
         BallotRight.Expired,
         BallotRight.Voided,
+        BallotRight.EntryVoided,
         GradeHistory.Started,
         GradeHistory.GradeRecorded,
         CommandRecord.Accepted,

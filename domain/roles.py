@@ -47,6 +47,7 @@ SIGNERS: Mapping[str, frozenset[str]] = {
     "balloting.close": frozenset({ORGANIZER}),
     "balloting.countersign": frozenset({INSPECTOR}),
     "credentials.void": frozenset({ORGANIZER}),
+    "ballot.void_entry": frozenset({TELLER}),  # the entering teller only (BallotRight)
     "results.propose": ORGANIZERS,
     "results.approve": frozenset({COMMITTEE}),
     "results.publish": frozenset({ADMIN}),

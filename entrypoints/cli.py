@@ -125,6 +125,7 @@ class LazyGroup(click.Group):
         "consequences": "entrypoints.reads_cli:consequences",
         "credentials": "entrypoints.credentials_cli:credentials",
         "roster": "entrypoints.roster_cli:roster",
+        "paper": "entrypoints.paper_cli:paper",
     },
 )
 @click.version_option(package_name="appraisal-ledger")

@@ -35,10 +35,19 @@ class Refused(Exception):
 class AppraisalClient:
     """One signer talking to one deployment; logs in on the first read that needs it."""
 
-    def __init__(self, base_url: str, signer: Signer, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        signer: Signer,
+        *,
+        timeout: float = 30.0,
+        language: str | None = None,
+    ) -> None:
+        """`language` is sent as `Accept-Language` (`zh`: problems in Chinese)."""
         self.base_url = base_url.rstrip("/")
         self.signer = signer
         self.timeout = timeout
+        self.language = language
         self._token: str | None = None
 
     def send(self, command_type: str, **fields: Any) -> dict[str, Any]:
@@ -61,6 +70,11 @@ class AppraisalClient:
         self._token = str(session["token"])
         return self._token
 
+    def get_public(self, path: str, **params: Any) -> Any:
+        """A read that needs no session (the ballot definition, receipts)."""
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        return self._request("GET", path + query)
+
     def get(self, path: str, **params: Any) -> Any:
         """A read under this signer's session (started on first use)."""
         token = self._token or self.login()
@@ -71,6 +85,8 @@ class AppraisalClient:
         self, method: str, path: str, body: Any = None, *, token: str | None = None
     ) -> Any:
         headers = {"Accept": JSON}
+        if self.language is not None:
+            headers["Accept-Language"] = self.language
         data = None
         if body is not None:
             data = json.dumps(body, ensure_ascii=False).encode()

@@ -21,11 +21,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from domain import envelope as envelopes
+from domain.campaign import Campaign
 from domain.canonical import b64url_encode
 from domain.keys import encode_public_key, raw_public_key
 from entrypoints.cli import err, one_line_errors, read_json
 from entrypoints.slips_pdf import Slip, write_slips
 from service.keyfiles import read_private_key
+from service.settings import Settings, SettingsError
+from service.system import NotInitialised, System
 
 MAX_SLIPS = 10_000
 FRAGMENT_VERSION = "v1"
@@ -66,8 +69,8 @@ def credentials() -> None:
     show_default=True,
     help="Where voters open the ballot page (the app's address as seen from their phones).",
 )
-@click.option("--title", default="社区干部民主测评", show_default=True, help="Printed on slips.")
-@click.option("--label", help="The group's name printed on slips (default: its code).")
+@click.option("--title", help="Printed on slips (default: the campaign's title, from the store).")
+@click.option("--label", help="The group's name on slips (default: its label, from the store).")
 @click.option(
     "--json", "as_json", is_flag=True, help="Write the slips as JSON (kiosks, tests), not a PDF."
 )
@@ -88,7 +91,7 @@ def issue(
     count: int,
     output: str,
     base_url: str,
-    title: str,
+    title: str | None,
     label: str | None,
     as_json: bool,
     into_file: str | None,
@@ -131,9 +134,10 @@ def issue(
     else:
         if output == "-":
             raise ValueError("a PDF needs a file (-o slips.pdf)")
-        write_slips(
-            Path(output), slips, title=title, group_label=label or group, meeting_id=meeting
-        )
+        if title is None or label is None:
+            stored_title, stored_label = printed_names(campaign_id, group)
+            title, label = title or stored_title, label or stored_label
+        write_slips(Path(output), slips, title=title, group_label=label, meeting_id=meeting)
     body["credentials"].append({"group": group, "public_keys": sorted(public_keys)})
     if signer is None or server is None:
         err.print(f"{count} slips written to {output}; balloting.open's body on standard output")
@@ -149,6 +153,26 @@ def issue(
             Path(output).unlink()  # slips whose keys were never issued must not be handed out
         raise
     click.echo(json.dumps(accepted, ensure_ascii=False))
+
+
+def printed_names(campaign_id: uuid.UUID, group: str) -> tuple[str, str]:
+    """The campaign's title and the group's label from this machine's store, so a slip
+    names what its ballot page will show; the group must vote with slips. Offline (no
+    store), --title and --label say them instead."""
+    try:
+        system = System.open(Settings.from_env())
+    except (NotInitialised, SettingsError, OSError) as exc:
+        raise ValueError(
+            f"cannot read campaign {campaign_id} here ({exc}); pass --title and --label"
+        ) from None
+    try:
+        campaign = system.app.get(campaign_id, Campaign)
+        found = campaign.rules.group(group)
+    finally:
+        system.close()
+    if not found.anonymous:
+        raise ValueError(f"group {group} votes by name, not with slips")
+    return campaign.title, found.label
 
 
 def _opening(campaign_id: str, meeting_id: str, given: Any) -> dict[str, Any]:

@@ -57,14 +57,7 @@ class Driver:
 
     def register(self, name: str, *roles: str) -> Signer:
         person = Signer(name)
-        self.send(
-            self.admin,
-            "actor.register",
-            actor_id=person.actor_id,
-            name=name,
-            roles=list(roles),
-            public_key=person.public_key,
-        )
+        self.send(self.admin, "actor.register", **person.registration(name, roles))
         return person
 
 

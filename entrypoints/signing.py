@@ -10,7 +10,7 @@ time. Never use reproducible keys for anything real.
 
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -66,6 +66,15 @@ class Signer:
     @property
     def key_id(self) -> str:
         return key_id(raw_public_key(self.key))
+
+    def registration(self, name: str, roles: Sequence[str]) -> dict[str, Any]:
+        """The fields of the admin's `actor.register` that registers this key's holder."""
+        return {
+            "actor_id": self.actor_id,
+            "name": name,
+            "roles": list(roles),
+            "public_key": self.public_key,
+        }
 
     def envelope(
         self,

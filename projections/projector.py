@@ -264,6 +264,7 @@ COUNTS = (
     "slips_voided",
     "handed_out",
     "unused",
+    "entries_voided",
     "cast",
     "valid",
     "invalid",
@@ -326,6 +327,8 @@ def _ballot(tx: Tx, e: Applied) -> None:
         _cast(tx, e)
     elif e.name == "Voided":
         _void(tx, e)
+    elif e.name == "EntryVoided":
+        _void_entry(tx, e)
 
 
 def _cast(tx: Tx, e: Applied) -> None:
@@ -362,6 +365,38 @@ def _cast(tx: Tx, e: Applied) -> None:
     )
     reasons = json.loads(found["invalid_reasons"]) if found else {}
     reasons[event.reason] = reasons.get(event.reason, 0) + 1
+    tx.update("reconciliation", key, {"invalid_reasons": dumps(reasons)})
+
+
+def _void_entry(tx: Tx, e: Applied) -> None:
+    """A teller's own void: the entry leaves cast (and valid or invalid), its slip is
+    unused again until entered once more."""
+    ballot = tx.one(
+        "SELECT meeting_id, group_code, valid, invalid_reason, abstentions FROM {ballots} "
+        "WHERE ballot_id = ?",
+        e.id,
+    )
+    tx.update(
+        "ballots",
+        {"ballot_id": e.id},
+        {"voided_reason": e.event.reason, "voided_position": e.index},
+    )
+    if ballot is None:
+        return
+    key = {"meeting_id": ballot["meeting_id"], "group_code": ballot["group_code"]}
+    deltas = {"n_entries_voided": 1, "n_cast": -1, "n_unused": 1}
+    if ballot["valid"]:
+        deltas |= {"n_valid": -1, "n_counted": -1, "n_abstentions": -ballot["abstentions"]}
+        tx.add("reconciliation", key, deltas)
+        return
+    tx.add("reconciliation", key, deltas | {"n_invalid": -1})
+    found = tx.one(
+        "SELECT invalid_reasons FROM {reconciliation} WHERE meeting_id = ? AND group_code = ?",
+        *key.values(),
+    )
+    reasons = json.loads(found["invalid_reasons"]) if found else {}
+    reasons[ballot["invalid_reason"]] -= 1
+    reasons = {k: v for k, v in reasons.items() if v}
     tx.update("reconciliation", key, {"invalid_reasons": dumps(reasons)})
 
 

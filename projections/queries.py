@@ -71,6 +71,7 @@ COUNTS = (
     "slips_voided",
     "handed_out",
     "unused",
+    "entries_voided",
     "cast",
     "valid",
     "invalid",

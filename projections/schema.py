@@ -69,7 +69,7 @@ TABLES: tuple[Table, ...] = (
     _table(
         "reconciliation",
         "meeting_id group_code campaign_id n_issued:int n_slips_voided:int n_handed_out:int "
-        "n_cast:int n_unused:int n_valid:int "
+        "n_cast:int n_unused:int n_entries_voided:int n_valid:int "
         "n_invalid:int n_voided:int n_counted:int n_abstentions:int invalid_reasons",
         "meeting_id group_code",
     ),

@@ -14,16 +14,20 @@ from domain.balloting import (
     BallotRight,
     CastBallot,
     Meeting,
+    PlannedRight,
     check_handed_out,
+    check_makeup,
     parse_attendance,
     parse_rows,
     planned_rights,
     reconcile,
+    require_one_vote,
     right_id,
     spent_right_id,
     voided_rights,
 )
 from domain.ballots import Ballot, check_ballot_shape, validate_ballot
+from domain.campaign import Campaign
 from domain.errors import (
     Conflict,
     MalformedCommand,
@@ -49,6 +53,7 @@ def open_balloting(ctx: Context) -> Outcome:
     meeting_id = str(fields.uuid_field(c, "meeting_id"))
     if ctx.find(UUID(meeting_id)) is not None:
         raise Conflict(f"meeting {meeting_id} already exists")
+    campaign.check_can_open_meeting(meeting_id)
     rules = campaign.rules
     appraisee_ids = (
         [str(a) for a in fields.uuid_list(c, "appraisee_ids")]
@@ -94,11 +99,17 @@ def open_balloting(ctx: Context) -> Outcome:
     issued = Counter(r.group for r in planned)
     if not rights:
         raise MalformedCommand("balloting.open issues no ballots")
-    short = rules.quorum.refused_groups(issued)
-    if short:
-        raise RuleViolation(
-            f"quorum not met for group {short[0]}", groups=list(short), issued=dict(issued)
-        )
+    if campaign.opens_makeup:
+        voided = ctx.load_many(UUID(b) for b in campaign.voided_ballots())
+        makeups = ctx.load_many(UUID(m) for m in campaign.makeups)
+        check_makeup(appraisee_ids, issued, voided.values(), makeups.values())
+    else:
+        short = rules.quorum.refused_groups(issued)
+        if short:
+            raise RuleViolation(
+                f"quorum not met for group {short[0]}", groups=list(short), issued=dict(issued)
+            )
+    _require_one_vote(ctx, campaign, frozenset(appraisee_ids), planned)
     attendance = dict(fields.obj(c["attendance"], "attendance")) if "attendance" in c else {}
     present = parse_attendance(attendance)
     for code in present:
@@ -121,6 +132,27 @@ def open_balloting(ctx: Context) -> Outcome:
     )
     campaign.open_meeting(meeting_id, ctx.recorded_envelope)
     return Outcome([campaign, meeting, *aggregates])
+
+
+def _require_one_vote(
+    ctx: Context, campaign: Campaign, appraisees: frozenset[str], planned: list[PlannedRight]
+) -> None:
+    """No evaluator this opening names holds a standing ballot for one of its appraisees
+    in another meeting of the campaign (`domain.balloting.require_one_vote`)."""
+    named = [r for r in planned if r.kind == NAMED]
+    groups = [g.code for g in campaign.rules.groups if not g.anonymous]
+    meetings = ctx.load_many(UUID(m) for m in campaign.meetings) if named else {}
+    held = ctx.load_many(
+        right_id(str(m), group, NAMED, r.holder)
+        for m in meetings
+        for r in named
+        for group in groups
+    )
+    ballots = ctx.load_many(UUID(h.ballot_id) for h in held.values() if h.ballot_id)
+    for right in held.values():
+        ballot = ballots.get(UUID(right.ballot_id)) if right.ballot_id else None
+        meeting = meetings[UUID(right.meeting_id)]
+        require_one_vote(right.holder, appraisees, right, meeting, ballot)
 
 
 ANONYMOUS = {CREDENTIAL: True, PAPER: None, NAMED: False}  # what group each kind of right needs
@@ -246,6 +278,30 @@ def void_slips(ctx: Context) -> Outcome:
     return Outcome([meeting, *voided])
 
 
+ENTRY_VOID_REASON_LENGTH = 500
+
+
+def void_entry(ctx: Context) -> Outcome:
+    """The teller who typed in a paper ballot voids their own entry before the close, with
+    a reason; its serial may then be entered exactly once more (`BallotRight.reopen_entry`)."""
+    c = ctx.command
+    fields.only(c, {"campaign_id", "meeting_id", "ballot_id", "reason"})
+    reason = fields.free_text(c, "reason", max_length=ENTRY_VOID_REASON_LENGTH)
+    ballot_id = fields.uuid_field(c, "ballot_id")
+    meeting = _open_meeting(ctx)
+    ballot = ctx.find(ballot_id)
+    if not isinstance(ballot, CastBallot) or ballot.meeting_id != str(meeting.id):
+        raise NotFound(f"no ballot {ballot_id} in this meeting")
+    right = ctx.find(UUID(ballot.right))
+    teller = ctx.find(UUID(ctx.signer.holder_id))
+    assert isinstance(right, BallotRight) and isinstance(teller, Actor)
+    if right.kind != PAPER or not ballot.entered_with(teller.keys):
+        raise WrongRole("only the teller who entered a paper ballot may void the entry")
+    right.reopen_entry(str(ballot_id))
+    ballot.void_entry(reason, ctx.recorded_envelope)
+    return Outcome([right, ballot])
+
+
 def close_balloting(ctx: Context) -> Outcome:
     c = ctx.command
     fields.only(c, {"campaign_id", "meeting_id"})
@@ -272,4 +328,5 @@ SPECS = {
     "balloting.close": CommandSpec(close_balloting),
     "balloting.countersign": CommandSpec(countersign),
     "credentials.void": CommandSpec(void_slips),
+    "ballot.void_entry": CommandSpec(void_entry),
 }

@@ -14,7 +14,18 @@ from selenium.webdriver.chrome.service import Service
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 PHONE = {"width": 390, "height": 844, "pixelRatio": 2}
-SCREENSHOTS = Path(__file__).parents[2] / "docs/screenshots"
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the pages' screenshots go: a temporary directory, so a test run leaves the
+    working tree as it was; `make screenshots` (APPRAISAL_SCREENSHOTS=docs/screenshots)
+    refreshes the ones in docs/."""
+    chosen = os.environ.get("APPRAISAL_SCREENSHOTS")
+    if not chosen:
+        return tmp_path_factory.mktemp("screenshots")
+    Path(chosen).mkdir(parents=True, exist_ok=True)
+    return Path(chosen)
 
 
 @pytest.fixture(scope="session")

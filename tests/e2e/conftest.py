@@ -1,7 +1,6 @@
 """HTTP fixtures: the real app over a real store (SQLite and PostgreSQL), via Flask's client."""
 
 import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,9 +13,8 @@ from werkzeug.test import TestResponse
 from api import create_app
 from api.config import ApiOptions
 from api.runtime import Runtime
-from domain import keys
-from domain.envelope import SESSION_PREFIX
-from tests.support import Harness, Signer
+from tests.support import Harness
+from tests.support.http import submit
 
 PROBLEMS = "https://appraisal-ledger.example/problems/"
 
@@ -47,14 +45,6 @@ def runtime(app: Flask) -> Runtime:
     return app.extensions["appraisal"]
 
 
-def post_json(client: FlaskClient, path: str, document: Any, **kwargs: Any) -> TestResponse:
-    return client.post(path, data=json.dumps(document), content_type="application/json", **kwargs)
-
-
-def submit(client: FlaskClient, envelope: dict[str, Any]) -> TestResponse:
-    return post_json(client, "/api/v1/commands", envelope)
-
-
 def assert_problem(response: TestResponse, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
@@ -75,22 +65,6 @@ def refused(
     assert harness.size == before
     assert body["instance"] == "/api/v1/commands"
     return body
-
-
-def login(client: FlaskClient, signer: Signer) -> dict[str, Any]:
-    challenge = client.post("/api/v1/sessions/challenge").get_json()["challenge"]
-    signature = keys.sign(signer.key, SESSION_PREFIX + challenge.encode())
-    response = post_json(
-        client,
-        "/api/v1/sessions",
-        {"key_id": signer.key_id, "challenge": challenge, "signature": signature},
-    )
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def b64decode(text: str) -> bytes:

@@ -3,8 +3,9 @@
 from flask.testing import FlaskClient
 
 from domain.registry import ADMIN_ACTOR_ID
-from tests.e2e.conftest import assert_problem, bearer, login
+from tests.e2e.conftest import assert_problem
 from tests.support import Harness, Signer
+from tests.support.http import bearer, login
 
 
 def test_actor_shows_roles_and_revoked_keys(harness: Harness, client: FlaskClient) -> None:

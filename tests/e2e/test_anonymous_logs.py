@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 
 from api.observability import JsonFormatter
 from tests.e2e.conftest import runtime
-from tests.e2e.driver import Api, HttpCampaign
 from tests.e2e.test_serve import serving
 from tests.support import Harness
+from tests.support.http import Api, HttpCampaign
 
 FINE_TIME = re.compile(r"\d{2}:\d{2}:\d{2}")
 MINUTE_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")

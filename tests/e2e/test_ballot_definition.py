@@ -10,9 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.e2e.conftest import assert_problem, runtime
-from tests.e2e.driver import Api, HttpCampaign, new_id
 from tests.e2e.test_anonymous_logs import access_lines, assert_anonymous
 from tests.support import Harness
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import new_id
 
 
 def test_a_meetings_ballot_is_public_and_names_only_what_a_paper_ballot_shows(

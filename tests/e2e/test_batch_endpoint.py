@@ -7,15 +7,16 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from domain import merkle
-from tests.e2e.conftest import PROBLEMS, assert_problem, post_json
+from tests.e2e.conftest import PROBLEMS, assert_problem
 from tests.integration.test_batch import paper_ballot
-from tests.integration.test_lifecycle import Campaign, new_id
 from tests.support import Harness, Signer
+from tests.support.http import post_json
+from tests.support.scenario import CityCampaign, new_id
 
 BATCH = "/api/v1/commands/batch"
 
 
-def open_paper_meeting(c: Campaign, serials: list[str]) -> str:
+def open_paper_meeting(c: CityCampaign, serials: list[str]) -> str:
     meeting = new_id()
     c.send(
         c.organizer,
@@ -32,7 +33,7 @@ def without_replayed(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_mixed_batch_answers_each_envelope_in_order(harness: Harness, client: FlaskClient) -> None:
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     serials = [f"P-{n:04d}" for n in range(6)]
     meeting = open_paper_meeting(c, serials)

@@ -14,8 +14,9 @@ from domain import checkpoint, keys, merkle
 from domain.canonical import b64url_decode
 from domain.envelope import parse_envelope
 from tests.e2e.conftest import assert_problem, b64decode
-from tests.e2e.driver import Api, HttpCampaign, new_id
 from tests.support import Harness, Signer
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import new_id
 
 RESULTS_KEYS = {"campaign_id", "status", "results", "proposal_hash", "page"}
 RESULT_KEYS = {
@@ -205,23 +206,9 @@ def debrief(api: Api, c: HttpCampaign, cadre: Signer, appraisee: str) -> None:
 
 def uphold_a_dispute(api: Api, c: HttpCampaign) -> str:
     """A cadre disputes their result; the inspector voids a resident ballot. The voided id."""
-    dispute = new_id()
-    c.send(
-        c.cadres[3],
-        "dispute.lodge",
-        dispute_id=dispute,
-        appraisee_id=c.appraisees[3],
-        grounds="居民代表票存在代填",
-    )
-    voided = next(b for b, g in c.groups.items() if g == "resident_rep" and c.casts[b]["valid"])
-    resolved = c.send(
-        c.inspector,
-        "dispute.resolve",
-        dispute_id=dispute,
-        decision="upheld",
-        reason="经核实该票为代填，予以作废",
-        void_ballots=[voided],
-    )
+    dispute = c.lodge_dispute()
+    voided = c.first_valid("resident_rep")
+    resolved = c.uphold_dispute(dispute)
     assert (resolved["status"], resolved["voided"]) == ("reopened", [voided])
     assert api.read(f"{c.path}/results", c.cadres[1])["results"] == []
     receipt = api.read(f"/api/v1/ballots/{voided}")

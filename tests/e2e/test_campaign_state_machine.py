@@ -25,8 +25,9 @@ from entrypoints.cli import main
 from service.settings import Settings
 from tests.conftest import postgres_schema_url
 from tests.e2e.conftest import OPTIONS, PROBLEMS, runtime
-from tests.e2e.driver import DIMENSIONS, Api, HttpCampaign, new_id
 from tests.support import Harness, Signer, fuzz_examples
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import DIMENSIONS, new_id
 from tests.unit.test_roles import DESIGN_SIGNERS
 
 # Who may sign what: DESIGN §3.1's table, and results.finalize as results.publish's peer.
@@ -83,7 +84,17 @@ class Model:
             "results.publish": self.status == "approved",
             "results.finalize": self.status == "publicized",
         }[command_type]
-        return None if allowed else (409, "wrong-state")
+        if not allowed:
+            return (409, "wrong-state")
+        if command_type == "balloting.open" and self.standing():
+            return (409, "conflict")  # the same evaluators would vote twice
+        return None
+
+    def standing(self) -> bool:
+        """Whether the named evaluators (every meeting names the same ones, for the same
+        appraisees) hold a standing right: unspent in an open meeting, or cast. Rights of
+        a meeting closed unvoted expired, and bar nothing."""
+        return any(s == "open" or m in self.voted for m, s in self.meetings.items())
 
     def accept(self, command_type: str, meeting: str | None = None) -> None:
         if command_type == "campaign.publish":

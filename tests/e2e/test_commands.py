@@ -7,8 +7,9 @@ from eventsourcing.persistence import OperationalError
 from flask.testing import FlaskClient
 
 from domain.errors import WrongState
-from tests.e2e.conftest import assert_problem, post_json, refused, submit
+from tests.e2e.conftest import assert_problem, refused
 from tests.support import Harness, Signer
+from tests.support.http import post_json, submit
 
 
 def register(harness: Harness, person: Signer, *roles: str, **overrides: object) -> dict:

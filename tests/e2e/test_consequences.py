@@ -16,9 +16,10 @@ from flask.testing import FlaskClient
 
 from entrypoints.cli import main
 from tests.e2e.conftest import assert_problem, refused
-from tests.e2e.driver import RULES, Api, HttpCampaign, new_id
 from tests.e2e.test_seed_rules import a_meeting_of_three, approval, proposed
 from tests.support import Harness
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import RULES, new_id
 
 RECTIFY_INCOMPETENT = {"kind": "rectify", "grade": "incompetent", "within_days": 90}
 

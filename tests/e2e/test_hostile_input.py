@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask.testing import FlaskClient
 
-from tests.e2e.conftest import assert_problem, bearer, refused, submit
-from tests.e2e.driver import Api, HttpCampaign
+from tests.e2e.conftest import assert_problem, refused
 from tests.support import Harness, Signer
+from tests.support.http import Api, HttpCampaign, bearer, submit
 
 
 @pytest.fixture

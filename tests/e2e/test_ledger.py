@@ -12,8 +12,9 @@ from domain import checkpoint, merkle
 from domain.canonical import b64url_decode
 from domain.entries import Entry
 from service.recorders import LedgerCorrupt
-from tests.e2e.conftest import assert_problem, b64decode, bearer, login, runtime, submit
+from tests.e2e.conftest import assert_problem, b64decode, runtime
 from tests.support import Harness, Signer
+from tests.support.http import bearer, login, submit
 
 
 def populate(harness: Harness, people: int = 3) -> None:

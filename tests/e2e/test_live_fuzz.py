@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from tests.e2e.driver import Api, HttpCampaign
 from tests.e2e.test_openapi import CHECKS, signed_by
 from tests.support import Harness, Signer, fuzz_examples
+from tests.support.http import Api, HttpCampaign
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ the grade's label. Both from the campaign's own roster and rules, never hard-cod
 from flask.testing import FlaskClient
 
 from domain.rules import parse_rules
-from tests.e2e.driver import RULES, Api, HttpCampaign
 from tests.support import Harness
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import RULES
 
 
 def test_roster_and_results_carry_names_and_labels(harness: Harness, client: FlaskClient) -> None:

@@ -24,9 +24,8 @@ from domain.canonical import canonical_json
 from domain.envelope import COMMAND_PREFIX, format_timestamp
 from domain.errors import DomainError
 from service.system import command_specs
-from tests.e2e.conftest import bearer, login
-from tests.e2e.driver import undocumented
 from tests.support import Harness, Signer, fuzz_examples
+from tests.support.http import bearer, login, undocumented
 
 EXAMPLES = fuzz_examples(25)
 

@@ -22,9 +22,10 @@ from domain import wire
 from projections import catch_up
 from projections.projector import Projector
 from service.settings import Settings, SettingsError
-from tests.e2e.conftest import OPTIONS, assert_problem, bearer, login, runtime, submit
-from tests.e2e.driver import RULES
+from tests.e2e.conftest import OPTIONS, assert_problem, runtime
 from tests.support import Harness, Signer
+from tests.support.http import bearer, login, submit
+from tests.support.scenario import RULES
 
 
 def test_healthz_does_not_touch_the_store(

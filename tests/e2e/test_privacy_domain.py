@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 
 from domain.balloting import CREDENTIAL
 from tests.e2e.conftest import assert_problem
-from tests.e2e.driver import RULES, Api, HttpCampaign, new_id
 from tests.integration.test_audit import export, verify
 from tests.support import Harness, RawStore, Signer
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import RULES, new_id
 
 
 def refused(

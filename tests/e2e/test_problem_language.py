@@ -10,8 +10,9 @@ from flask.testing import FlaskClient
 from api.problem_language import ZH
 from api.problems import HTTP_CODES
 from domain.errors import DomainError
-from tests.e2e.conftest import assert_problem, submit
+from tests.e2e.conftest import assert_problem
 from tests.support import Harness, Signer
+from tests.support.http import submit
 
 PACKAGES = ("domain", "service", "projections", "api", "bootstrap", "entrypoints")
 

@@ -23,8 +23,9 @@ from flask.testing import FlaskClient
 from api import create_app
 from api.config import ApiOptions
 from service.settings import Settings
-from tests.e2e.conftest import assert_problem, bearer, login, runtime, submit
+from tests.e2e.conftest import assert_problem, runtime
 from tests.support import Harness, Signer
+from tests.support.http import bearer, login, submit
 
 BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 OPTIONS = ApiOptions(checkpointer=False, inprocess_projections=True, projection_poll_seconds=0.05)

@@ -10,9 +10,10 @@ from api import create_app
 from api.config import ApiOptions
 from domain.roles import ROLES
 from projections import catch_up
-from tests.e2e.conftest import assert_problem, bearer, login, runtime
-from tests.e2e.driver import RULES, new_id
+from tests.e2e.conftest import assert_problem, runtime
 from tests.support import Harness
+from tests.support.http import bearer, login
+from tests.support.scenario import RULES, new_id
 
 CAMPAIGN = "/api/v1/campaigns/{campaign}"
 EVERYONE = set(ROLES)

@@ -7,8 +7,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.e2e.conftest import assert_problem
-from tests.e2e.driver import Api, HttpCampaign, new_id
 from tests.support import Harness
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import new_id
 
 
 @pytest.fixture

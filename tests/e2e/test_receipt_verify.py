@@ -18,8 +18,8 @@ from domain.entries import leaf_input
 from domain.envelope import seal
 from entrypoints.cli import main
 from tests.e2e.test_serve import serving
-from tests.integration.test_lifecycle import Campaign
 from tests.support import Harness, Signer
+from tests.support.scenario import CityCampaign
 from tests.witnesses import RunningWitness, new_witness_key
 
 WAIT_SECONDS = 20
@@ -61,11 +61,11 @@ def wait_for_checkpoint(base: str, size: int, cosigned_by: str | None = None) ->
 @pytest.fixture
 def ballot(harness: Harness) -> dict[str, Any]:
     """A credential ballot's answer, as the voter's device saved it."""
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     rows = [{"appraisee_id": a, "choice": "competent"} for a in c.appraisees]
-    answer = c.cast(Signer(key=c.residents[0]), "resident_rep", rows).to_json()
+    answer = c.cast(c.residents[0], "resident_rep", rows).to_json()
     c.h.register("evaluator")  # the log goes on after the ballot
     return answer
 

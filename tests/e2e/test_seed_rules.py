@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 
 from entrypoints.cli import main
 from tests.e2e.conftest import refused
-from tests.e2e.driver import DIMENSIONS, RULES, Api, HttpCampaign, new_id
 from tests.support import Harness, Signer
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import DIMENSIONS, RULES, new_id
 
 RULESETS = Path(__file__).parents[2] / "service/rulesets"
 

@@ -16,8 +16,9 @@ from domain.canonical import b64url_decode, b64url_encode
 from domain.envelope import SESSION_PREFIX
 from entrypoints.cli import main
 from service.settings import SettingsError
-from tests.e2e.conftest import assert_problem, bearer, login, post_json, runtime
+from tests.e2e.conftest import assert_problem, runtime
 from tests.support import Harness, Signer
+from tests.support.http import bearer, login, post_json
 
 
 def signed(signer: Signer, challenge: str) -> dict[str, str]:

@@ -9,9 +9,10 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.e2e.conftest import assert_problem
-from tests.e2e.driver import RULES, Api, HttpCampaign
 from tests.e2e.test_campaign_state_machine import assert_audit_verifies
 from tests.support import Harness, Signer
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import RULES
 
 COUNTERSIGNED = {**RULES, "credentials": {"countersign": "inspector"}}
 

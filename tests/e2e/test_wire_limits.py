@@ -21,9 +21,10 @@ from domain.envelope import COMMAND_PREFIX, format_timestamp
 from domain.errors import DomainError
 from domain.rules import MAX_DECIMAL_DIGITS, MAX_DECIMAL_SCALE
 from domain.wire import MAX_KEY_LENGTH, MAX_STRING_LENGTH
-from tests.e2e.conftest import assert_problem, login, refused, submit
-from tests.e2e.driver import RULES, new_id
+from tests.e2e.conftest import assert_problem, refused
 from tests.support import Harness, Signer
+from tests.support.http import login, submit
+from tests.support.scenario import RULES, new_id
 
 RULESETS = Path(__file__).parents[2] / "service/rulesets"
 SEED002 = json.loads((RULESETS / "seed002_dazehu.json").read_text())

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from api import create_app
 from service.system import System
 from tests.e2e.conftest import OPTIONS, assert_problem, runtime
-from tests.e2e.driver import Api, HttpCampaign
 from tests.support import Harness
+from tests.support.http import Api, HttpCampaign
 from tests.witnesses import RunningWitness, new_witness_key, spec_verify_cosignature
 
 

@@ -7,8 +7,9 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.e2e.conftest import assert_problem
-from tests.e2e.driver import RULES, Api, HttpCampaign, new_id
 from tests.support import Harness, Signer
+from tests.support.http import Api, HttpCampaign
+from tests.support.scenario import RULES, new_id
 
 
 def refuse(c: HttpCampaign, who: Signer, command_type: str, **fields: Any) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def test_every_campaign_wrong_state_refusal_is_a_409_problem(
 
     dispute = new_id()
     c.send(c.cadres[3], "dispute.lodge", dispute_id=dispute, **lodge)
-    voided = next(b for b, g in c.groups.items() if g == "resident_rep" and c.casts[b]["valid"])
+    voided = c.first_valid("resident_rep")
     c.send(
         c.inspector,
         "dispute.resolve",

@@ -22,9 +22,9 @@ from domain.registry import Actor
 from domain.tree_check import TreeRebuilder
 from entrypoints.cli import main
 from service.keyfiles import read_private_key
-from tests.integration.test_lifecycle import Campaign
 from tests.integration.test_lifecycle import test_whole_campaign_lifecycle as whole_lifecycle
 from tests.support import Harness, RawStore, Signer
+from tests.support.scenario import CityCampaign
 
 Records = list[dict[str, Any]]
 PROPOSED = "domain.campaign:Campaign.ResultsProposed"
@@ -105,9 +105,9 @@ def assert_named(outcome: tuple[int, dict[str, Any]], index: int | None, problem
 
 
 @pytest.fixture
-def published(harness: Harness) -> Campaign:
+def published(harness: Harness) -> CityCampaign:
     """A campaign balloted, proposed, approved with an adjustment and published."""
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     c.vote()
@@ -119,12 +119,12 @@ def published(harness: Harness) -> Campaign:
 
 
 @pytest.fixture
-def bundle(published: Campaign, tmp_path: Path) -> Records:
+def bundle(published: CityCampaign, tmp_path: Path) -> Records:
     return export(published.h, tmp_path / "bundle.jsonl")
 
 
 def test_whole_lifecycle_bundle_verifies(harness: Harness, tmp_path: Path) -> None:
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     whole_lifecycle(c)
@@ -146,7 +146,9 @@ def test_whole_lifecycle_bundle_verifies(harness: Harness, tmp_path: Path) -> No
     assert human.exit_code == 0 and "audit: OK" in human.stdout
 
 
-def test_changed_state_byte_is_named(published: Campaign, bundle: Records, tmp_path: Path) -> None:
+def test_changed_state_byte_is_named(
+    published: CityCampaign, bundle: Records, tmp_path: Path
+) -> None:
     target = entries(bundle)[len(entries(bundle)) // 2]
     state = bytearray(base64.b64decode(target["state"]))
     state[len(state) // 2] ^= 0x01
@@ -155,7 +157,7 @@ def test_changed_state_byte_is_named(published: Campaign, bundle: Records, tmp_p
     assert_named(outcome, target["index"], "does not match the signed checkpoint")
 
 
-def test_dropped_entry_is_named(published: Campaign, bundle: Records, tmp_path: Path) -> None:
+def test_dropped_entry_is_named(published: CityCampaign, bundle: Records, tmp_path: Path) -> None:
     dropped = entries(bundle)[7]
     bundle.remove(dropped)
     outcome = verify(published.h, tmp_path / "t.jsonl", bundle)
@@ -163,7 +165,7 @@ def test_dropped_entry_is_named(published: Campaign, bundle: Records, tmp_path: 
 
 
 def test_dropped_ballot_is_named_even_when_log_resealed(
-    published: Campaign, bundle: Records, tmp_path: Path
+    published: CityCampaign, bundle: Records, tmp_path: Path
 ) -> None:
     ballot = [r for r in entries(bundle) if r["topic"] == CAST][4]
     bundle.remove(ballot)
@@ -172,7 +174,9 @@ def test_dropped_ballot_is_named_even_when_log_resealed(
     assert_named(outcome, ballot["index"], "follows no signed event")
 
 
-def test_swapped_entries_are_named(published: Campaign, bundle: Records, tmp_path: Path) -> None:
+def test_swapped_entries_are_named(
+    published: CityCampaign, bundle: Records, tmp_path: Path
+) -> None:
     i, j = 12, 30
     first, second = entries(bundle)[i], entries(bundle)[j]
     a, b = bundle.index(first), bundle.index(second)
@@ -193,7 +197,7 @@ def _forge_signature(record: dict[str, Any]) -> None:
 
 
 def test_forged_envelope_signature_is_named(
-    published: Campaign, bundle: Records, tmp_path: Path
+    published: CityCampaign, bundle: Records, tmp_path: Path
 ) -> None:
     ballot = [r for r in entries(bundle) if r["topic"] == CAST][2]
     _forge_signature(ballot)
@@ -203,14 +207,14 @@ def test_forged_envelope_signature_is_named(
     assert_named(resealed, ballot["index"], "envelope signature does not verify")
 
 
-def test_wrong_log_key_is_named(published: Campaign, bundle: Records, tmp_path: Path) -> None:
+def test_wrong_log_key_is_named(published: CityCampaign, bundle: Records, tmp_path: Path) -> None:
     path = tmp_path / "bundle.jsonl"
     outcome = verify(published.h, path, key=Signer().public_key)
     assert_named(outcome, None, "checkpoint rejected with the given log key", line=2)
 
 
 def test_checkpoint_of_another_tree_is_named(
-    published: Campaign, bundle: Records, tmp_path: Path
+    published: CityCampaign, bundle: Records, tmp_path: Path
 ) -> None:
     h = published.h
     older = h.system.app.ledger.checkpoints()[-2]
@@ -231,7 +235,7 @@ def _other_grade(result: dict[str, Any]) -> str:
 
 
 def test_altered_published_grade_is_named(
-    published: Campaign, bundle: Records, tmp_path: Path
+    published: CityCampaign, bundle: Records, tmp_path: Path
 ) -> None:
     [summary] = [r for r in bundle if r["type"] == "results"]
     target = summary["results"][1]
@@ -241,7 +245,7 @@ def test_altered_published_grade_is_named(
 
 
 def test_altered_proposed_grade_is_named_even_when_log_resealed(
-    published: Campaign, bundle: Records, tmp_path: Path
+    published: CityCampaign, bundle: Records, tmp_path: Path
 ) -> None:
     [proposal] = [r for r in entries(bundle) if r["topic"] == PROPOSED]
 
@@ -256,7 +260,7 @@ def test_altered_proposed_grade_is_named_even_when_log_resealed(
 def test_ballot_signed_by_revoked_key_is_named(
     harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     leader = c.leaders[0]
@@ -278,10 +282,10 @@ def test_ballot_signed_by_revoked_key_is_named(
 
 
 def test_campaign_scope_exports_every_entry_and_checks_one_campaign(
-    published: Campaign, tmp_path: Path
+    published: CityCampaign, tmp_path: Path
 ) -> None:
     h = published.h
-    other = Campaign(h)
+    other = CityCampaign(h)
     other.set_up()
     path = tmp_path / "scoped.jsonl"
     records = export(h, path, "--campaign", published.id)
@@ -294,7 +298,7 @@ def test_campaign_scope_exports_every_entry_and_checks_one_campaign(
     assert len([r for r in everything if r["type"] == "results"]) == 2
 
 
-def test_replay_diffs_stored_results(published: Campaign) -> None:
+def test_replay_diffs_stored_results(published: CityCampaign) -> None:
     h = published.h
     result = cli(h, "audit", "replay", published.id, "--json")
     assert result.exit_code == 0, result.output
@@ -329,7 +333,9 @@ def test_replay_diffs_stored_results(published: Campaign) -> None:
     assert human.exit_code == 1 and "DIFFERENT" in human.stdout
 
 
-def test_bad_input_is_one_line_error(published: Campaign, bundle: Records, tmp_path: Path) -> None:
+def test_bad_input_is_one_line_error(
+    published: CityCampaign, bundle: Records, tmp_path: Path
+) -> None:
     h = published.h
     key = h.init_result["log_public_key"]
     not_a_bundle = tmp_path / "notes.txt"
@@ -350,7 +356,9 @@ def test_bad_input_is_one_line_error(published: Campaign, bundle: Records, tmp_p
     assert not (tmp_path / "x.jsonl").exists()
 
 
-def test_offline_mapper_decodes_like_the_application(published: Campaign, bundle: Records) -> None:
+def test_offline_mapper_decodes_like_the_application(
+    published: CityCampaign, bundle: Records
+) -> None:
     app_mapper = published.h.system.app.mapper
     offline = event_mapper()
     for item in entries(bundle):
@@ -359,7 +367,7 @@ def test_offline_mapper_decodes_like_the_application(published: Campaign, bundle
         assert vars(offline.to_domain_event(stored)) == vars(app_mapper.to_domain_event(stored))
 
 
-def test_altered_proof_is_named(published: Campaign, bundle: Records, tmp_path: Path) -> None:
+def test_altered_proof_is_named(published: CityCampaign, bundle: Records, tmp_path: Path) -> None:
     target = entries(bundle)[5]
     target["proof"][0] = base64.b64encode(bytes(32)).decode()
     outcome = verify(published.h, tmp_path / "t.jsonl", bundle)
@@ -389,7 +397,7 @@ def _malform_proof_and_break_order(records: Records) -> None:
 
 
 def test_helper_processes_change_no_report(
-    published: Campaign, bundle: Records, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    published: CityCampaign, bundle: Records, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Whatever the helpers suspect, the report is the one a single process gives."""
     h = published.h
@@ -412,7 +420,7 @@ def test_helper_processes_change_no_report(
 
 
 def test_a_helper_that_dies_changes_no_report(
-    published: Campaign, bundle: Records, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    published: CityCampaign, bundle: Records, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = published.h
     path = tmp_path / "t.jsonl"
@@ -425,7 +433,7 @@ def test_a_helper_that_dies_changes_no_report(
 def test_event_for_a_finalised_campaigns_meeting_is_named(harness: Harness, tmp_path: Path) -> None:
     """The auditor forgets a finalised campaign's meetings, rights and ballots; a stream
     it forgot must still refuse any event that comes after, even in a resealed log."""
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     whole_lifecycle(c)

@@ -4,11 +4,11 @@ proved; refused ones write nothing; accepted ones share one transaction."""
 import base64
 
 from domain import errors, merkle
-from tests.integration.test_lifecycle import Campaign, new_id
 from tests.support import Harness, Signer
+from tests.support.scenario import CityCampaign, new_id
 
 
-def paper_ballot(c: Campaign, meeting: str, serial: str) -> dict:
+def paper_ballot(c: CityCampaign, meeting: str, serial: str) -> dict:
     return c.teller.envelope(
         "ballot.cast",
         campaign_id=c.id,
@@ -21,7 +21,7 @@ def paper_ballot(c: Campaign, meeting: str, serial: str) -> dict:
 
 
 def test_teller_batch_records_each_ballot_on_its_own(harness: Harness) -> None:
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     meeting = new_id()
     serials = [f"P-{n:04d}" for n in range(12)]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tests.integration.test_audit import cli, export, verify
 from tests.integration.test_counted_signed import change, first, run, topic
-from tests.integration.test_lifecycle import RULES, Campaign, new_id
 from tests.support import Harness
+from tests.support.scenario import RULES, CityCampaign, new_id
 
 RULES_WITH_INTERVIEWS = copy.deepcopy(RULES) | {
     "consequences": [
@@ -19,9 +19,9 @@ RULES_WITH_INTERVIEWS = copy.deepcopy(RULES) | {
 }
 
 
-def acted_on(harness: Harness) -> Campaign:
-    c = Campaign(harness, rules=RULES_WITH_INTERVIEWS)
-    c.set_up()
+def acted_on(harness: Harness) -> CityCampaign:
+    c = CityCampaign(harness)
+    c.set_up(RULES_WITH_INTERVIEWS)
     c.open()
     c.vote()
     proposal = c.close_and_propose()

@@ -30,9 +30,9 @@ from service.settings import Settings
 from service.system import System
 from tests.conftest import postgres_schema_url
 from tests.integration.test_audit import cli, edit_state, entries, export, verify
-from tests.integration.test_lifecycle import Campaign
 from tests.integration.test_lifecycle import test_whole_campaign_lifecycle as whole_lifecycle
 from tests.support import Harness, RawStore, Signer
+from tests.support.scenario import CityCampaign
 
 Records = list[dict[str, Any]]
 CAST = "domain.balloting:CastBallot.Cast"
@@ -95,7 +95,7 @@ def reseal_everything(h: Harness, records: Records) -> Records:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def ledger(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Harness, Campaign, Records]]:
+) -> Iterator[tuple[Harness, CityCampaign, Records]]:
     """The first campaign runs its whole life (reports, ballots of every kind, close,
     proposal, approval with an adjustment, a dispute voiding a ballot, a second approval,
     finalisation with grade history, feedback, rectification). The bundle's scope is a
@@ -111,11 +111,11 @@ def ledger(
     )
     with ExitStack() as stack:
         h = stack.enter_context(Harness.initialised(settings))
-        c = Campaign(h)
+        c = CityCampaign(h)
         c.set_up()
         c.open()
         whole_lifecycle(c)
-        other = Campaign(h)
+        other = CityCampaign(h)
         other.set_up()
         records = export(h, data_dir.parent / "bundle.jsonl", "--campaign", other.id)
         yield h, c, records
@@ -494,7 +494,7 @@ def test_a_flipped_choice_in_the_store_is_not_counted_and_is_named(
     nodes rebuilt, the checkpoints re-signed. `ledger verify` passes — the tree is the
     operator's to rebuild — but the tally still counts the signed choice, and the audit
     names the ballot and its field."""
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     c.vote()

@@ -14,16 +14,16 @@ from domain.derivation import Derivation, derive
 from projections import derivations, explain, queries
 from projections.worker import Worker
 from service.derivation_inputs import load_inputs
-from tests.integration.test_lifecycle import Campaign
 from tests.support import Harness
+from tests.support.scenario import CityCampaign
 
 INSPECTOR = frozenset({"inspector"})
 
 
 @pytest.fixture
-def proposed(harness: Harness) -> Campaign:
+def proposed(harness: Harness) -> CityCampaign:
     """A campaign whose results are proposed, not yet projected."""
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     c.vote()
@@ -31,15 +31,15 @@ def proposed(harness: Harness) -> Campaign:
     return c
 
 
-def _proposal_hash(c: Campaign) -> str:
+def _proposal_hash(c: CityCampaign) -> str:
     return c.h.system.app.find(uuid.UUID(c.id)).proposal["hash"]
 
 
-def _explain_all(c: Campaign) -> dict[str, Any]:
+def _explain_all(c: CityCampaign) -> dict[str, Any]:
     return {a: queries.explanation(c.h.read, c.id, a, roles=INSPECTOR) for a in c.appraisees}
 
 
-def _stored_rows(c: Campaign) -> list[dict[str, Any]]:
+def _stored_rows(c: CityCampaign) -> list[dict[str, Any]]:
     with c.h.read.views.reading() as tx:
         return tx.all("SELECT * FROM {derived_results} WHERE campaign_id = ?", c.id)
 
@@ -52,7 +52,7 @@ def _no_deriving(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_worker_stores_the_derivation_and_explanations_read_it(
-    proposed: Campaign, monkeypatch: pytest.MonkeyPatch
+    proposed: CityCampaign, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c = proposed
     projections.catch_up(c.h.read, batch_size=5)
@@ -73,7 +73,7 @@ def test_the_worker_stores_the_derivation_and_explanations_read_it(
 
 
 def test_a_rebuild_keeps_the_derivations_and_does_not_derive_again(
-    proposed: Campaign, monkeypatch: pytest.MonkeyPatch
+    proposed: CityCampaign, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c = proposed
     projections.catch_up(c.h.read)
@@ -85,7 +85,7 @@ def test_a_rebuild_keeps_the_derivations_and_does_not_derive_again(
 
 
 def test_a_derivation_that_does_not_reproduce_the_proposal_is_not_kept(
-    proposed: Campaign, monkeypatch: pytest.MonkeyPatch
+    proposed: CityCampaign, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c = proposed
 
@@ -100,7 +100,7 @@ def test_a_derivation_that_does_not_reproduce_the_proposal_is_not_kept(
 
 
 def test_a_failing_derivation_leaves_the_projection_and_explanations_working(
-    proposed: Campaign, monkeypatch: pytest.MonkeyPatch
+    proposed: CityCampaign, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c = proposed
     with monkeypatch.context() as patched:
@@ -117,7 +117,7 @@ def test_a_failing_derivation_leaves_the_projection_and_explanations_working(
     assert len(_stored_rows(c)) == len(c.appraisees)
 
 
-def test_explanations_name_the_same_rows_as_the_domain_derivation(proposed: Campaign) -> None:
+def test_explanations_name_the_same_rows_as_the_domain_derivation(proposed: CityCampaign) -> None:
     c = proposed
     projections.catch_up(c.h.read)
     read = c.h.read
@@ -134,7 +134,7 @@ def test_explanations_name_the_same_rows_as_the_domain_derivation(proposed: Camp
 
 
 def test_the_views_move_on_while_the_worker_derives(
-    proposed: Campaign, monkeypatch: pytest.MonkeyPatch
+    proposed: CityCampaign, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c = proposed
     release = threading.Event()

@@ -3,217 +3,34 @@ named, anonymous and paper ballots, proposal, k-of-n approval, publication, a di
 upheld and the re-approval, finalisation, feedback and rectification."""
 
 import base64
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain import errors, merkle, scoring
-from domain.balloting import parse_rows
-from domain.ballots import Ballot
 from domain.campaign import compact_results
 from domain.rules import parse_rules
 from tests.support import Harness, Signer
-
-RULES = json.loads((Path(__file__).parents[2] / "service/rulesets/seed000_city.json").read_text())
-DIMENSIONS = ("morality", "ability", "diligence", "performance", "integrity")
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-class Campaign:
-    """Drives one campaign through the command bus as its participants would."""
-
-    def __init__(
-        self,
-        harness: Harness,
-        year: int = 2025,
-        cadres: list[Signer] | None = None,
-        rules: dict | None = None,
-    ) -> None:
-        self.h = harness
-        self.year = year
-        self.rules = RULES if rules is None else rules
-        self.id = new_id()
-        self.meeting = new_id()
-        self.organizer = harness.register("organizer", name="组织部")
-        self.committee = harness.register("committee", name="党委会")
-        self.inspector = harness.register("inspector", name="纪检")
-        self.teller = harness.register("teller", name="计票员")
-        self.leaders = [harness.register("evaluator", name=f"领导{i}") for i in range(3)]
-        self.city_leader = harness.register("evaluator", name="包片市级领导")
-        self.cadres = cadres or [harness.register("cadre", name=f"干部{i}") for i in range(4)]
-        self.appraisees = [new_id() for _ in self.cadres]
-        self.residents = [Ed25519PrivateKey.generate() for _ in range(8)]
-        self.units = [Ed25519PrivateKey.generate() for _ in range(3)]
-        self.ballots: list[Ballot] = []
-
-    def send(self, who: Signer, command_type: str, **fields):
-        return self.h.submit(who.envelope(command_type, campaign_id=self.id, **fields))
-
-    def set_up(self) -> None:
-        self.send(
-            self.organizer,
-            "campaign.create",
-            title=f"{self.year}年度社区干部述职评议",
-            year=self.year,
-            rules=self.rules,
-            jurisdiction="某市",
-            period={"start": "2026-01-07", "end": "2026-01-17"},
-        )
-        self.send(
-            self.organizer,
-            "campaign.add_appraisees",
-            appraisees=[
-                {
-                    "appraisee_id": a,
-                    "name": f"干部{i}",
-                    "position": "社区党支部书记",
-                    "unit": "东马社区",
-                    "category": "cadre",
-                    "actor_id": cadre.actor_id,
-                }
-                for i, (a, cadre) in enumerate(zip(self.appraisees, self.cadres, strict=True))
-            ],
-        )
-        self.send(self.organizer, "campaign.name_committee", actor_ids=[self.committee.actor_id])
-        self.send(self.organizer, "campaign.publish")
-
-    def open(self) -> None:
-        def public(key):
-            return Signer(key=key).public_key
-
-        self.send(
-            self.organizer,
-            "balloting.open",
-            meeting_id=self.meeting,
-            credentials=[
-                {"group": "resident_rep", "public_keys": [public(k) for k in self.residents]},
-                {"group": "unit_rep", "public_keys": [public(k) for k in self.units]},
-            ],
-            paper=[{"group": "resident_rep", "serials": ["R-0001"]}],
-            evaluators=[
-                {"group": "leading_group", "actor_ids": [s.actor_id for s in self.leaders]},
-                {"group": "city_leaders", "actor_ids": [self.city_leader.actor_id]},
-                {"group": "self", "actor_ids": [c.actor_id for c in self.cadres]},
-            ],
-        )
-
-    def cast(self, who: Signer, group: str, rows: list[dict], **extra):
-        ballot_id = new_id()
-        accepted = self.send(
-            who,
-            "ballot.cast",
-            meeting_id=self.meeting,
-            ballot_id=ballot_id,
-            group=group,
-            rows=rows,
-            **extra,
-        )
-        self.ballots.append(Ballot(ballot_id, group, parse_rows(rows)))
-        return accepted
-
-    def lodge_dispute(self) -> str:
-        """Cadre 3 disputes a resident ballot; returns the dispute id."""
-        dispute = new_id()
-        self.send(
-            self.cadres[3],
-            "dispute.lodge",
-            dispute_id=dispute,
-            appraisee_id=self.appraisees[3],
-            grounds="居民代表票存在代填",
-        )
-        return dispute
-
-    def uphold_dispute(self, dispute: str):
-        """The inspector upholds it and voids the first resident ballot."""
-        ballot = next(b.ballot_id for b in self.ballots if b.group == "resident_rep")
-        return self.send(
-            self.inspector,
-            "dispute.resolve",
-            dispute_id=dispute,
-            decision="upheld",
-            reason="经核实该票为代填，予以作废",
-            void_ballots=[ballot],
-        )
-
-    def close_and_propose(self) -> dict:
-        """Close the meeting's balloting and propose results; returns the proposal's result."""
-        self.send(self.organizer, "balloting.close", meeting_id=self.meeting)
-        return self.send(self.organizer, "results.propose").result
-
-    def choices(self, *codes: str) -> list[dict]:
-        return [
-            {"appraisee_id": a, "choice": c} for a, c in zip(self.appraisees, codes, strict=True)
-        ]
-
-    def vote(self) -> None:
-        for n, leader in enumerate(self.leaders):
-            self.cast(
-                leader,
-                "leading_group",
-                [
-                    {"appraisee_id": a, "scores": dict.fromkeys(DIMENSIONS, 90 - 5 * i + n)}
-                    for i, a in enumerate(self.appraisees)
-                ],
-            )
-        self.cast(
-            self.city_leader,
-            "city_leaders",
-            self.choices("excellent", "competent", "competent", "incompetent"),
-        )
-        for i, cadre in enumerate(self.cadres):
-            self.cast(cadre, "self", [{"appraisee_id": self.appraisees[i], "choice": "competent"}])
-        for key in self.units:
-            self.cast(
-                Signer(key=key),
-                "unit_rep",
-                self.choices("excellent", "competent", "competent", "competent"),
-            )
-        for key in self.residents[:6]:
-            self.cast(
-                Signer(key=key),
-                "resident_rep",
-                self.choices("competent", "excellent", "competent", "incompetent"),
-            )
-        # Too many 优秀 (2 of 4 rows > 30%): recorded, but invalid.
-        self.cast(
-            Signer(key=self.residents[6]),
-            "resident_rep",
-            self.choices("excellent", "excellent", "competent", "competent"),
-        )
-        self.cast(
-            self.teller,
-            "resident_rep",
-            [
-                *self.choices("competent", "competent", "competent", "competent")[:3],
-                {"appraisee_id": self.appraisees[3], "abstain": True},
-            ],
-            paper_serial="R-0001",
-        )
+from tests.support.scenario import DIMENSIONS, RULES, CityCampaign, new_id
 
 
 @pytest.fixture
-def campaign(harness: Harness) -> Campaign:
-    c = Campaign(harness)
+def campaign(harness: Harness) -> CityCampaign:
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     return c
 
 
-def refused(c: Campaign, error, who: Signer, command_type: str, **fields) -> None:
+def refused(c: CityCampaign, error, who: Signer, command_type: str, **fields) -> None:
     before = c.h.size
     with pytest.raises(error):
         c.send(who, command_type, **fields)
     assert c.h.size == before
 
 
-def test_whole_campaign_lifecycle(campaign: Campaign) -> None:
+def test_whole_campaign_lifecycle(campaign: CityCampaign) -> None:
     c = campaign
     cadre, appraisee = c.cadres[0], c.appraisees[0]
     c.send(
@@ -235,7 +52,7 @@ def test_whole_campaign_lifecycle(campaign: Campaign) -> None:
     refused(
         c,
         errors.WrongState,
-        Signer(key=c.residents[0]),
+        c.residents[0],
         "ballot.cast",
         meeting_id=c.meeting,
         ballot_id=new_id(),
@@ -276,7 +93,7 @@ def test_whole_campaign_lifecycle(campaign: Campaign) -> None:
     refused(
         c,
         errors.WrongState,
-        Signer(key=c.residents[7]),
+        c.residents[7],
         "ballot.cast",
         meeting_id=c.meeting,
         ballot_id=new_id(),
@@ -388,7 +205,7 @@ def test_whole_campaign_lifecycle(campaign: Campaign) -> None:
 
 
 def test_quorum_is_required_to_open_balloting(harness: Harness) -> None:
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     before = harness.size
     with pytest.raises(errors.RuleViolation, match="quorum"):
@@ -399,7 +216,7 @@ def test_quorum_is_required_to_open_balloting(harness: Harness) -> None:
             credentials=[
                 {
                     "group": "unit_rep",
-                    "public_keys": [Signer(key=k).public_key for k in c.units[:2]],
+                    "public_keys": [k.public_key for k in c.units[:2]],
                 }
             ],
             evaluators=[{"group": "leading_group", "actor_ids": [s.actor_id for s in c.leaders]}],
@@ -407,11 +224,11 @@ def test_quorum_is_required_to_open_balloting(harness: Harness) -> None:
     assert harness.size == before
 
 
-def test_rules_are_frozen_after_publication(campaign: Campaign) -> None:
+def test_rules_are_frozen_after_publication(campaign: CityCampaign) -> None:
     refused(campaign, errors.WrongState, campaign.organizer, "campaign.amend", title="改名")
 
 
-def test_late_window_blocks_finalisation(campaign: Campaign) -> None:
+def test_late_window_blocks_finalisation(campaign: CityCampaign) -> None:
     c = campaign
     c.vote()
     proposal = c.close_and_propose()
@@ -423,7 +240,7 @@ def test_late_window_blocks_finalisation(campaign: Campaign) -> None:
     c.h.submit(c.h.admin.envelope("results.finalize", campaign_id=c.id, issued_at=later))
 
 
-def run_year(c: Campaign) -> dict:
+def run_year(c: CityCampaign) -> dict:
     """A year in which appraisee 3 is rated incompetent by every group."""
     c.set_up()
     c.open()
@@ -441,9 +258,9 @@ def run_year(c: Campaign) -> dict:
     for i, cadre in enumerate(c.cadres):
         c.cast(cadre, "self", [{"appraisee_id": c.appraisees[i], "choice": "competent"}])
     for key in c.units:
-        c.cast(Signer(key=key), "unit_rep", low)
+        c.cast(key, "unit_rep", low)
     for key in c.residents:
-        c.cast(Signer(key=key), "resident_rep", low)
+        c.cast(key, "resident_rep", low)
     proposal = c.close_and_propose()
     c.send(c.committee, "results.approve", proposal_hash=proposal["proposal_hash"], adjustments=[])
     c.send(c.h.admin, "results.publish", window_days=0)
@@ -453,18 +270,18 @@ def run_year(c: Campaign) -> dict:
 
 
 def test_incompetent_two_years_running_is_flagged_for_disposal(harness: Harness) -> None:
-    first = Campaign(harness, year=2024)
+    first = CityCampaign(harness, year=2024)
     earlier = run_year(first)
     assert earlier[first.appraisees[3]]["grade"] == "incompetent"
     assert "disposal_review" not in earlier[first.appraisees[3]]["flags"]
-    second = Campaign(harness, year=2025, cadres=first.cadres)
+    second = CityCampaign(harness, year=2025, cadres=first.cadres)
     later = run_year(second)
     assert later[second.appraisees[3]]["grade"] == "incompetent"
     assert "disposal_review" in later[second.appraisees[3]]["flags"]
     assert all("disposal_review" not in later[a]["flags"] for a in second.appraisees[:3])
 
 
-def test_ballot_receipt_is_proved_and_replayed(campaign: Campaign) -> None:
+def test_ballot_receipt_is_proved_and_replayed(campaign: CityCampaign) -> None:
     c = campaign
     envelope = c.leaders[0].envelope(
         "ballot.cast",

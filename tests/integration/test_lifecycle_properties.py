@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from domain import errors, scoring
 from domain.campaign import compact_results
 from domain.rules import parse_rules
-from tests.integration.test_lifecycle import RULES, Campaign, new_id
 from tests.support import Harness, Signer
+from tests.support.scenario import RULES, CityCampaign, new_id
 
 CHOICES = ("excellent", "competent", "incompetent")
 PROPERTY_SETTINGS = settings(
@@ -35,7 +35,7 @@ votes = st.fixed_dictionaries(
 )
 
 
-def rows_for(c: Campaign, codes: list[str]) -> list[dict]:
+def rows_for(c: CityCampaign, codes: list[str]) -> list[dict]:
     return [
         {"appraisee_id": a, "abstain": True}
         if code == "abstain"
@@ -47,7 +47,7 @@ def rows_for(c: Campaign, codes: list[str]) -> list[dict]:
 @PROPERTY_SETTINGS
 @given(plan=votes)
 def test_store_derivation_equals_in_memory_derivation(harness: Harness, plan) -> None:
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     casts = [
@@ -72,11 +72,10 @@ def test_store_derivation_equals_in_memory_derivation(harness: Harness, plan) ->
         for cadre, a in zip(c.cadres, c.appraisees, strict=True)
     ]
     casts += [
-        (Signer(key=k), "unit_rep", rows_for(c, codes))
-        for k, codes in zip(c.units, plan["units"], strict=True)
+        (k, "unit_rep", rows_for(c, codes)) for k, codes in zip(c.units, plan["units"], strict=True)
     ]
     casts += [
-        (Signer(key=k), "resident_rep", rows_for(c, codes))
+        (k, "resident_rep", rows_for(c, codes))
         for k, codes in zip(c.residents, plan["residents"], strict=True)
     ]
     plan["order"].shuffle(casts)
@@ -94,7 +93,7 @@ def test_store_derivation_equals_in_memory_derivation(harness: Harness, plan) ->
     assert stored == compact_results(expected.to_dict())
 
 
-def refusals(c: Campaign) -> list:
+def refusals(c: CityCampaign) -> list:
     stranger = Signer()
     ballot = {
         "meeting_id": c.meeting,
@@ -140,7 +139,7 @@ def refusals(c: Campaign) -> list:
 @PROPERTY_SETTINGS
 @given(picks=st.lists(st.integers(0, 11), min_size=1, max_size=6))
 def test_refused_commands_leave_the_store_unchanged(harness: Harness, picks) -> None:
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     menu = refusals(c)

@@ -16,9 +16,8 @@ from domain.errors import NotFound
 from domain.scoring import consequences_of
 from projections import queries
 from service.derivation_inputs import load_inputs
-from tests.integration import test_lifecycle
-from tests.integration.test_lifecycle import Campaign, new_id
 from tests.support import Harness, Signer
+from tests.support.scenario import RULES, CityCampaign, new_id
 
 INSPECTOR = frozenset({"inspector"})
 AUDITOR = frozenset({"auditor"})
@@ -65,12 +64,12 @@ def expected_results(harness: Harness, campaign_id: str) -> list[dict[str, Any]]
     return expected
 
 
-def sync(c: Campaign) -> None:
+def sync(c: CityCampaign) -> None:
     """Small batches on purpose: batch boundaries must not change what is written."""
     projections.catch_up(c.h.read, batch_size=5)
 
 
-def approve_with_adjustment(c: Campaign) -> str:
+def approve_with_adjustment(c: CityCampaign) -> str:
     """Close, propose and approve, moving the last appraisee one grade down (a lower grade
     always meets its threshold, which an adjustment must)."""
     proposal = c.close_and_propose()
@@ -91,14 +90,14 @@ def approve_with_adjustment(c: Campaign) -> str:
 
 
 @pytest.fixture
-def campaign(harness: Harness) -> Campaign:
-    c = Campaign(harness)
+def campaign(harness: Harness) -> CityCampaign:
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     return c
 
 
-def test_results_equal_the_domain_derivation_with_adjustments(campaign: Campaign) -> None:
+def test_results_equal_the_domain_derivation_with_adjustments(campaign: CityCampaign) -> None:
     c = campaign
     c.vote()
     sync(c)
@@ -118,7 +117,7 @@ def test_results_equal_the_domain_derivation_with_adjustments(campaign: Campaign
     )
 
 
-def test_ballots_receipts_reconciliation_and_explanation(campaign: Campaign) -> None:
+def test_ballots_receipts_reconciliation_and_explanation(campaign: CityCampaign) -> None:
     c = campaign
     c.vote()
     closed = c.send(c.organizer, "balloting.close", meeting_id=c.meeting).result
@@ -174,7 +173,7 @@ def test_ballots_receipts_reconciliation_and_explanation(campaign: Campaign) -> 
         queries.explanation(read, c.id, new_id(), roles=CADRE)
 
 
-def test_upheld_dispute_voids_a_ballot_and_withdraws_the_results(campaign: Campaign) -> None:
+def test_upheld_dispute_voids_a_ballot_and_withdraws_the_results(campaign: CityCampaign) -> None:
     c = campaign
     c.vote()
     approve_with_adjustment(c)
@@ -208,7 +207,7 @@ def test_upheld_dispute_voids_a_ballot_and_withdraws_the_results(campaign: Campa
     assert again["results"] == expected_results(c.h, c.id)
 
 
-def test_rebuild_from_zero_is_byte_identical(campaign: Campaign) -> None:
+def test_rebuild_from_zero_is_byte_identical(campaign: CityCampaign) -> None:
     c = campaign
     c.send(
         c.cadres[0],
@@ -267,15 +266,12 @@ def test_read_your_writes_waits_for_the_position_or_refuses(harness: Harness) ->
     assert [a["actor_id"] for a in found["items"]] == [organizer.actor_id]
 
 
-def test_anonymity_floor_hides_small_groups_except_from_inspectors(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rules = copy.deepcopy(test_lifecycle.RULES)
+def test_anonymity_floor_hides_small_groups_except_from_inspectors(harness: Harness) -> None:
+    rules = copy.deepcopy(RULES)
     unit_rep = next(g for g in rules["groups"] if g["code"] == "unit_rep")
     unit_rep["anonymity_floor"] = 4  # three unit representatives vote: too few to show
-    monkeypatch.setattr(test_lifecycle, "RULES", rules)
-    c = Campaign(harness)
-    c.set_up()
+    c = CityCampaign(harness)
+    c.set_up(rules)
     c.open()
     c.vote()
     c.close_and_propose()
@@ -298,7 +294,7 @@ def test_anonymity_floor_hides_small_groups_except_from_inspectors(
 
 
 def test_overdue_rectification_items_and_revoked_keys(harness: Harness) -> None:
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     plan = new_id()
     c.h.submit(

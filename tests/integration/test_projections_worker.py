@@ -11,13 +11,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import projections
 from projections import queries
 from service.settings import Settings
-from tests.integration.test_lifecycle import Campaign
 from tests.support import Harness, Signer
+from tests.support.scenario import CityCampaign
 
 EXTRA_RESIDENTS = 150
 RUN = [sys.executable, "-c", "from entrypoints.cli import main; main()", "projections", "run"]
@@ -57,17 +56,17 @@ def wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes]) 
         time.sleep(0.005)
 
 
-def busy_campaign(harness: Harness) -> Campaign:
+def busy_campaign(harness: Harness) -> CityCampaign:
     """A campaign with a crowd of resident representatives: hundreds of ballot events."""
-    c = Campaign(harness)
-    c.residents = [Ed25519PrivateKey.generate() for _ in range(8 + EXTRA_RESIDENTS)]
+    c = CityCampaign(harness)
+    c.residents = [Signer() for _ in range(8 + EXTRA_RESIDENTS)]
     c.set_up()
     c.open()
     c.vote()
     for n, key in enumerate(c.residents[8:]):
         # Every fifth ballot marks two of four people excellent: recorded, but invalid.
         picks = ("excellent", "excellent") if n % 5 == 0 else ("excellent", "competent")
-        c.cast(Signer(key=key), "resident_rep", c.choices(*picks, "competent", "competent"))
+        c.cast(key, "resident_rep", c.choices(*picks, "competent", "competent"))
     proposal = c.close_and_propose()
     c.send(c.committee, "results.approve", proposal_hash=proposal["proposal_hash"], adjustments=[])
     return c

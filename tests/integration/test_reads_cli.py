@@ -10,8 +10,8 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from entrypoints.cli import main
-from tests.integration.test_lifecycle import Campaign, new_id
 from tests.support import Harness
+from tests.support.scenario import CityCampaign, new_id
 
 
 def cli(h: Harness, *args: str) -> Result:
@@ -29,7 +29,7 @@ def as_json(result: Result) -> Any:
 
 
 def test_list_and_show_with_names_and_labels(harness: Harness) -> None:
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     listing = as_json(cli(harness, "campaigns", "list", "--json"))
     assert [(x["campaign_id"], x["status"]) for x in listing["items"]] == [(c.id, "published")]
@@ -58,7 +58,7 @@ def test_a_bad_campaign_is_one_line_and_exit_1(harness: Harness) -> None:
 def test_consequences_show_the_missing_plan_then_the_open_one(harness: Harness) -> None:
     """Seed 000: the committee makes a cadre 不称职, so a 限期整改 falls due 90 days after
     publication; the CLI shows it missing, overdue the day after, then open once planned."""
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     c.vote()

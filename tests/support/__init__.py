@@ -50,17 +50,20 @@ class Harness:
     def submit(self, envelope: dict[str, Any]) -> Accepted:
         return self.system.bus.handle(envelope)
 
+    # The scenario's transport (tests.support.scenario.Transport) through the bus.
+    @property
+    def harness(self) -> "Harness":
+        return self
+
+    def accept(self, envelope: dict[str, Any]) -> Accepted:
+        return self.submit(envelope)
+
+    def result(self, answer: Accepted) -> dict[str, Any]:
+        return answer.result
+
     def register(self, *roles: str, name: str = "Someone") -> Signer:
         person = Signer()
-        self.submit(
-            self.admin.envelope(
-                "actor.register",
-                actor_id=person.actor_id,
-                name=name,
-                roles=list(roles),
-                public_key=person.public_key,
-            )
-        )
+        self.submit(self.admin.envelope("actor.register", **person.registration(name, roles)))
         return person
 
     @property
@@ -73,6 +76,7 @@ class RawStore:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._conn: Any
         env = settings.store_env()
         if settings.is_postgres:
             import psycopg
