@@ -376,6 +376,11 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
     "feedback.acknowledge": _appraisee_command(
         "feedback.acknowledge", "FeedbackAcknowledgeCommand"
     ),
+    "consequence.interview": _appraisee_command(
+        "consequence.interview",
+        "ConsequenceInterviewCommand",
+        note=_text(5000, required=True),
+    ),
     "rectification.create": _appraisee_command(
         "rectification.create",
         "RectificationCreateCommand",
@@ -530,6 +535,13 @@ ANSWERS: dict[str, dict[str, fields.Field]] = {
     "feedback.acknowledge": {
         "campaign_id": fields.String(required=True, metadata=_ID),
         "appraisee_id": fields.String(required=True, metadata=_ID),
+    },
+    "consequence.interview": {
+        "campaign_id": fields.String(required=True, metadata=_ID),
+        "appraisee_id": fields.String(required=True, metadata=_ID),
+        "held_on": fields.String(
+            required=True, metadata={"format": "date", "description": "The signing's UTC date"}
+        ),
     },
     "rectification.create": _PLAN_ANSWER | {"items": fields.Integer(required=True)},
     "rectification.progress": _PLAN_ANSWER,

@@ -10,6 +10,8 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from domain.rules import CONSEQUENCE_LABELS
+
 UUID = {"format": "uuid"}
 BASE64 = {"format": "byte"}
 
@@ -83,6 +85,10 @@ class CampaignSchema(Schema):
     proposal_position = _position(required=True)
     approval_position = _position(required=True)
     window_ends = _nullable_text(required=True, metadata={"format": "date-time"})
+    published_on = _nullable_text(
+        required=True,
+        metadata={"format": "date", "description": "The day results.publish was signed"},
+    )
     created_position = fields.Integer(required=True)
     updated_position = fields.Integer(required=True)
 
@@ -124,6 +130,24 @@ class AppliedAdjustmentSchema(Schema):
     reason = fields.String(required=True)
 
 
+CONSEQUENCE_KINDS = validate.OneOf(list(CONSEQUENCE_LABELS))
+
+
+class ConsequenceSchema(Schema):
+    kind = fields.String(
+        required=True,
+        validate=CONSEQUENCE_KINDS,
+        metadata={"description": "interview 约谈, rectify 限期整改, disposal_review 组织处理"},
+    )
+    reason = fields.String(
+        required=True, metadata={"description": "The grade or assessment, with its label"}
+    )
+    within_days = fields.Integer(metadata={"description": "rectify: the time limit in days"})
+    due = fields.String(
+        metadata={"format": "date", "description": "rectify, once published: publication + days"}
+    )
+
+
 class ResultSchema(AppraiseeNamesMixin, Schema):
     appraisee_id = _uuid(required=True)
     category = fields.String(required=True)
@@ -134,6 +158,11 @@ class ResultSchema(AppraiseeNamesMixin, Schema):
     grade = _nullable_text(required=True, metadata={"description": "After any adjustment"})
     grade_label = _nullable_text(required=True, metadata={"description": "The grade's label"})
     flags = fields.List(fields.String(), required=True)
+    consequences = fields.List(
+        fields.Nested(ConsequenceSchema),
+        required=True,
+        metadata={"description": "What the grade (as approved) and the assessments entail"},
+    )
     groups = _map(fields.Nested(GroupScoreSchema), "Group code → its part")
     computed_grade = _nullable_text(metadata={"description": "Only when adjusted"})
     adjustment = fields.Nested(
@@ -181,6 +210,11 @@ class GradeStepSchema(Schema):
     adjustment = fields.Nested(AppliedAdjustmentSchema, required=True, allow_none=True)
     quota = fields.Nested(QuotaSchema, required=True, allow_none=True)
     notes = fields.List(fields.Nested(NoteSchema), required=True)
+    consequences = fields.List(
+        fields.Nested(ConsequenceSchema),
+        required=True,
+        metadata={"description": "What the grade as approved and the assessments entail"},
+    )
     proof = fields.Nested(ProofSchema, required=True)
 
 
@@ -394,6 +428,53 @@ RectificationsPageSchema = _listing(
     today=fields.String(required=True, metadata={"format": "date"}),
     overdue_items=fields.Integer(required=True),
 )
+
+
+class RectifyTrackingSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["missing", "open", "closed"]))
+    overdue = fields.Boolean(
+        required=True,
+        metadata={"description": "Not closed, and past `due` or a plan item's own deadline"},
+    )
+    plans = fields.List(_uuid(), required=True)
+    overdue_items = fields.List(fields.String(), required=True)
+
+
+class ConsequenceItemSchema(AppraiseeNamesMixin, ConsequenceSchema):
+    appraisee_id = _uuid(required=True)
+    category = fields.String(required=True)
+    grade = _nullable_text(required=True, metadata={"description": "As approved"})
+    grade_label = _nullable_text(required=True)
+    kind_label = _nullable_text(required=True)
+    within_days = fields.Integer(required=True, allow_none=True)
+    due = _nullable_text(required=True, metadata={"format": "date"})
+    tracking = fields.Nested(
+        RectifyTrackingSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "rectify only: how its rectification plan stands"},
+    )
+    held_on = _nullable_text(
+        required=True,
+        metadata={"format": "date", "description": "interview only: when recorded as held"},
+    )
+
+
+class ConsequenceSummarySchema(Schema):
+    missing = fields.Integer(required=True)
+    open = fields.Integer(required=True)
+    closed = fields.Integer(required=True)
+    overdue = fields.Integer(required=True)
+    interviews_pending = fields.Integer(required=True)
+
+
+class ConsequencesSchema(Schema):
+    campaign_id = _uuid(required=True)
+    status = fields.String(required=True)
+    published_on = _nullable_text(required=True, metadata={"format": "date"})
+    today = fields.String(required=True, metadata={"format": "date"})
+    items = fields.List(fields.Nested(ConsequenceItemSchema), required=True)
+    summary = fields.Nested(ConsequenceSummarySchema, required=True)
 
 
 # --- actors, checkpoints, the projection -----------------------------------------------------

@@ -7,7 +7,7 @@ so that casting a ballot never touches (or replays) the campaign.
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 from uuid import UUID
@@ -18,7 +18,7 @@ from domain import duties, fields
 from domain.aggregate import EventSourced
 from domain.envelope import parse_timestamp
 from domain.errors import Conflict, NotFound, RuleViolation, WrongRole, WrongState
-from domain.rules import Rules, parse_rules
+from domain.rules import INTERVIEW, Rules, parse_rules
 from domain.scoring import COMPLETE, as_approved
 
 DRAFT = "draft"
@@ -147,6 +147,11 @@ class ApprovedResult:
         return self.approved["grade"]
 
     @property
+    def consequences(self) -> list[dict[str, Any]]:
+        """约谈, 限期整改, 组织处理 that the approved grade and the assessments entail."""
+        return list(self.approved["consequences"])
+
+    @property
     def adjustment_reason(self) -> str | None:
         return None if self.adjustment is None else self.adjustment["reason"]
 
@@ -181,8 +186,10 @@ class Campaign(EventSourced):
         self.inspectors: list[str] = []  # inspectors who acted on it (countersigned, resolved)
         self.approved: dict[str, Any] | None = None
         self.window_ends: str | None = None
+        self.published_on: str | None = None  # the day results.publish was signed (ISO)
         self.disputes: dict[str, dict[str, Any]] = {}
         self.acknowledged: list[str] = []
+        self.interviews: dict[str, dict[str, str]] = {}  # appraisee id -> {held_on, note}
 
     @property
     def rules(self) -> Rules:
@@ -577,6 +584,7 @@ class Campaign(EventSourced):
     def _publish_results(self, window_ends: str, envelope: dict[str, Any]) -> None:
         self.status = PUBLICIZED
         self.window_ends = window_ends
+        self.published_on = parse_timestamp(envelope["command"]["issued_at"]).date().isoformat()
 
     # --- disputes, finalisation, feedback ---------------------------------------------------
 
@@ -657,7 +665,7 @@ class Campaign(EventSourced):
             self.proposal = None
             self.approvals = {}
             self.approved = None
-            self.window_ends = None
+            self.window_ends = self.published_on = None
 
     def open_disputes(self) -> list[str]:
         return sorted(d for d, v in self.disputes.items() if v["status"] == "open")
@@ -683,12 +691,15 @@ class Campaign(EventSourced):
         approval = self._approval_of_current_proposal()
         adjustments = {a["appraisee_id"]: a for a in (approval or {}).get("adjustments", [])}
         rules = self.rules
+        published = None if self.published_on is None else date.fromisoformat(self.published_on)
         results = []
         for result in self.proposal["results"]:
-            adjustment = adjustments.get(result["appraisee_id"])
-            results.append(
-                ApprovedResult(result, adjustment, as_approved(rules, result, adjustment))
+            aid = result["appraisee_id"]
+            adjustment = adjustments.get(aid)
+            approved = as_approved(
+                rules, result, adjustment, self.assessments.get(aid, {}), published
             )
+            results.append(ApprovedResult(result, adjustment, approved))
         return results
 
     def final_grades(self) -> dict[str, str | None]:
@@ -701,6 +712,33 @@ class Campaign(EventSourced):
         if self.proposal is None or self.approved is None:
             return None
         return self.approved if self.approved["proposal_hash"] == self.proposal["hash"] else None
+
+    def record_interview(
+        self, appraisee_id: str, held_on: str, note: str, envelope: dict[str, Any]
+    ) -> None:
+        """An interview (约谈) the published results entail is recorded as held, once."""
+        self._require(PUBLICIZED, FINALIZED, action="record an interview")
+        self.appraisee(appraisee_id)
+        entailed = [
+            c["kind"]
+            for r in self.results_as_approved()
+            if r.appraisee_id == appraisee_id
+            for c in r.consequences
+        ]
+        if INTERVIEW not in entailed:
+            raise RuleViolation(
+                f"the approved results entail no interview (约谈) for {appraisee_id}",
+                appraisee_id=appraisee_id,
+            )
+        if appraisee_id in self.interviews:
+            raise Conflict(f"the interview of {appraisee_id} is already recorded")
+        self._record_interview(appraisee_id, held_on, note, envelope)
+
+    @event("InterviewRecorded")
+    def _record_interview(
+        self, appraisee_id: str, held_on: str, note: str, envelope: dict[str, Any]
+    ) -> None:
+        self.interviews[appraisee_id] = {"held_on": held_on, "note": note}
 
     def acknowledge(self, appraisee_id: str, envelope: dict[str, Any]) -> None:
         self._require(PUBLICIZED, FINALIZED, action="acknowledge feedback")

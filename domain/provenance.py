@@ -668,6 +668,11 @@ RESULTS: Mapping[str, ResultRule] = {
         "campaign_id": c["campaign_id"],
         "appraisee_id": c["appraisee_id"],
     },
+    "consequence.interview": lambda c, find: {
+        "campaign_id": c["campaign_id"],
+        "appraisee_id": c["appraisee_id"],
+        "held_on": reported_on(c),
+    },
     "rectification.create": lambda c, find: {"plan_id": c["plan_id"], "items": len(c["items"])},
     "rectification.progress": lambda c, find: {"plan_id": c["plan_id"]},
     "rectification.check": lambda c, find: {"plan_id": c["plan_id"]},
@@ -840,6 +845,9 @@ RULES: Mapping[str, Mapping[str | None, Rule]] = {
     _topic(Campaign.Finalized): {"results.finalize": CAMPAIGN_ENVELOPE_ONLY},
     _topic(Campaign.FeedbackAcknowledged): {
         "feedback.acknowledge": _campaign_fields("appraisee_id")
+    },
+    _topic(Campaign.InterviewRecorded): {
+        "consequence.interview": _campaign_fields("appraisee_id", "note", held_on=reported_on)
     },
     _topic(Meeting.Opened): {"balloting.open": _meeting_opened},
     _topic(Meeting.Closed): {"balloting.close": _meeting_closed},

@@ -1,7 +1,7 @@
 """Rectification plans (整改清单): items with deadlines, progress, follow-up checks
 (回头看) and closure, so a problem is not "reported every year, fixed every year"."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -31,6 +31,29 @@ def parse_items(command: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not items or len({i["item_id"] for i in items}) != len(items):
         raise MalformedCommand("items must be non-empty with distinct item ids")
     return items
+
+
+MISSING = "missing"  # no plan yet
+OPEN = "open"
+CLOSED = "closed"  # every plan closed: each item passed its follow-up check
+
+
+def rectify_tracking(
+    due: str | None, plans: Sequence[Mapping[str, Any]], today: date
+) -> dict[str, Any]:
+    """How a 限期整改 consequence stands, given the appraisee's plans in the campaign
+    (`{plan_id, closed, overdue: [item ids]}`): missing, open or closed, and overdue
+    when not closed and `today` is past its due date or a plan item's own deadline. Any
+    plan for the appraisee answers it: one 整改清单 lists every problem to put right."""
+    closed = bool(plans) and all(p["closed"] for p in plans)
+    overdue_items = sorted(i for p in plans if not p["closed"] for i in p["overdue"])
+    past_due = due is not None and date.fromisoformat(due) < today
+    return {
+        "status": CLOSED if closed else OPEN if plans else MISSING,
+        "overdue": not closed and (past_due or bool(overdue_items)),
+        "plans": [p["plan_id"] for p in plans],
+        "overdue_items": overdue_items,
+    }
 
 
 def reported_on(command: Mapping[str, Any]) -> str:

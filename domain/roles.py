@@ -55,6 +55,7 @@ SIGNERS: Mapping[str, frozenset[str]] = {
     "dispute.lodge": ORGANIZERS | {CADRE, INSPECTOR},
     "dispute.resolve": frozenset({INSPECTOR}),
     "feedback.acknowledge": frozenset({CADRE}),
+    "consequence.interview": ORGANIZERS,  # the organisation holds the 约谈 and records it
     "rectification.create": ORGANIZERS,
     "rectification.progress": ORGANIZERS | {CADRE},
     "rectification.check": frozenset({INSPECTOR, ORGANIZER}),
@@ -70,6 +71,7 @@ READERS: Mapping[str, frozenset[str]] = {
     "reports": ROLES,
     "disputes": CASE_PARTIES,
     "rectifications": CASE_PARTIES,
+    "consequences": CASE_PARTIES,  # 约谈, 限期整改, 组织处理: read as the plans they require are
     "actors": PRIVILEGED | {ADMIN},
     "projection": frozenset({ADMIN}),
     # Stored states carry named scores and personnel data (DESIGN §6); the checkpoints,
@@ -90,6 +92,7 @@ FOR_ANYONE: Mapping[str, frozenset[str]] = {
     "explanation": PRIVILEGED | ORGANIZERS | {COMMITTEE},
     "disputes": PRIVILEGED | ORGANIZERS | {COMMITTEE},
     "rectifications": PRIVILEGED | ORGANIZERS | {COMMITTEE},
+    "consequences": PRIVILEGED | ORGANIZERS | {COMMITTEE},
 }
 
 

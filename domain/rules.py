@@ -65,6 +65,11 @@ Extensions beyond DESIGN §5 (all optional; docs/RULES.md is their reference):
 - ``credentials``: ``{"countersign"?: "inspector"}`` — two officials: a meeting that
   issues anonymous ballot rights takes effect only once a second official of that
   role, not the organiser who opened it, signs ``balloting.countersign``.
+- ``consequences``: ``[{"kind", "grade" | "assessment" + "values" | "cross_year",
+  "category"?, "within_days"?, "reason"?}]`` — what a grade, an assessment value or a
+  cross-year flag entails: 约谈 (``interview``), 限期整改 (``rectify``, with
+  ``within_days``, counted from the publication of the results) or a 组织处理 review
+  (``disposal_review``).
 """
 
 from __future__ import annotations
@@ -94,6 +99,12 @@ MAX_DECIMAL_DIGITS = 16  # before the point: every wire integer (≤ 2^53) fits
 MAX_DECIMAL_SCALE = 12  # after the point
 _CODE = re.compile(r"[A-Za-z0-9_-]+")
 COUNTERSIGNERS = ("inspector",)  # the roles `credentials.countersign` may name
+INTERVIEW = "interview"  # 约谈
+RECTIFY = "rectify"  # 限期整改: a rectification plan within a time limit
+DISPOSAL_REVIEW = "disposal_review"  # 组织处理: the organisation reviews the cadre's post
+CONSEQUENCE_LABELS = {INTERVIEW: "约谈", RECTIFY: "限期整改", DISPOSAL_REVIEW: "组织处理"}
+MAX_WITHIN_DAYS = 3660  # ten years: a time limit beyond that is a typo, and dates stay computable
+CONSEQUENCE_TRIGGERS = ("grade", "assessment", "cross_year")
 
 
 @dataclass(frozen=True)
@@ -277,6 +288,36 @@ class CrossYearRule:
 
 
 @dataclass(frozen=True)
+class ConsequenceRule:
+    """What one trigger entails: an approved grade (of the category, or any), an
+    assessment value among `values`, or a cross-year rule's flag raised."""
+
+    kind: str
+    category: str | None = None
+    grade: str | None = None
+    assessment: str | None = None
+    values: tuple[str, ...] = ()
+    cross_year: str | None = None  # the flag of a cross_year rule
+    within_days: int | None = None  # rectify only: the time limit after publication
+    reason: str = ""
+
+    def triggered(
+        self,
+        category: str,
+        grade: str | None,
+        assessments: Mapping[str, str],
+        flags: Iterable[str],
+    ) -> bool:
+        if self.category not in (None, category):
+            return False
+        if self.grade is not None:
+            return grade == self.grade
+        if self.assessment is not None:
+            return assessments.get(self.assessment) in self.values
+        return self.cross_year in set(flags)
+
+
+@dataclass(frozen=True)
 class ReportPart:
     code: str
     label: str
@@ -315,6 +356,7 @@ class Rules:
     cross_year: tuple[CrossYearRule, ...] = ()
     reports: ReportRules = ReportRules()
     countersign: str | None = None  # credentials.countersign: the second official's role
+    consequences: tuple[ConsequenceRule, ...] = ()
     document: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def group(self, code: str) -> Group:
@@ -350,6 +392,7 @@ class Rules:
             "grades": grades,
             "groups": {g.code: g.label for g in self.groups},
             "choices": {c.code: c.label for c in self.choices},
+            "consequences": dict(CONSEQUENCE_LABELS),
         }
 
     def grade(self, category: str, code: str) -> Grade:
@@ -444,6 +487,7 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
             "cross_year",
             "reports",
             "credentials",
+            "consequences",
         ),
     )
     if "version" in doc and _int(doc["version"], "/version", 1) != 1:
@@ -492,6 +536,9 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
     cross_year = _cross_year(doc.get("cross_year", []), categories, grades, category_codes)
     reports = _reports(doc.get("reports", {}), category_codes)
     countersign = _countersign(doc.get("credentials", {}))
+    consequences = _consequences(
+        doc.get("consequences", []), categories, grades, assessments, cross_year, category_codes
+    )
 
     return Rules(
         scale=scale,
@@ -511,6 +558,7 @@ def _parse_rules(document: Mapping[str, Any]) -> Rules:
         cross_year=cross_year,
         reports=reports,
         countersign=countersign,
+        consequences=consequences,
         document=copy.deepcopy(dict(document)),
     )
 
@@ -817,6 +865,80 @@ def _cross_year(
         reason = _text(obj["reason"], f"{path}/reason") if "reason" in obj else ""
         rules.append(CrossYearRule(flag, obj["grade"], years, category, reason))
     return tuple(rules)
+
+
+def _consequences(
+    value: Any,
+    categories: tuple[Category, ...],
+    grades: tuple[Grade, ...],
+    assessments: tuple[Assessment, ...],
+    cross_year: tuple[CrossYearRule, ...],
+    category_codes: list[str],
+) -> tuple[ConsequenceRule, ...]:
+    rules = []
+    optional = ("category", *CONSEQUENCE_TRIGGERS, "values", "within_days", "reason")
+    for i, item in enumerate(_list(value, "/consequences")):
+        path = f"/consequences/{i}"
+        obj = _object(item, path, ("kind",), optional)
+        kind = obj["kind"]
+        if not isinstance(kind, str) or kind not in CONSEQUENCE_LABELS:
+            _fail(
+                f"{path}/kind",
+                f"unknown consequence kind {kind!r} (known: {', '.join(CONSEQUENCE_LABELS)})",
+            )
+        if sum(t in obj for t in CONSEQUENCE_TRIGGERS) != 1:
+            _fail(path, f"needs exactly one trigger: {', '.join(CONSEQUENCE_TRIGGERS)}")
+        category = _known_category(obj, path, category_codes)
+        trigger = _consequence_trigger(obj, path, categories, grades, assessments, cross_year)
+        within_days = None
+        if kind == RECTIFY:
+            if "within_days" not in obj:
+                _fail(f"{path}/within_days", "is required: 限期整改 has a time limit")
+            within_days = _int(obj["within_days"], f"{path}/within_days", 1)
+            if within_days > MAX_WITHIN_DAYS:
+                _fail(f"{path}/within_days", f"must be at most {MAX_WITHIN_DAYS}")
+        elif "within_days" in obj:
+            _fail(f"{path}/within_days", f"only a {RECTIFY} consequence has a time limit")
+        reason = _text(obj["reason"], f"{path}/reason") if "reason" in obj else ""
+        rules.append(
+            ConsequenceRule(kind, category, within_days=within_days, reason=reason, **trigger)
+        )
+    return tuple(rules)
+
+
+def _consequence_trigger(
+    obj: Mapping[str, Any],
+    path: str,
+    categories: tuple[Category, ...],
+    grades: tuple[Grade, ...],
+    assessments: tuple[Assessment, ...],
+    cross_year: tuple[CrossYearRule, ...],
+) -> dict[str, Any]:
+    """A consequence's one trigger, checked against the grades, assessments and
+    cross-year flags the rules declare."""
+    if "values" in obj and "assessment" not in obj:
+        _fail(f"{path}/values", "only with assessment")
+    if "grade" in obj:
+        lists = _grade_lists(categories, grades, obj.get("category"))
+        if not any(g.code == obj["grade"] for gl in lists for g in gl):
+            _fail(f"{path}/grade", f"names an unknown grade {obj['grade']!r}")
+        return {"grade": obj["grade"]}
+    if "cross_year" in obj:
+        if obj["cross_year"] not in [r.flag for r in cross_year]:
+            _fail(f"{path}/cross_year", f"names no cross_year flag {obj['cross_year']!r}")
+        return {"cross_year": obj["cross_year"]}
+    assessment = next((a for a in assessments if a.code == obj["assessment"]), None)
+    if assessment is None:
+        _fail(f"{path}/assessment", f"names an undeclared assessment {obj['assessment']!r}")
+    if "values" not in obj:
+        _fail(f"{path}/values", "is required with assessment")
+    values = _list(obj["values"], f"{path}/values", nonempty=True)
+    codes = [v.code for v in assessment.values]
+    for j, v in enumerate(values):
+        if v not in codes:
+            _fail(f"{path}/values/{j}", f"{v!r} is not a value of {assessment.code!r}")
+    _unique(list(values), path + "/values/{}")
+    return {"assessment": assessment.code, "values": tuple(values)}
 
 
 def _reports(value: Any, category_codes: list[str]) -> ReportRules:

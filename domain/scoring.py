@@ -38,6 +38,9 @@ Decisions this module makes where DESIGN leaves room:
   raise their flag; :func:`as_approved` re-judges them for an adjusted grade.
 * A candidate of a grade whose quota floor(s × N) is 0 is flagged
   ``quota_floor_zero``.
+* Consequences (约谈, 限期整改, 组织处理) follow the grade after step 6, the assessments
+  and the cross-year flags, as the rules' ``consequences`` say; :func:`as_approved`
+  re-judges them for the approved grade and dates a time limit from the publication.
 * Step 7: :func:`format_score` rounds half up to 2 decimals for display only;
   :func:`exact` always writes ``numerator/denominator`` (``"87/1"`` too), so the
   exact form has one spelling.
@@ -50,6 +53,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from fractions import Fraction
 from itertools import groupby, takewhile
 from typing import Any
@@ -72,6 +76,7 @@ __all__ = [
     "AppraiseeResult",
     "Ballot",
     "BallotValidity",
+    "Consequence",
     "GroupResult",
     "Note",
     "Outcome",
@@ -81,6 +86,7 @@ __all__ = [
     "ScoringInput",
     "as_approved",
     "check_ballot_shape",
+    "consequences_of",
     "cross_year_notes",
     "exact",
     "format_score",
@@ -138,6 +144,24 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Consequence:
+    """What a result entails (约谈, 限期整改, 组织处理), and why: the trigger with its label."""
+
+    kind: str
+    reason: str
+    within_days: int | None = None
+    due: str | None = None  # ISO date: the publication's date + within_days, once published
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "reason": self.reason}
+        if self.within_days is not None:
+            out["within_days"] = self.within_days
+        if self.due is not None:
+            out["due"] = self.due
+        return out
+
+
+@dataclass(frozen=True)
 class QuotaDecision:
     category: str
     grade: str
@@ -162,6 +186,7 @@ class AppraiseeResult:
     groups: Mapping[str, GroupResult]
     weights: Mapping[str, Fraction]  # the weights actually applied (after renormalising)
     previous_grades: tuple[str, ...] = ()  # the unbroken run of years before, oldest first
+    consequences: tuple[Consequence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -240,8 +265,12 @@ def score(inp: ScoringInput) -> Outcome:
         barred = _barred(rules, category, members, inp.assessments)
         decisions += _grade(rules.grades_for(category), category, len(members), tie_groups, barred)
     for work in works.values():
-        _apply_linked_rules(rules, work, inp.assessments.get(work.appraisee_id, {}))
+        assessed = inp.assessments.get(work.appraisee_id, {})
+        _apply_linked_rules(rules, work, assessed)
         _apply_cross_year(rules, work, inp.previous_grades.get(work.appraisee_id, ()))
+        work.consequences = consequences_of(
+            rules, work.category, work.grade, assessed, tuple(work.notes)
+        )
 
     results = sorted(
         (w.freeze() for w in works.values()),
@@ -387,6 +416,7 @@ class _Work:
     grade: str | None = None
     grade_before_rules: str | None = None
     previous_grades: tuple[str, ...] = ()
+    consequences: tuple[Consequence, ...] = ()
     notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def note(self, flag: str, reason: str) -> None:
@@ -408,6 +438,7 @@ class _Work:
             groups=dict(self.groups),
             weights=dict(self.weights),
             previous_grades=self.previous_grades,
+            consequences=self.consequences,
         )
 
 
@@ -647,27 +678,71 @@ def cross_year_notes(
     return notes
 
 
+def consequences_of(
+    rules: Rules,
+    category: str,
+    grade: str | None,
+    assessments: Mapping[str, str],
+    flags: Sequence[str],
+    published_on: date | None = None,
+) -> tuple[Consequence, ...]:
+    """The consequences a result entails, in the rules' order: of its grade (the computed
+    one in a proposal, the approved one after approval), its assessments and its
+    cross-year flags. A time limit falls due `within_days` after `published_on`."""
+    found = []
+    for rule in rules.consequences:
+        if not rule.triggered(category, grade, assessments, flags):
+            continue
+        if rule.grade is not None:
+            trigger = f"grade {rules.grade(category, rule.grade).label} ({rule.grade})"
+        elif rule.assessment is not None:
+            declared = next(a for a in rules.assessments if a.code == rule.assessment)
+            value = assessments[rule.assessment]
+            label = next(v.label for v in declared.values if v.code == value)
+            trigger = f"{declared.label} {label} ({rule.assessment} = {value})"
+        else:
+            cross = next(r for r in rules.cross_year if r.flag == rule.cross_year)
+            trigger = f"{cross.flag}: {cross.grade} {cross.consecutive_years} years running"
+        due = None
+        if rule.within_days is not None and published_on is not None:
+            due = (published_on + timedelta(days=rule.within_days)).isoformat()
+        reason = f"{trigger}: {rule.reason}" if rule.reason else trigger
+        found.append(Consequence(rule.kind, reason, rule.within_days, due))
+    return tuple(found)
+
+
 def as_approved(
-    rules: Rules, result: Mapping[str, Any], adjustment: Mapping[str, Any] | None
+    rules: Rules,
+    result: Mapping[str, Any],
+    adjustment: Mapping[str, Any] | None,
+    assessments: Mapping[str, str],
+    published_on: date | None = None,
 ) -> dict[str, Any]:
     """A proposed result (``Outcome.to_dict`` form) with the committee's adjustment applied:
-    its grade, and the cross-year flags that grade raises instead of the computed one's."""
-    if adjustment is None or adjustment["grade"] == result["grade"]:
-        return dict(result)
-    cross_year = {rule.flag for rule in rules.cross_year}
-    notes = {n["flag"]: n["reason"] for n in result["notes"] if n["flag"] not in cross_year}
-    raised = cross_year_notes(
-        rules, result["category"], adjustment["grade"], result.get("previous_grades", ())
+    its grade, and the cross-year flags and consequences that grade entails instead of the
+    computed one's; once published, each time limit dated from `published_on`."""
+    approved = dict(result)
+    if adjustment is not None and adjustment["grade"] != result["grade"]:
+        cross_year = {rule.flag for rule in rules.cross_year}
+        notes = {n["flag"]: n["reason"] for n in result["notes"] if n["flag"] not in cross_year}
+        raised = cross_year_notes(
+            rules, result["category"], adjustment["grade"], result.get("previous_grades", ())
+        )
+        for note in raised:
+            notes[note.flag] = note.reason
+        flags = sorted(
+            {f for f in result["flags"] if f not in cross_year} | {n.flag for n in raised}
+        )
+        approved |= {
+            "grade": adjustment["grade"],
+            "flags": flags,
+            "notes": [{"flag": flag, "reason": notes[flag]} for flag in flags if flag in notes],
+        }
+    entailed = consequences_of(
+        rules, approved["category"], approved["grade"], assessments, approved["flags"], published_on
     )
-    for note in raised:
-        notes[note.flag] = note.reason
-    flags = sorted({f for f in result["flags"] if f not in cross_year} | {n.flag for n in raised})
-    return {
-        **result,
-        "grade": adjustment["grade"],
-        "flags": flags,
-        "notes": [{"flag": flag, "reason": notes[flag]} for flag in flags if flag in notes],
-    }
+    approved["consequences"] = [c.to_dict() for c in entailed]
+    return approved
 
 
 # -- step 7: display ---------------------------------------------------------------------
@@ -717,6 +792,7 @@ def _result_dict(r: AppraiseeResult) -> dict[str, Any]:
         "flags": list(r.flags),
         "notes": [{"flag": n.flag, "reason": n.reason} for n in r.notes],
         "previous_grades": list(r.previous_grades),
+        "consequences": [c.to_dict() for c in r.consequences],
         "weights": {code: exact(w) for code, w in sorted(r.weights.items())},
         "groups": {
             code: {

@@ -122,6 +122,7 @@ class LazyGroup(click.Group):
         "rules": "entrypoints.rules_cli:rules",
         "campaigns": "entrypoints.reads_cli:campaigns",
         "results": "entrypoints.reads_cli:results",
+        "consequences": "entrypoints.reads_cli:consequences",
         "credentials": "entrypoints.credentials_cli:credentials",
         "roster": "entrypoints.roster_cli:roster",
         "paper": "entrypoints.paper_cli:paper",

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from bootstrap import Services
 from domain.campaign import Campaign
-from domain.rules import Rules
+from domain.rules import CONSEQUENCE_LABELS, Rules
 from projections import catch_up, queries
 
 Cell = str | int | None
@@ -138,6 +138,12 @@ class Labels:
         declared = next(a for a in self.rules.assessments if a.code == code)
         return next((v.label for v in declared.values if v.code == value), value)
 
+    @staticmethod
+    def consequence(consequence: Mapping[str, Any]) -> str:
+        """A consequence the approved grade entails (约谈, 限期整改, 组织处理): why, and by when."""
+        due = f"，{consequence['due']}前完成" if "due" in consequence else ""
+        return f"{CONSEQUENCE_LABELS[consequence['kind']]}：{consequence['reason']}{due}"
+
     def flag(self, flag: str) -> str:
         """A result flag (DESIGN §5 steps 3, 5 and 6) with its reason, in words."""
         kind, _, code = flag.partition(":")
@@ -199,7 +205,8 @@ def summary_form(sources: Sources) -> Form:
 
 def evaluation_form(sources: Sources) -> Form:
     """综合评价表: per appraisee the comprehensive score (display and exact), rank, the
-    computed and the decided grade with the committee's reason, flags, assessments."""
+    computed and the decided grade with the committee's reason, flags and consequences,
+    assessments."""
     labels = Labels(sources.rules)
     assessments = sources.rules.assessments
     decided = sources.campaign["approval_position"] is not None
@@ -234,7 +241,13 @@ def evaluation_form(sources: Sources) -> Form:
                 labels.grade(category, result.get("computed_grade", grade)),
                 labels.grade(category, grade) if decided else AWAITING_DECISION,
                 adjustment.get("reason"),
-                "\n".join(labels.flag(f) for f in result.get("flags", [])) or None,
+                "\n".join(
+                    [
+                        *(labels.flag(f) for f in result.get("flags", [])),
+                        *(labels.consequence(c) for c in result.get("consequences", [])),
+                    ]
+                )
+                or None,
                 *(labels.assessment(a.code, recorded.get(a.code)) for a in assessments),
             )
         )

@@ -1,8 +1,11 @@
-"""`appraisal campaigns list` and `appraisal results show CAMPAIGN`: the read models as an
-office clerk reads them, in Chinese labels, on the server's own store.
+"""`appraisal campaigns list`, `appraisal results show CAMPAIGN` and `appraisal
+consequences show CAMPAIGN`: the read models as an office clerk reads them, in Chinese
+labels, on the server's own store.
 
-They show what any logged-in reader may see (groups below their anonymity floor stay
-hidden): the operator's terminal is not a way round the read rules. Without a read
+Campaigns and results show what any logged-in reader may see (groups below their
+anonymity floor stay hidden): the operator's terminal is not a way round the read rules.
+Consequences are the organiser's list of who must be interviewed and whose
+rectification plan is missing or overdue, as the 问题整改清单 export is. Without a read
 replica the views are first brought up to date (as `appraisal projections run --once`);
 with one, the replica's views are read as they stand.
 """
@@ -10,6 +13,7 @@ with one, the replica's views are read as they stand.
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from functools import wraps
 from typing import Any
 
@@ -125,4 +129,62 @@ def show_results(campaign_id: str, as_json: bool) -> None:
         )
     if not shown["results"]:
         table.caption = "尚无测算结果"
+    _print(shown, table, as_json)
+
+
+TRACKING_LABELS = {"missing": "未制定整改清单", "open": "整改中", "closed": "已销号"}
+
+
+@click.group()
+def consequences() -> None:
+    """What a campaign's approved results entail: 约谈, 限期整改, 组织处理."""
+
+
+@consequences.command("show")
+@click.argument("campaign_id")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day overdue is judged on (default: today).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the consequences as JSON.")
+@_clean_errors
+def show_consequences(campaign_id: str, today: datetime | None, as_json: bool) -> None:
+    """Each consequence with its reason, and whether the rectification plan a 限期整改
+    requires is missing, open or closed, and overdue (past 期限 or an item's deadline)."""
+    day = date.today() if today is None else today.date()
+    with _current_views() as services:
+        shown = queries.consequences(services.read, campaign_id, today=day)
+        title = queries.campaign(services.read, campaign_id)["title"]
+    status = STATUS_LABELS.get(shown["status"], shown["status"])
+    table = Table("单位", "姓名", "职务", "等次", "处理", "原因", "期限", "落实情况")
+    table.title = f"{title}（{status}）结果运用"
+    for item in shown["items"]:
+        tracking = item["tracking"]
+        state = ""
+        if tracking is not None:
+            state = TRACKING_LABELS[tracking["status"]] + (
+                "，已逾期" if tracking["overdue"] else ""
+            )
+        elif item["kind"] == "interview":
+            state = "待约谈" if item["held_on"] is None else f"{item['held_on']}已约谈"
+        table.add_row(
+            item["unit"] or "",
+            item["name"] or item["appraisee_id"],
+            item["position"] or "",
+            item["grade_label"] or item["grade"] or "—",
+            item["kind_label"] or item["kind"],
+            item["reason"],
+            item["due"]
+            or ("" if item["within_days"] is None else f"公示后{item['within_days']}天"),
+            state,
+        )
+    summary = shown["summary"]
+    table.caption = (
+        f"截至{shown['today']}：未制定整改清单 {summary['missing']}，整改中 {summary['open']}，"
+        f"已销号 {summary['closed']}，逾期 {summary['overdue']}，"
+        f"待约谈 {summary['interviews_pending']}"
+        if shown["items"]
+        else "审定结果无需约谈、整改或组织处理"
+    )
     _print(shown, table, as_json)

@@ -52,7 +52,7 @@ def explanation(
     Returns `{"campaign_id", "appraisee_id", "category", "campaign_status",
     "proposal_hash", "derivation_hash", "consistent", "grade", "score", "groups",
     "meetings"}`: `grade` {grade, computed_grade, grade_before_rules, adjustment,
-    quota, notes, proof}, `score` {status, score, score_exact, rank, weights,
+    quota, notes, consequences, proof}, `score` {status, score, score_exact, rank, weights,
     proof}, `groups` {code: {weight, ballots, score, score_exact, missing,
     rows_used, rows_trimmed, rows_excluded} | {"hidden": true}} where each row is
     {ballot_id, ledger_index, leaf_hash, score_exact | reason} and, for inspectors
@@ -164,6 +164,7 @@ def _grade_step(
         ),
         "quota": quota,
         "notes": json.loads(result["notes"]),
+        "consequences": json.loads(result["consequences"]),
         "proof": (
             _proof(campaign["approval_position"], "Campaign.ApprovalSigned")
             if approved

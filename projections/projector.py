@@ -117,8 +117,15 @@ class Projector:
 
 # --- campaigns, results and disputes ----------------------------------------------------
 
+# (the publication dates the consequences' time limits)
 RESULT_EVENTS = frozenset(
-    {"ResultsProposed", "ApprovalSigned", "DisputeResolved", "AssessmentRecorded"}
+    {
+        "ResultsProposed",
+        "ApprovalSigned",
+        "DisputeResolved",
+        "AssessmentRecorded",
+        "ResultsPublished",
+    }
 )
 
 
@@ -150,6 +157,8 @@ def _campaign(tx: Tx, e: Applied) -> None:
         "meetings": dumps(campaign.meetings),
         "proposal_hash": None if campaign.proposal is None else campaign.proposal["hash"],
         "window_ends": campaign.window_ends,
+        "published_on": campaign.published_on,
+        "interviews": dumps(campaign.interviews),
         "updated_position": e.index,
     }
     if e.name in ("Created", "Amended"):
@@ -221,6 +230,7 @@ def _results(tx: Tx, campaign_id: str, campaign: Campaign) -> None:
                 "adjustment_reason": approved.adjustment_reason,
                 "flags": dumps(result["flags"]),
                 "notes": dumps(result["notes"]),
+                "consequences": dumps(approved.consequences),
                 "group_scores": dumps(
                     {
                         code: {k: group[k] for k in ("ballots", "score", "score_exact", "missing")}

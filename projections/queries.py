@@ -25,7 +25,10 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from domain.campaign import APPROVED, FINALIZED, PUBLICIZED
 from domain.errors import MalformedCommand, NotFound
+from domain.rectification import rectify_tracking
+from domain.rules import INTERVIEW, RECTIFY
 from projections.access import (
     DEFAULT_WAIT_SECONDS,
     PRIVILEGED,
@@ -50,6 +53,7 @@ __all__ = [
     "campaign",
     "campaigns",
     "checkpoints",
+    "consequences",
     "disputes",
     "explanation",
     "latest_checkpoint",
@@ -135,6 +139,7 @@ def _campaign_json(row: dict[str, Any]) -> dict[str, Any]:
         "proposal_position": row["proposal_position"],
         "approval_position": row["approval_position"],
         "window_ends": row["window_ends"],
+        "published_on": row["published_on"],
         "created_position": row["created_position"],
         "updated_position": row["updated_position"],
     }
@@ -292,6 +297,7 @@ def result_json(
         "grade": row["grade"],
         "grade_label": labels.get("grades", {}).get(row["grade"] or ""),
         "flags": json.loads(row["flags"]),
+        "consequences": json.loads(row["consequences"]),
         "groups": groups,
         **_who(who, labels),
     }
@@ -601,6 +607,80 @@ def rectifications(
         **_listing(plan_items, total, limit, offset),
         "today": day,
         "overdue_items": overdue_items["n"] if overdue_items else 0,
+    }
+
+
+DECIDED = (APPROVED, PUBLICIZED, FINALIZED)  # states whose results are approved
+
+
+def consequences(
+    read: ReadSide,
+    campaign_id: str,
+    *,
+    today: date,
+    appraisee_id: str | None = None,
+    min_position: int | None = None,
+    timeout: float = DEFAULT_WAIT_SECONDS,
+) -> dict[str, Any]:
+    """The consequences the approved results entail (约谈, 限期整改, 组织处理), in results
+    order, and how each 限期整改 stands as of `today` (`domain.rectification.
+    rectify_tracking`): `{campaign_id, status, published_on, today, items: [{appraisee_id,
+    name, position, unit, category, category_label, grade, grade_label, kind, kind_label,
+    reason, within_days, due, tracking, held_on}], summary: {missing, open, closed, overdue,
+    interviews_pending}}`; `tracking` is null for kinds no plan answers, `held_on` the day
+    an interview was recorded as held (`consequence.interview`), null otherwise or until
+    then. Before approval `items` is empty: a proposal's consequences are a draft, shown
+    with its results."""
+    views = ready(read, min_position, timeout)
+    row = campaign_row(views, campaign_id)
+    campaign_id = row["campaign_id"]
+    labels = labels_of(views, campaign_id)
+    where = _where(campaign_id=campaign_id, appraisee_id=appraisee_id)
+    results, _ = _page(views, "{results}", where, "seq", None, 0)
+    if row["status"] not in DECIDED:
+        results = []
+    plans = rectifications(
+        read, today=today, campaign_id=campaign_id, appraisee_id=appraisee_id, limit=None
+    )["items"]
+    roster = _roster_of(views, campaign_id, [r["appraisee_id"] for r in results])
+    interviews = json.loads(row["interviews"] or "{}")
+    items = []
+    summary = dict.fromkeys(("missing", "open", "closed", "overdue", "interviews_pending"), 0)
+    for result in results:
+        aid = result["appraisee_id"]
+        own = [p for p in plans if p["appraisee_id"] == aid]
+        for consequence in json.loads(result["consequences"]):
+            tracking = held_on = None
+            if consequence["kind"] == RECTIFY:
+                tracking = rectify_tracking(consequence.get("due"), own, today)
+                summary[tracking["status"]] += 1
+                summary["overdue"] += tracking["overdue"]
+            elif consequence["kind"] == INTERVIEW:
+                held_on = interviews.get(aid, {}).get("held_on")
+                summary["interviews_pending"] += held_on is None
+            items.append(
+                {
+                    "appraisee_id": aid,
+                    "category": result["category"],
+                    **_who(roster.get(aid), labels),
+                    "grade": result["grade"],
+                    "grade_label": labels.get("grades", {}).get(result["grade"] or ""),
+                    "kind": consequence["kind"],
+                    "kind_label": labels.get("consequences", {}).get(consequence["kind"]),
+                    "reason": consequence["reason"],
+                    "within_days": consequence.get("within_days"),
+                    "due": consequence.get("due"),
+                    "tracking": tracking,
+                    "held_on": held_on,
+                }
+            )
+    return {
+        "campaign_id": campaign_id,
+        "status": row["status"],
+        "published_on": row["published_on"],
+        "today": today.isoformat(),
+        "items": items,
+        "summary": summary,
     }
 
 

@@ -42,7 +42,7 @@ TABLES: tuple[Table, ...] = (
         "campaigns",
         "campaign_id title year:int status details appraisees:int meetings group_rules "
         "proposal_hash proposal_position:int proposal_checkpoint approval_position:int "
-        "window_ends created_position:int updated_position:int",
+        "window_ends published_on interviews created_position:int updated_position:int",
         "campaign_id",
     ),
     _table(
@@ -55,7 +55,7 @@ TABLES: tuple[Table, ...] = (
     _table(
         "results",
         "campaign_id appraisee_id seq:int category status score score_exact rank:int grade "
-        "computed_grade adjustment_grade adjustment_reason flags notes group_scores",
+        "computed_grade adjustment_grade adjustment_reason flags notes consequences group_scores",
         "campaign_id appraisee_id",
         "campaign_id seq",
     ),

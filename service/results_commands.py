@@ -1,5 +1,6 @@
 """Handlers for results: propose (computed by the server), approve (k-of-n, bound to
-the proposal hash), publish, disputes, finalisation and the cadre's acknowledgement."""
+the proposal hash), publish, disputes, finalisation, the cadre's acknowledgement and
+the interviews (约谈) the results entail."""
 
 from domain import fields
 from domain.balloting import CastBallot
@@ -7,6 +8,7 @@ from domain.campaign import FINALIZED, compact_results, publication_window_end
 from domain.derivation import derive
 from domain.errors import MalformedCommand, NotFound
 from domain.history import GradeHistory, history_id
+from domain.rectification import reported_on
 from domain.roles import for_anyone
 from service.campaign_commands import load_campaign, own_appraisee
 from service.commands import CommandSpec, Context, Outcome
@@ -133,6 +135,19 @@ def acknowledge(ctx: Context) -> Outcome:
     return Outcome([campaign])
 
 
+def record_interview(ctx: Context) -> Outcome:
+    c = ctx.command
+    fields.only(c, {"campaign_id", "appraisee_id", "note"})
+    campaign = load_campaign(ctx)
+    campaign.record_interview(
+        fields.text(c, "appraisee_id"),
+        reported_on(c),
+        fields.free_text(c, "note", max_length=5000),
+        ctx.recorded_envelope,
+    )
+    return Outcome([campaign])
+
+
 SPECS = {
     "results.propose": CommandSpec(propose),
     "results.approve": CommandSpec(approve),
@@ -141,4 +156,5 @@ SPECS = {
     "dispute.lodge": CommandSpec(lodge_dispute),
     "dispute.resolve": CommandSpec(resolve_dispute),
     "feedback.acknowledge": CommandSpec(acknowledge),
+    "consequence.interview": CommandSpec(record_interview),
 }

@@ -1,6 +1,7 @@
 """Campaigns and what hangs off them: results, their explanations, ballots,
 reconciliation, reports and disputes (read side; roles in `api.reads`)."""
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from api.read_schemas import (
     BallotsPageSchema,
     CampaignSchema,
     CampaignsPageSchema,
+    ConsequencesSchema,
     DisputesPageSchema,
     ExplanationSchema,
     ReconciliationPageSchema,
@@ -82,6 +84,13 @@ class ReconciliationQuerySchema(PageQuerySchema):
 class ReportsQuerySchema(PageQuerySchema):
     appraisee_id = fields.UUID()
     status = _one_of("submitted", "returned", "accepted")
+
+
+class ConsequencesQuerySchema(ReadQuerySchema):
+    appraisee_id = fields.UUID()
+    today = fields.Date(
+        metadata={"description": "The day overdue is judged on (default: the server's date)"}
+    )
 
 
 class DisputesQuerySchema(PageQuerySchema):
@@ -213,3 +222,20 @@ class Disputes(MethodView):
         options = campaign_options(campaign_id, query)
         options["appraisee_id"] = own_appraisee("disputes", campaign_id, query.get("appraisee_id"))
         return queries.disputes(current_read(), str(campaign_id), roles=caller_roles(), **options)
+
+
+@blp.route("/<uuid:campaign_id>/consequences")
+class Consequences(MethodView):
+    @read(blp, ConsequencesSchema, roles=READERS["consequences"], query=ConsequencesQuerySchema)
+    def get(self, query: dict[str, Any], campaign_id: UUID) -> dict[str, Any]:
+        """What the approved results entail (约谈, 限期整改, 组织处理), and for each 限期整改
+        whether its rectification plan is missing, open or closed, and overdue: past the
+        publication date + `within_days`, or past a plan item's own deadline.
+
+        A cadre reads only their own appraisee's."""
+        options = campaign_options(campaign_id, query)
+        options["appraisee_id"] = own_appraisee(
+            "consequences", campaign_id, query.get("appraisee_id")
+        )
+        options["today"] = options.get("today") or date.today()
+        return queries.consequences(current_read(), str(campaign_id), **options)

@@ -28,6 +28,7 @@ RESULT_KEYS = {
     "rank",
     "grade",
     "flags",
+    "consequences",
     "groups",
     # Names and labels beside the ids (…/appraisees, test_names_in_reads).
     "name",

@@ -52,6 +52,7 @@ REQUIRED_RESULT_FIELDS = (
     "rank",
     "grade",
     "flags",
+    "consequences",
     "groups",
 )
 REQUIRED_GROUP_FIELDS = ("ballots", "score", "score_exact", "missing")

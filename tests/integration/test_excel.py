@@ -74,6 +74,12 @@ class RuleLabels:
         assert flag in cross_year, f"the demo raised a flag this test does not expect: {flag}"
         return f"跨年度：{cross_year[flag]}"
 
+    @staticmethod
+    def consequence(consequence: Mapping[str, Any]) -> str:
+        kind = {"interview": "约谈", "rectify": "限期整改", "disposal_review": "组织处理"}
+        due = f"，{consequence['due']}前完成" if "due" in consequence else ""
+        return f"{kind[consequence['kind']]}：{consequence['reason']}{due}"
+
     def assessment(self, code: str, value: str | None) -> str | None:
         declared = next(a for a in self.document["assessments"] if a["code"] == code)
         return next((v["label"] for v in declared["values"] if v["code"] == value), None)
@@ -155,7 +161,13 @@ def expected_evaluation(
                 labels.grade(category, result.get("computed_grade", result["grade"])),
                 labels.grade(category, result["grade"]),
                 result.get("adjustment", {}).get("reason"),
-                "\n".join(labels.flag(f) for f in result["flags"]) or None,
+                "\n".join(
+                    [
+                        *(labels.flag(f) for f in result["flags"]),
+                        *(labels.consequence(c) for c in result["consequences"]),
+                    ]
+                )
+                or None,
                 *(labels.assessment(a["code"], values.get(a["code"])) for a in assessments),
             )
         )

@@ -47,7 +47,7 @@ SCENARIOS = golden.load_all()
 SCORED = [s for s in SCENARIOS if s.expect is not None]
 REFUSED = [s for s in SCENARIOS if s.refused is not None]
 # What the read model shows of each result, and of each of its groups.
-FIELDS = ("category", "status", "score", "score_exact", "rank", "grade", "flags")
+FIELDS = ("category", "status", "score", "score_exact", "rank", "grade", "flags", "consequences")
 GROUP_FIELDS = ("ballots", "score", "score_exact")
 
 

@@ -13,6 +13,7 @@ import pytest
 import projections
 from domain.derivation import derive
 from domain.errors import NotFound
+from domain.scoring import consequences_of
 from projections import queries
 from service.derivation_inputs import load_inputs
 from tests.support import Harness, Signer
@@ -47,6 +48,15 @@ def expected_results(harness: Harness, campaign_id: str) -> list[dict[str, Any]]
             item["computed_grade"] = r["grade"]
             item["grade"] = adjustment["grade"]
             item["adjustment"] = {"grade": adjustment["grade"], "reason": adjustment["reason"]}
+        entailed = consequences_of(
+            campaign.rules,
+            r["category"],
+            item["grade"],
+            campaign.assessments.get(r["appraisee_id"], {}),
+            item["flags"],
+            None if campaign.published_on is None else date.fromisoformat(campaign.published_on),
+        )
+        item["consequences"] = [c.to_dict() for c in entailed]
         item |= {k: who[k] for k in ("name", "position", "unit")}
         item["category_label"] = labels["categories"][r["category"]]
         item["grade_label"] = labels["grades"].get(item["grade"])

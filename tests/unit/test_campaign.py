@@ -122,7 +122,8 @@ def test_an_approval_of_another_proposal_adjusts_nothing() -> None:
     """A proposal event recorded after the approval (as a forged or replayed ledger could
     carry it, past the command's state check) leaves the old approval's adjustments out."""
     campaign, secretary = approved_campaign()
-    campaign._propose("h2", [{"appraisee_id": secretary, "grade": "competent"}], {}, ENVELOPE)
+    entry = {"appraisee_id": secretary, "category": "secretary", "grade": "competent", "flags": []}
+    campaign._propose("h2", [entry], {}, ENVELOPE)
     (result,) = campaign.results_as_approved()
     assert (result.grade, result.adjustment) == ("competent", None)
     assert campaign.final_grades() == {}

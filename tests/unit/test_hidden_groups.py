@@ -54,6 +54,7 @@ def results(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, int], dict[str, 
         "rank": 1,
         "grade": "competent",
         "flags": "[]",
+        "consequences": "[]",
         "group_scores": json.dumps(groups),
         "adjustment_grade": None,
     }

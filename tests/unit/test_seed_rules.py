@@ -87,6 +87,10 @@ CROSS_YEAR = {
         {"code": "low"},
     ],
     "cross_year": [{"flag": "disposal_review", "grade": "low", "consecutive_years": 2}],
+    "consequences": [
+        {"kind": "rectify", "grade": "low", "within_days": 30},
+        {"kind": "disposal_review", "cross_year": "disposal_review"},
+    ],
 }
 
 
@@ -113,10 +117,13 @@ def test_the_cross_year_flag_follows_the_approved_grade(
         [*proposed["notes"], *({"flag": n.flag, "reason": n.reason} for n in flagged)],
         key=lambda n: n["flag"],
     )
-    result = as_approved(rules, proposed, {"grade": approved, "reason": "研究确定"})
+    result = as_approved(rules, proposed, {"grade": approved, "reason": "研究确定"}, {})
     expected = approved == "low" and previous[-1:] == ["low"]  # the model: two years running
     assert result["grade"] == approved
     assert ("disposal_review" in result["flags"]) is expected
+    # the consequences follow the approved grade too: 限期整改 for low, and the flag's review
+    kinds = [c["kind"] for c in result["consequences"]]
+    assert kinds == ["rectify"] * (approved == "low") + ["disposal_review"] * expected
     assert "quota_tie" in result["flags"]  # other flags stay
     assert [n["flag"] for n in result["notes"]] == result["flags"]
 
