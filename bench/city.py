@@ -73,6 +73,7 @@ class City:
     status: str
     seconds: float
     officials: dict[str, Signer]  # by role: admin, organizer, committee, inspector, teller
+    latency: dict[str, list[float]]  # seconds per campaign command, in the order sent
 
     @property
     def env(self) -> dict[str, str]:
@@ -113,15 +114,30 @@ class _Community:
     merit: dict[str, int] = field(default_factory=dict)
 
 
+# The commands that load and change the campaign while its meetings run: their latency
+# must not grow with the campaign (bench/w9_campaign_commands.py).
+CAMPAIGN_COMMANDS = ("balloting.open", "balloting.close")
+
+
 class CityDriver(Driver):
-    """The demo's driver, able to seal a command without sending it, for batches."""
+    """The demo's driver, able to seal a command without sending it, for batches; it
+    times each campaign command it sends (`CAMPAIGN_COMMANDS`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.latency: dict[str, list[float]] = {name: [] for name in CAMPAIGN_COMMANDS}
 
     def sealed(self, who: Signer, command_type: str, **fields: Any) -> dict[str, Any]:
         self.commands += 1
         return who.envelope(command_type, issued_at=self.clock(), **fields)
 
     def send(self, who: Signer, command_type: str, **fields: Any) -> Accepted:
-        return self.system.bus.handle(self.sealed(who, command_type, **fields))
+        envelope = self.sealed(who, command_type, **fields)
+        start = time.perf_counter()
+        accepted = self.system.bus.handle(envelope)
+        if command_type in self.latency:
+            self.latency[command_type].append(time.perf_counter() - start)
+        return accepted
 
     def send_batch(self, envelopes: list[dict[str, Any]]) -> list[Accepted]:
         """One transaction; any refusal is a bug in the generator, so it stops here."""
@@ -169,6 +185,7 @@ def generate(settings: Settings, communities: int, seed: int = SEED) -> City:
                 settings=settings,
                 log_public_key=b64url_encode(system.ledger.log_public_key),
                 commands=driver.commands,
+                latency=driver.latency,
                 ledger_size=system.ledger.size(),
                 seconds=time.perf_counter() - start,
                 **city,
