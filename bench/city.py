@@ -41,6 +41,10 @@ from service.system import System, initialise
 
 SEED = 621
 SIZES = {"reduced": 40, "full": 621}
+# The cities whose measurements are compared for scaling (W8, W9): their ratios come
+# from the same run; `full` adds the 160-community city and the 2,484 of a province's
+# largest (DESIGN §8).
+SCALES = {"reduced": (40, 160), "full": (40, 160, 621, 2484)}
 COMMUNITIES_PER_DISTRICT = 20  # each district has its own leading group and city leader
 POSITIONS = (
     "社区党支部书记",
@@ -461,20 +465,25 @@ def run_cli(workdir: Path, args: list[str], env: dict[str, str]) -> CliRun:
 
 # --- one city per run ----------------------------------------------------------------------
 
-_cities: dict[tuple[str, str], City] = {}
+_cities: dict[tuple[int, str], City] = {}
 _owned = ExitStack()
 atexit.register(_owned.close)
 
 
 def shared(size: str, store: str = "postgresql") -> City:
-    """The city of this size on this store, generated once per harness run.
+    """The city of this harness size (`SIZES`) on this store."""
+    return of(SIZES[size], store)
+
+
+def of(communities: int, store: str = "postgresql") -> City:
+    """The city of this many communities on this store, generated once per harness run.
 
     Why not in a workload's directory: the harness gives each workload a scratch
-    directory of its own and removes it afterwards, while W3, W4, W5 and W8 all read
-    the same city. It lives in a directory (and PostgreSQL database) of its own,
-    removed when the process exits.
+    directory of its own and removes it afterwards, while W3, W4, W5, W8 and W9 all
+    read the same cities. Each lives in a directory (and PostgreSQL database) of its
+    own, removed when the process exits.
     """
-    key = (size, store)
+    key = (communities, store)
     if key not in _cities:
         workdir = Path(_owned.enter_context(tempfile.TemporaryDirectory(prefix="bench-city-")))
         if store == "postgresql":
@@ -484,5 +493,5 @@ def shared(size: str, store: str = "postgresql") -> City:
         settings = Settings.from_env(
             {"APPRAISAL_DATA_DIR": str(workdir / "data"), "APPRAISAL_DATABASE_URL": url}
         )
-        _cities[key] = generate(settings, SIZES[size])
+        _cities[key] = generate(settings, communities)
     return _cities[key]
