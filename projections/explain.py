@@ -215,7 +215,7 @@ def _leaf_hashes(views: ViewStore, ballot_ids: list[str]) -> dict[str, str]:
 
 def _envelopes(app: AppraisalApplication, ballot_ids: list[str]) -> dict[str, Any]:
     """Each ballot's signed envelope as stored in its Cast event (version 1)."""
-    stored, _ = app.ledger.events_of(UUID(b) for b in ballot_ids)
+    stored = app.ledger.events_of(UUID(b) for b in ballot_ids)
     return {
         str(event.originator_id): cast(Any, app.mapper.to_domain_event(event)).envelope
         for event in stored

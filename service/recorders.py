@@ -73,7 +73,6 @@ class LedgerSQL:
         events: str,
         event_id: str,
         cosignatures: str,
-        snapshots: str,
     ) -> None:
         self.mark = mark
         self.leaves = leaves
@@ -82,7 +81,6 @@ class LedgerSQL:
         self.cosignatures = cosignatures
         self.events = events
         self.event_id = event_id  # the events table's notification id column
-        self.snapshots = snapshots  # the library's snapshot table: outside the ledger
 
     def _m(self, n: int) -> str:
         return ", ".join([self.mark] * n)
@@ -125,15 +123,10 @@ class LedgerSQL:
         )
 
     def select_streams(self, count: int) -> str:
-        """Every event of the streams without a snapshot, and a row with version -1 (no
-        topic, no state) for each stream with one: one query either way."""
-        streams = f"originator_id IN ({self._m(count)})"
         return (
             f"SELECT originator_id, originator_version, topic, state FROM {self.events} "
-            f"WHERE {streams} AND originator_id NOT IN "
-            f"(SELECT originator_id FROM {self.snapshots} WHERE {streams}) "
-            f"UNION ALL SELECT originator_id, -1, NULL, NULL FROM {self.snapshots} "
-            f"WHERE {streams} GROUP BY originator_id ORDER BY 1, 2"
+            f"WHERE originator_id IN ({self._m(count)}) "
+            f"ORDER BY originator_id, originator_version"
         )
 
     def select_positions(self, count: int) -> str:
@@ -270,24 +263,20 @@ class LedgerRecorder:
             for row in rows
         ]
 
-    def events_of(self, streams: Iterable[UUID]) -> tuple[list[StoredEvent], set[UUID]]:
-        """Every event of many aggregates in a few queries, instead of one query each;
-        those with a snapshot are only named, to be loaded from it."""
+    def events_of(self, streams: Iterable[UUID]) -> list[StoredEvent]:
+        """Every event of many aggregates in a few queries, instead of one query each."""
         found: list[StoredEvent] = []
-        snapshotted: set[UUID] = set()
         streams = list(dict.fromkeys(streams))
         with self._reading(positional=True) as curs:
             for chunk in _chunks(streams):
-                params = [self._stream_param(s) for s in chunk]
-                curs.execute(self.sql.select_streams(len(chunk)), params * 3)
-                for stream, version, topic, state in curs.fetchall():
-                    if version < 0:
-                        snapshotted.add(self._stream_value(stream))
-                    else:
-                        found.append(
-                            StoredEvent(self._stream_value(stream), version, topic, bytes(state))
-                        )
-        return found, snapshotted
+                curs.execute(
+                    self.sql.select_streams(len(chunk)), [self._stream_param(s) for s in chunk]
+                )
+                found.extend(
+                    StoredEvent(self._stream_value(stream), version, topic, bytes(state))
+                    for stream, version, topic, state in curs.fetchall()
+                )
+        return found
 
     def positions_of(self, streams: Iterable[UUID]) -> dict[tuple[UUID, int], int]:
         """Ledger index of every event of the given aggregates."""
@@ -379,12 +368,6 @@ def _event_columns(stored_events: Sequence[StoredEvent]) -> list[list[Any]]:
     ]
 
 
-def snapshots_table(events_table: str) -> str:
-    """The table the library names for snapshots beside an events table ("stored_events"
-    and "stored_snapshots", "appraisal_events" and "appraisal_snapshots")."""
-    return events_table.removesuffix("_events") + "_snapshots"
-
-
 def _chunks(items: list[UUID], size: int = 500) -> Iterator[list[UUID]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -413,7 +396,6 @@ class LedgerSQLiteRecorder(LedgerRecorder, SQLiteApplicationRecorder):
             events_table_name,
             "rowid",
             "ledger_cosignatures",
-            snapshots_table(events_table_name),
         )
 
     def construct_create_table_statements(self) -> list[str]:
@@ -499,7 +481,6 @@ class LedgerPostgresRecorder(LedgerRecorder, PostgresApplicationRecorder):
             qualified(events_table_name),
             "notification_id",
             qualified("ledger_cosignatures"),
-            qualified(snapshots_table(events_table_name)),
         )
         self.sql_create_statements.extend(
             Composed(

@@ -1,5 +1,5 @@
-"""Campaign snapshots on both stores: a campaign loaded from its latest snapshot (by `find`
-and by `load_many`) equals the same campaign replayed from its events alone, after every
+"""Campaign snapshots on both stores: a campaign loaded from its latest snapshot (by `find`;
+`load_many` replays) equals the same campaign replayed from its events alone, after every
 command of a random sequence, accepted or refused; snapshots are no ledger leaves, are not
 in the audit bundle, and `audit verify` passes without them."""
 
