@@ -417,6 +417,20 @@ _REPORT_ANSWER: dict[str, fields.Field] = {
     "status": fields.String(required=True),
 }
 _PLAN_ANSWER: dict[str, fields.Field] = {"plan_id": fields.String(required=True, metadata=_ID)}
+_COMMITTEE_ANSWER: dict[str, fields.Field] = {
+    "campaign_id": fields.String(required=True, metadata=_ID),
+    "committee": fields.List(
+        fields.String(metadata=_ID),
+        required=True,
+        metadata={"description": "Named committee members in effect"},
+    ),
+    "pending": fields.List(
+        fields.String(metadata=_ID),
+        required=True,
+        allow_none=True,
+        metadata={"description": "Members named after publication, awaiting the inspector"},
+    ),
+}
 ANSWERS: dict[str, dict[str, fields.Field]] = {
     "actor.register": _KEY_ANSWER,
     "actor.add_key": _KEY_ANSWER,
@@ -438,6 +452,8 @@ ANSWERS: dict[str, dict[str, fields.Field]] = {
         "work_groups": fields.Integer(required=True),
     },
     "campaign.publish": _CAMPAIGN_STATUS,
+    "campaign.name_committee": _COMMITTEE_ANSWER,
+    "campaign.countersign_committee": _COMMITTEE_ANSWER,
     "assessment.record": {"campaign_id": fields.String(required=True, metadata=_ID)},
     "report.submit": _REPORT_ANSWER,
     "report.accept": _REPORT_ANSWER,
@@ -464,6 +480,16 @@ ANSWERS: dict[str, dict[str, fields.Field]] = {
         "reconciliation": fields.Dict(
             required=True, metadata={"description": "Per group: issued = cast + unused"}
         ),
+    },
+    "balloting.countersign": {
+        "meeting_id": fields.String(required=True, metadata=_ID),
+        "countersigned_by": fields.String(
+            required=True, metadata={**_ID, "description": "The inspector's actor id"}
+        ),
+    },
+    "credentials.void": {
+        "meeting_id": fields.String(required=True, metadata=_ID),
+        "voided": fields.Integer(required=True, metadata={"description": "Slips voided now"}),
     },
     "results.propose": _CAMPAIGN_STATUS
     | {
