@@ -41,6 +41,10 @@ from service.system import System, initialise
 
 SEED = 621
 SIZES = {"reduced": 40, "full": 621}
+# The cities whose measurements are compared for scaling (W8, W9): their ratios come
+# from the same run; `full` adds the 160-community city and the 2,484 of a province's
+# largest (DESIGN §8).
+SCALES = {"reduced": (40, 160), "full": (40, 160, 621, 2484)}
 COMMUNITIES_PER_DISTRICT = 20  # each district has its own leading group and city leader
 POSITIONS = (
     "社区党支部书记",
@@ -73,6 +77,7 @@ class City:
     status: str
     seconds: float
     officials: dict[str, Signer]  # by role: admin, organizer, committee, inspector, teller
+    latency: dict[str, list[float]]  # seconds per campaign command, in the order sent
 
     @property
     def env(self) -> dict[str, str]:
@@ -113,15 +118,30 @@ class _Community:
     merit: dict[str, int] = field(default_factory=dict)
 
 
+# The commands that load and change the campaign while its meetings run: their latency
+# must not grow with the campaign (bench/w9_campaign_commands.py).
+CAMPAIGN_COMMANDS = ("balloting.open", "balloting.close")
+
+
 class CityDriver(Driver):
-    """The demo's driver, able to seal a command without sending it, for batches."""
+    """The demo's driver, able to seal a command without sending it, for batches; it
+    times each campaign command it sends (`CAMPAIGN_COMMANDS`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.latency: dict[str, list[float]] = {name: [] for name in CAMPAIGN_COMMANDS}
 
     def sealed(self, who: Signer, command_type: str, **fields: Any) -> dict[str, Any]:
         self.commands += 1
         return who.envelope(command_type, issued_at=self.clock(), **fields)
 
     def send(self, who: Signer, command_type: str, **fields: Any) -> Accepted:
-        return self.system.bus.handle(self.sealed(who, command_type, **fields))
+        envelope = self.sealed(who, command_type, **fields)
+        start = time.perf_counter()
+        accepted = self.system.bus.handle(envelope)
+        if command_type in self.latency:
+            self.latency[command_type].append(time.perf_counter() - start)
+        return accepted
 
     def send_batch(self, envelopes: list[dict[str, Any]]) -> list[Accepted]:
         """One transaction; any refusal is a bug in the generator, so it stops here."""
@@ -169,6 +189,7 @@ def generate(settings: Settings, communities: int, seed: int = SEED) -> City:
                 settings=settings,
                 log_public_key=b64url_encode(system.ledger.log_public_key),
                 commands=driver.commands,
+                latency=driver.latency,
                 ledger_size=system.ledger.size(),
                 seconds=time.perf_counter() - start,
                 **city,
@@ -444,20 +465,25 @@ def run_cli(workdir: Path, args: list[str], env: dict[str, str]) -> CliRun:
 
 # --- one city per run ----------------------------------------------------------------------
 
-_cities: dict[tuple[str, str], City] = {}
+_cities: dict[tuple[int, str], City] = {}
 _owned = ExitStack()
 atexit.register(_owned.close)
 
 
 def shared(size: str, store: str = "postgresql") -> City:
-    """The city of this size on this store, generated once per harness run.
+    """The city of this harness size (`SIZES`) on this store."""
+    return of(SIZES[size], store)
+
+
+def of(communities: int, store: str = "postgresql") -> City:
+    """The city of this many communities on this store, generated once per harness run.
 
     Why not in a workload's directory: the harness gives each workload a scratch
-    directory of its own and removes it afterwards, while W3, W4, W5 and W8 all read
-    the same city. It lives in a directory (and PostgreSQL database) of its own,
-    removed when the process exits.
+    directory of its own and removes it afterwards, while W3, W4, W5, W8 and W9 all
+    read the same cities. Each lives in a directory (and PostgreSQL database) of its
+    own, removed when the process exits.
     """
-    key = (size, store)
+    key = (communities, store)
     if key not in _cities:
         workdir = Path(_owned.enter_context(tempfile.TemporaryDirectory(prefix="bench-city-")))
         if store == "postgresql":
@@ -467,5 +493,5 @@ def shared(size: str, store: str = "postgresql") -> City:
         settings = Settings.from_env(
             {"APPRAISAL_DATA_DIR": str(workdir / "data"), "APPRAISAL_DATABASE_URL": url}
         )
-        _cities[key] = generate(settings, SIZES[size])
+        _cities[key] = generate(settings, communities)
     return _cities[key]

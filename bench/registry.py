@@ -13,6 +13,8 @@ from bench import (
     w5_reads,
     w6_projection_lag,
     w7_ledger_growth,
+    w9_campaign_commands,
+    w10_catch_up,
 )
 from bench.results import WorkloadResult
 
@@ -29,5 +31,7 @@ WORKLOADS: dict[str, Workload] = {
     "W6": w6_projection_lag.run,
     "W7": w7_ledger_growth.run,
     "W8": w3_audit_verify.run_memory,
+    "W9": w9_campaign_commands.run,
+    "W10": w10_catch_up.run,
     "P3": p3_limits.run,
 }

@@ -367,7 +367,8 @@ def _meeting_opened(o: Occasion) -> dict[str, Any]:
         attendance=dict(c.get("attendance", {})),
         rules=campaign.rules_document,
         appraisee_actors=campaign.actors_of(appraisee_ids),
-        duties=campaign.duty_table(),
+        # Meetings opened before campaign snapshots copied the whole table (v1 bundles).
+        duties=None if o.state.get("duties") is None else campaign.duty_table(),
         countersign=(
             parse_rules(campaign.rules_document).countersign
             if any(r.kind != NAMED for r in planned)

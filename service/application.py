@@ -4,15 +4,17 @@ All aggregates share one event table so that every stored event is a leaf of
 the one Merkle tree an auditor verifies (DESIGN §6).
 """
 
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate, CanMutateProtocol, DomainEventProtocol
+from eventsourcing.domain import Aggregate, CanMutateProtocol, DomainEventProtocol, Snapshot
 from eventsourcing.utils import Environment
 
+from domain.campaign import Campaign
 from domain.errors import NotFound
 from service.keyfiles import PRIVATE_DIR, private_dir, private_file
 from service.recorders import LEDGER_SINK, LeafRecord, LedgerRecorder
@@ -20,9 +22,18 @@ from service.settings import APPLICATION_NAME, Settings
 
 A = TypeVar("A", bound=Aggregate)
 
+# A campaign's stream grows with every meeting opened and closed; loading it from its
+# latest snapshot reads at most this many events (docs/DECISIONS.md, "Campaign snapshots").
+CAMPAIGN_SNAPSHOT_INTERVAL = 20
+
 
 class AppraisalApplication(Application[UUID]):
+    """Snapshots live in the library's own table beside the events: they are not events,
+    so they are never ledger leaves, never exported and never audited; the audit
+    re-derives everything from events alone."""
+
     name = APPLICATION_NAME
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Campaign: CAMPAIGN_SNAPSHOT_INTERVAL}
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -39,7 +50,7 @@ class AppraisalApplication(Application[UUID]):
     def construct_env(self, name: str, env: Any = None) -> Environment:
         """Only our own settings: an inherited variable such as a compressor topic
         must not change how events are stored, because auditors read them raw."""
-        return Environment(name, dict(env or {}))
+        return Environment(name, {**dict(env or {}), "IS_SNAPSHOTTING_ENABLED": "y"})
 
     @property
     def ledger(self) -> LedgerRecorder:
@@ -47,9 +58,14 @@ class AppraisalApplication(Application[UUID]):
         assert isinstance(recorder, LedgerRecorder)
         return recorder
 
-    def record(self, *items: Aggregate | DomainEventProtocol[UUID] | None) -> list[LeafRecord]:
+    def record(
+        self,
+        *items: Aggregate | DomainEventProtocol[UUID] | None,
+        recorded: Iterable[Aggregate] = (),
+    ) -> list[LeafRecord]:
         """Save aggregates (or their collected events) atomically and say where each new
-        event landed in the ledger.
+        event landed in the ledger; `recorded` names the aggregates of events passed
+        collected, so that a snapshot can be taken of them.
 
         `save` would test every item against the library's runtime protocols, which
         costs more than encoding the event on a ballot's write path; the items here are
@@ -62,11 +78,29 @@ class AppraisalApplication(Application[UUID]):
                 processing.aggregates[item.id] = item
             elif item is not None:
                 processing.events.append(item)
+        for aggregate in recorded:
+            processing.aggregates[aggregate.id] = aggregate
         processing.saved_kwargs[LEDGER_SINK] = sink
         recordings = self._record(processing)
         self._take_snapshots(processing)
         self._notify(recordings)
         return sink
+
+    def _take_snapshots(self, processing: ProcessingEvent[UUID]) -> None:
+        """Snapshot an aggregate whose new events crossed a multiple of its interval, from
+        the aggregate just recorded: the library's `take_snapshot` would replay it again."""
+        assert self.snapshots is not None
+        new_events = Counter(event.originator_id for event in processing.events)
+        snapshots = []
+        for aggregate_id, aggregate in processing.aggregates.items():
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval is None:
+                continue
+            version = aggregate.version
+            if version // interval > (version - new_events[aggregate_id]) // interval:
+                snapshots.append(Snapshot.take(aggregate))
+        if snapshots:
+            self.snapshots.put(snapshots)
 
     def find(self, aggregate_id: UUID) -> Any | None:
         try:
@@ -85,7 +119,11 @@ class AppraisalApplication(Application[UUID]):
         return self.ledger.positions_of(streams)
 
     def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
-        """Replay many aggregates from one batched read (proposals, tallies, audits)."""
+        """Replay many aggregates from one batched read (proposals, tallies, audits).
+
+        Why not from snapshots: only campaigns have snapshots, and campaigns are loaded
+        by `find`, never in bulk. Asking the snapshot table about every id of a batch made
+        the batch's query 10-20 times slower on SQLite (docs/DECISIONS.md)."""
         aggregates: dict[UUID, Any] = {}
         for stored in self.ledger.events_of(aggregate_ids):
             domain_event = cast(CanMutateProtocol[Aggregate], self.mapper.to_domain_event(stored))

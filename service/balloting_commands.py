@@ -28,6 +28,7 @@ from domain.balloting import (
 )
 from domain.ballots import Ballot, check_ballot_shape, validate_ballot
 from domain.campaign import Campaign
+from domain.duties import TELLER
 from domain.errors import (
     Conflict,
     MalformedCommand,
@@ -125,7 +126,6 @@ def open_balloting(ctx: Context) -> Outcome:
         attendance=attendance,
         rules=campaign.rules_document,
         appraisee_actors=campaign.actors_of(appraisee_ids),
-        duties=campaign.duty_table(),
         countersign=rules.countersign if anonymous else None,
         opened_by=ctx.signer.holder_id,
         envelope=ctx.recorded_envelope,
@@ -179,7 +179,7 @@ def cast(ctx: Context) -> Outcome:
     meeting.require_countersigned()
     right = _right(ctx, meeting_id, group)
     if right.kind == PAPER:
-        meeting.require_teller_free(ctx.signer.holder_id)
+        load_campaign(ctx, UUID(meeting.campaign_id)).require_free(ctx.signer.holder_id, TELLER)
     if ctx.find(ballot_id) is not None:
         raise Conflict(f"ballot {ballot_id} already exists")
     rules = ctx.reads.derived(

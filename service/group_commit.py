@@ -32,6 +32,7 @@ class _Write:
 
     events: list[Any]
     streams: frozenset[UUID]
+    aggregates: Sequence[Aggregate]  # whose events these are: what a snapshot is taken of
     leaves: list[LeafRecord] = field(default_factory=list)
     error: BaseException | None = None
     done: bool = False
@@ -80,7 +81,10 @@ class GroupCommit:
 
     def _write_group(self, group: list[_Write]) -> None:
         try:
-            leaves = self.app.record(*(event for w in group for event in w.events))
+            leaves = self.app.record(
+                *(event for w in group for event in w.events),
+                recorded=[aggregate for w in group for aggregate in w.aggregates],
+            )
         except IntegrityError as error:
             if len(group) == 1:
                 _finish(group[0], error=error)
@@ -107,7 +111,7 @@ class GroupCommit:
 
 def _collect(aggregates: Sequence[Aggregate]) -> _Write:
     events = [event for aggregate in aggregates for event in aggregate.collect_events()]
-    return _Write(events, frozenset(event.originator_id for event in events))
+    return _Write(events, frozenset(event.originator_id for event in events), aggregates)
 
 
 def _disjoint_groups(writes: list[_Write]) -> list[list[_Write]]:

@@ -289,3 +289,37 @@ def test_no_stored_time_of_a_credential_ballot_is_finer_than_its_meeting(
 def _paper_ballot(c: HttpCampaign) -> str:
     """The one paper ballot `HttpCampaign.vote` has the teller type in (cast last)."""
     return [b for b, g in c.groups.items() if g == "resident_rep"][-1]
+
+
+def test_a_teller_who_is_an_appraisee_of_another_meeting_types_in_no_paper_ballot(
+    client: FlaskClient, harness: Harness
+) -> None:
+    """Tellers are checked against the campaign's duties, not a copy in the meeting: the
+    meeting here does not appraise the teller, the campaign does."""
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.cadres[3] = api.register("cadre", "teller", name="干部3")
+    c.set_up()
+    c.send(
+        c.organizer,
+        "balloting.open",
+        meeting_id=c.meeting,
+        appraisee_ids=c.appraisees[:3],
+        credentials=[
+            {"group": "resident_rep", "public_keys": [k.public_key for k in c.residents]},
+            {"group": "unit_rep", "public_keys": [k.public_key for k in c.units]},
+        ],
+        paper=[{"group": "resident_rep", "serials": [c.paper_serial]}],
+        evaluators=[
+            {"group": "leading_group", "actor_ids": [s.actor_id for s in c.leaders]},
+            {"group": "city_leaders", "actor_ids": [c.city_leader.actor_id]},
+            {"group": "self", "actor_ids": [k.actor_id for k in c.cadres[:3]]},
+        ],
+    )
+    rows = [{"appraisee_id": a, "choice": "competent"} for a in c.appraisees[:3]]
+    before = harness.size
+    envelope = c.ballot(c.cadres[3], "resident_rep", rows, paper_serial=c.paper_serial)
+    body = assert_problem(api.submit(envelope), 422, "rule-violation")
+    assert (body["duty"], body["holds"]) == ("teller", ["appraisee"])
+    assert harness.size == before
+    c.cast(c.teller, "resident_rep", rows, paper_serial=c.paper_serial)

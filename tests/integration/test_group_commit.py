@@ -33,12 +33,12 @@ class CountingRecords:
         self.release = threading.Event()
         self.entered = threading.Event()
 
-    def __call__(self, *events: Any) -> Any:
+    def __call__(self, *events: Any, **kwargs: Any) -> Any:
         self.calls.append(len(events))
         if len(self.calls) == 1:
             self.entered.set()
             self.release.wait(timeout=30)
-        return self.record(*events)
+        return self.record(*events, **kwargs)
 
 
 def queued(writer: GroupCommit, count: int) -> None:

@@ -12,9 +12,11 @@ from eventsourcing.domain import Aggregate
 
 import domain
 from domain import provenance
+from domain.balloting import Meeting, planned_rights
 from domain.campaign import Campaign
 from domain.provenance import Occasion, Signed, disagreement
 from service.system import command_specs
+from tests.integration.test_lifecycle import RULES
 
 SIGNED_COMMAND = {"type": "campaign.publish", "id": str(uuid.uuid4()), "campaign_id": ""}
 
@@ -123,3 +125,63 @@ def test_key_order_does_not_matter() -> None:
     assert provenance._same(
         {"a": 1, "b": [2, {"c": 3, "d": 4}]}, {"b": [2, {"d": 4, "c": 3}], "a": 1}
     )
+
+
+OPENING_IDS = [str(uuid.uuid4()) for _ in range(6)]
+
+
+def _meeting_opened(duties: Any) -> Occasion:
+    """A `Meeting.Opened` of one named evaluator, stored with `duties`."""
+    organiser, cadre, evaluator, campaign_id, meeting_id, appraisee = OPENING_IDS
+    campaign = Campaign(
+        id=uuid.UUID(campaign_id),
+        title="t",
+        year=2025,
+        rules=RULES,
+        details={},
+        organizer_id=organiser,
+        envelope={},
+    )
+    campaign.appraisees[appraisee] = {"appraisee_id": appraisee, "actor_id": cadre}
+    command = {
+        "type": "balloting.open",
+        "id": meeting_id,
+        "campaign_id": campaign_id,
+        "meeting_id": meeting_id,
+        "evaluators": [{"group": "leading_group", "actor_ids": [evaluator]}],
+    }
+    envelope = {"command": command, "signer": "0" * 32, "signature": "sig"}
+    signed = Signed(command, envelope, "digest", "actor", organiser)
+    rights = [str(r.id) for r in planned_rights(command)]
+    state = {
+        "envelope": envelope,
+        "campaign_id": campaign_id,
+        "appraisee_ids": [appraisee],
+        "issued": {"leading_group": 1},
+        "rights": rights,
+        "attendance": {},
+        "rules": RULES,
+        "appraisee_actors": {cadre: appraisee},
+        "duties": duties,
+        "countersign": None,
+        "opened_by": organiser,
+    }
+    found = {uuid.UUID(campaign_id): campaign}
+    return Occasion(uuid.UUID(meeting_id), None, signed, found.get, state)
+
+
+MEETING_OPENED = f"{Meeting.Opened.__module__}:{Meeting.Opened.__qualname__}"
+
+
+def test_a_meeting_opened_copies_no_duties_and_one_opened_before_the_whole_table() -> None:
+    """Since campaign snapshots a meeting keeps no copy of the campaign's duty table
+    (`duties` null); a v1 bundle's meetings keep the whole table, and it must be exact."""
+    assert disagreement(MEETING_OPENED, _meeting_opened(None)) is None
+    occasion = _meeting_opened({})
+    campaign = occasion.find(uuid.UUID(occasion.state["campaign_id"]))
+    table = campaign.duty_table()
+    assert len(table) == 2
+    assert disagreement(MEETING_OPENED, _meeting_opened(table)) is None
+    forged = {actor: ["teller"] for actor in table}
+    found = disagreement(MEETING_OPENED, _meeting_opened(forged))
+    assert found is not None and found.field == "duties"

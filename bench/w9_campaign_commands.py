@@ -1,0 +1,78 @@
+"""W9: does a campaign command cost the same however large the campaign has grown?
+
+Method, and why:
+- The commands that load and change the campaign while its meetings run are
+  `balloting.open` and `balloting.close` (`city.CAMPAIGN_COMMANDS`); the city generator
+  sends one of each per community through the command bus and times each (the bus's
+  whole `handle`: checks, the campaign's load, the handler, the write).
+- The latency at a size is the median over the last quarter of that city's meetings,
+  when the campaign holds nearly all its meetings and its whole roster; the target
+  compares the largest city of the run with the smallest (`city.SCALES`: 40 vs 160
+  communities in `reduced`, 40 vs 2,484 in `full`), both generated in the same run.
+- Not interleaved: each city is generated once, one after the other, so other work
+  on the machine can move one side; the report records the load average.
+"""
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from bench import city
+from bench.results import Target, WorkloadResult
+
+RATIO_TARGET = 1.2
+
+
+def latency(shown: city.City) -> dict[str, float]:
+    """Median seconds of each campaign command over the city's last quarter of meetings."""
+    return {
+        name: statistics.median(times[-max(1, len(times) // 4) :])
+        for name, times in shown.latency.items()
+    }
+
+
+def run(size: str, workdir: Path) -> WorkloadResult:
+    cities = [city.of(n) for n in city.SCALES[size]]
+    smallest, largest = cities[0], cities[-1]
+    per_city: dict[str, Any] = {
+        str(c.communities): {
+            "latency_ms": {k: round(v * 1000, 2) for k, v in latency(c).items()},
+            "city": c.to_json(),
+        }
+        for c in cities
+    }
+    small, large = latency(smallest), latency(largest)
+    ratio = sum(large.values()) / sum(small.values())
+    per_command = {name: round(large[name] / small[name], 3) for name in small}
+    shown = " · ".join(f"{c.communities}: {sum(latency(c).values()) * 1000:.1f} ms" for c in cities)
+    return WorkloadResult(
+        name="W9",
+        description=(
+            "Campaign command latency (`balloting.open` + `balloting.close`, the median of "
+            "each over a city's last quarter of meetings, through `CommandBus.handle` on "
+            f"PostgreSQL) at {largest.communities} communities against {smallest.communities}: "
+            f"{shown}"
+        ),
+        measurements={"cities": per_city},
+        peers={},
+        ratios={"largest_vs_smallest": round(ratio, 3), **per_command},
+        targets=[
+            Target(
+                name=(
+                    f"campaign command latency at {largest.communities} communities vs "
+                    f"{smallest.communities}"
+                ),
+                measured=round(ratio, 3),
+                threshold=RATIO_TARGET,
+                higher_is_better=False,
+                summary=shown,
+            )
+        ],
+        limits=(
+            "A campaign is loaded from its latest snapshot (every 20 events) and at most 19 "
+            "events after it, so its meetings no longer count; the snapshot itself holds the "
+            "roster (about 0.25 KB per appraisee), which grows with the city. A meeting's "
+            "opening also issues its own ballot rights and key bindings (the same number at "
+            "any size). Cities are generated one after the other, not interleaved."
+        ),
+    )
