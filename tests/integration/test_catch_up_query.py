@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from projections.worker import SELECT_EVENTS
-from tests.integration.test_lifecycle import Campaign
 from tests.integration.test_lifecycle import test_whole_campaign_lifecycle as whole_lifecycle
 from tests.support import Harness
+from tests.support.scenario import CityCampaign
 
 
 def _relations(node: dict[str, Any]) -> set[str]:
@@ -26,7 +26,7 @@ def _limits(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_a_batch_bounds_its_leaves_before_joining(harness: Harness) -> None:
-    c = Campaign(harness)
+    c = CityCampaign(harness)
     c.set_up()
     c.open()
     whole_lifecycle(c)

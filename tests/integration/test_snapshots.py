@@ -16,8 +16,8 @@ from domain.campaign import Campaign as CampaignAggregate
 from domain.errors import DomainError
 from service.application import CAMPAIGN_SNAPSHOT_INTERVAL, AppraisalApplication
 from tests.integration.test_audit import export, verify
-from tests.integration.test_lifecycle import RULES, Campaign, new_id
 from tests.support import Harness, RawStore, Signer, fuzz_examples
+from tests.support.scenario import RULES, CityCampaign, new_id
 
 STEPS = ("amend", "add", "work_groups", "publish", "open", "close", "assess")
 SNAPSHOT_SETTINGS = settings(
@@ -39,7 +39,7 @@ class Driver:
     """Sends one step of a random sequence; refusals are part of the sequence."""
 
     def __init__(self, harness: Harness) -> None:
-        self.c = Campaign(harness)
+        self.c = CityCampaign(harness)
         self.c.send(
             self.c.organizer,
             "campaign.create",

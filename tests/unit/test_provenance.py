@@ -16,7 +16,7 @@ from domain.balloting import Meeting, planned_rights
 from domain.campaign import Campaign
 from domain.provenance import Occasion, Signed, disagreement
 from service.system import command_specs
-from tests.integration.test_lifecycle import RULES
+from tests.support.scenario import RULES
 
 SIGNED_COMMAND = {"type": "campaign.publish", "id": str(uuid.uuid4()), "campaign_id": ""}
 
