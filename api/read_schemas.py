@@ -299,10 +299,25 @@ class BallotReceiptSchema(Schema):
     voided = fields.Nested(VoidedSchema, required=True, allow_none=True)
 
 
+class KeyHolderSchema(Schema):
+    actor_id = _uuid(required=True)
+    name = fields.String(required=True)
+
+
 class BallotSchema(BallotReceiptSchema):
+    paper_serial = _nullable_text(
+        required=True, metadata={"description": "The slip's serial, for a paper entry"}
+    )
+    entered_by = fields.Nested(
+        KeyHolderSchema,
+        allow_none=True,
+        metadata={"description": "The teller who typed in a paper entry"},
+    )
     signer = fields.String(
         metadata={"description": "Key id of a named group's evaluator (inspectors, auditors)"}
     )
+    signer_actor_id = _uuid(allow_none=True)  # the evaluator the signer key belongs to
+    signer_name = fields.String(allow_none=True, metadata={"description": "Their name"})
 
 
 BallotsPageSchema = _listing(BallotSchema, "BallotsPage")

@@ -335,8 +335,9 @@ def _cast(tx: Tx, e: Applied) -> None:
     event = e.event
     meeting = tx.one("SELECT anonymous FROM {meetings} WHERE meeting_id = ?", event.meeting_id)
     anonymous = meeting is None or bool(json.loads(meeting["anonymous"]).get(event.group, True))
-    rows = event.envelope["command"]["rows"]  # the signed copy, as the tally reads it
-    abstentions = sum(1 for row in rows if row.get("abstain") is True)
+    command = event.envelope["command"]  # the signed copy, as the tally reads it
+    abstentions = sum(1 for row in command["rows"] if row.get("abstain") is True)
+    paper_serial = command.get("paper_serial")
     tx.upsert(
         "ballots",
         {
@@ -345,7 +346,9 @@ def _cast(tx: Tx, e: Applied) -> None:
             "meeting_id": event.meeting_id,
             "group_code": event.group,
             "anonymous": int(anonymous),
-            "signer": None if anonymous else event.envelope["signer"],
+            "signer": None if anonymous or paper_serial else event.envelope["signer"],
+            "paper_serial": paper_serial,
+            "teller": event.envelope["signer"] if paper_serial else None,
             "ledger_index": e.index,
             "leaf_hash": e.leaf_hash,
             "valid": int(event.valid),

@@ -355,9 +355,10 @@ def ballots(
     timeout: float = DEFAULT_WAIT_SECONDS,
 ) -> dict[str, Any]:
     """A campaign's ballots in ledger order: `{ballot_id, campaign_id, meeting_id,
-    group, ledger_index, leaf_hash, status (valid|invalid|voided), reason, voided}`,
-    plus `signer` (key id) for named groups, to inspectors and auditors only; the
-    signer of an anonymous group's ballot is never stored."""
+    group, ledger_index, leaf_hash, status (valid|invalid|voided), reason, voided,
+    paper_serial}`, `entered_by` `{actor_id, name}` (the teller) for a paper entry, plus
+    `signer` (key id), `signer_actor_id` and `signer_name` for named groups, to inspectors
+    and auditors only; the signer of an anonymous group's ballot is never stored."""
     if status is not None and status not in BALLOT_STATUS:
         raise MalformedCommand("status must be valid, invalid or voided")
     views = ready(read, min_position, timeout)
@@ -368,7 +369,34 @@ def ballots(
         group_code=group,
     )
     rows, total = _page(views, "{ballots}", where, "ledger_index", limit, offset)
-    return _listing([_ballot_json(r, roles) for r in rows], total, limit, offset)
+    holders = _key_holders(views, {k for r in rows for k in (r["signer"], r["teller"]) if k})
+    items = []
+    for row in rows:
+        ballot = _ballot_json(row, roles)
+        ballot["paper_serial"] = row["paper_serial"]
+        if row["teller"] is not None:
+            ballot["entered_by"] = holders.get(row["teller"])
+        if "signer" in ballot:
+            holder = holders.get(ballot["signer"]) or {}
+            ballot["signer_actor_id"] = holder.get("actor_id")
+            ballot["signer_name"] = holder.get("name")
+        items.append(ballot)
+    return _listing(items, total, limit, offset)
+
+
+def _key_holders(views: ViewStore, key_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+    """Key id -> `{actor_id, name}` of the actor the key was added for (revoked keys
+    included: a ballot keeps the signer it was cast by)."""
+    if not key_ids:
+        return {}
+    with views.reading() as tx:
+        rows = tx.all(
+            "SELECT k.key_id, a.actor_id, a.name FROM {keys} k "
+            "JOIN {actors} a ON a.actor_id = k.actor_id "
+            f"WHERE k.key_id IN ({_in(len(key_ids))})",
+            *key_ids,
+        )
+    return {r["key_id"]: {"actor_id": r["actor_id"], "name": r["name"]} for r in rows}
 
 
 def ballot_by_receipt(

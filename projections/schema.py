@@ -8,6 +8,7 @@ the stores — the parameter mark, schema-qualified names and how a writer locks
 the tracking row — is given to :class:`ViewSQL`, as in ``service.recorders.LedgerSQL``.
 """
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -75,9 +76,9 @@ TABLES: tuple[Table, ...] = (
     ),
     _table(
         "ballots",
-        "ballot_id campaign_id meeting_id group_code anonymous:int signer ledger_index:int "
-        "leaf_hash valid:int invalid_reason abstentions:int voided_reason voided_dispute "
-        "voided_position:int",
+        "ballot_id campaign_id meeting_id group_code anonymous:int signer paper_serial teller "
+        "ledger_index:int leaf_hash valid:int invalid_reason abstentions:int voided_reason "
+        "voided_dispute voided_position:int",
         "ballot_id",
         "campaign_id ledger_index",
     ),
@@ -135,7 +136,17 @@ DERIVATIONS: tuple[Table, ...] = (
         "campaign_id proposal_hash appraisee_id",
     ),
 )
-TABLE = {table.name: table for table in (*TABLES, *DERIVATIONS)}
+# Not a view either: the fingerprint of the view tables' declaration the rows were
+# written under. A process that finds another one drops and rebuilds the views
+# (`ViewStore.create_table`), so an upgrade that adds a column never serves old rows.
+VIEW_SCHEMA = _table("schema", "fingerprint", "fingerprint")
+TABLE = {table.name: table for table in (*TABLES, *DERIVATIONS, VIEW_SCHEMA)}
+
+
+def fingerprint(tables: Sequence[Table]) -> str:
+    """SHA-256 over the tables' names, columns, keys and indexes, in declaration order."""
+    declared = [[t.name, t.columns, t.key, t.indexes] for t in tables]
+    return hashlib.sha256(dumps(declared).encode()).hexdigest()
 
 
 def dumps(value: Any) -> str:

@@ -24,14 +24,15 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import DomainError, MalformedCommand
-from projections.schema import DERIVATIONS, TABLES, Tx, ViewSQL, dumps
+from projections.schema import DERIVATIONS, TABLES, VIEW_SCHEMA, Tx, ViewSQL, dumps, fingerprint
 from service.application import AppraisalApplication
 from service.settings import APPLICATION_NAME
 
 # The position is kept, as the library does, under the name of the application
 # whose notifications it counts.
 TRACKING_NAME = APPLICATION_NAME
-UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE for a relation that does not exist
+UNDEFINED_TABLE = "42P01"
+VIEWS_FINGERPRINT = fingerprint(TABLES)  # PostgreSQL's SQLSTATE for a relation that does not exist
 
 
 class ProjectionBehind(DomainError):
@@ -63,13 +64,30 @@ class ViewStore(TrackingRecorder):
     channel: str | None = None
 
     def view_ddl(self) -> list[str]:
-        tables = (*TABLES, *DERIVATIONS)
+        tables = (*TABLES, *DERIVATIONS, VIEW_SCHEMA)
         return [statement for table in tables for statement in self.sql.create(table)]
 
     def create_table(self) -> None:
+        """Create what is missing; views written under another declaration of the tables
+        (an older release's columns) are dropped and rebuilt from zero by the workers."""
         super().create_table()  # type: ignore[misc]  # the store's tracking recorder, mixed in
         with self.writing() as tx:
             self._seed_tracking(tx)
+            tx.cursor.execute(self.sql.lock_tracking, (TRACKING_NAME,))
+            if tx.one("SELECT fingerprint FROM {schema}") != {"fingerprint": VIEWS_FINGERPRINT}:
+                self._recreate(tx)
+
+    def _recreate(self, tx: Tx) -> None:
+        """Drop and recreate every view table, rewind the position to zero and record the
+        declaration the new tables follow; the caller holds the tracking lock."""
+        for table in TABLES:
+            tx.cursor.execute(self.sql.drop(table))
+        for statement in self.view_ddl():
+            tx.cursor.execute(statement)
+        tx.execute("DELETE FROM {tracking} WHERE application_name = ?", TRACKING_NAME)
+        self._seed_tracking(tx)
+        tx.execute("DELETE FROM {schema}")
+        tx.execute("INSERT INTO {schema} (fingerprint) VALUES (?)", VIEWS_FINGERPRINT)
 
     def _seed_tracking(self, tx: Tx) -> None:
         tx.execute(
@@ -109,12 +127,7 @@ class ViewStore(TrackingRecorder):
         worker running meanwhile waits instead of deadlocking."""
         with self.writing() as tx:
             tx.cursor.execute(self.sql.lock_tracking, (TRACKING_NAME,))
-            for table in TABLES:
-                tx.cursor.execute(self.sql.drop(table))
-            for statement in self.view_ddl():
-                tx.cursor.execute(statement)
-            tx.execute("DELETE FROM {tracking} WHERE application_name = ?", TRACKING_NAME)
-            self._seed_tracking(tx)
+            self._recreate(tx)
 
     def position(self) -> Position:
         with self.reading() as tx:

@@ -47,3 +47,38 @@ def test_the_roster_of_an_unknown_campaign_is_404(harness: Harness, client: Flas
     reader = api.register("cadre", name="某人")
     missing = api.get("/api/v1/campaigns/00000000-0000-4000-8000-000000000000/appraisees", reader)
     assert missing.status_code == 404
+
+
+def test_ballots_name_their_signers_and_tellers_to_those_who_may_see_them(
+    harness: Harness, client: FlaskClient
+) -> None:
+    """Inspectors and auditors see who signed each named ballot (key id, actor, name);
+    the organiser sees paper serials and who typed each paper entry, but no signer;
+    an anonymous ballot names no one to anybody."""
+    c = HttpCampaign(Api(client, harness))
+    c.set_up()
+    c.open()
+    c.vote()
+    names = {s.actor_id: f"领导{i}" for i, s in enumerate(c.leaders)}
+    names |= {s.actor_id: f"干部{i}" for i, s in enumerate(c.cadres)}
+    names[c.city_leader.actor_id] = "包片市级领导"
+    for reader in (c.inspector, c.auditor):
+        items = c.api.read(f"{c.path}/ballots", reader, limit=100)["items"]
+        assert len(items) == len(c.casts)
+        for ballot in items:
+            group = c.groups[ballot["ballot_id"]]
+            named = group in {"leading_group", "city_leaders", "self"}
+            assert ("signer" in ballot) is named, ballot
+            if named:
+                assert names[ballot["signer_actor_id"]] == ballot["signer_name"]
+            paper = ballot["paper_serial"] is not None
+            assert paper is (group == "resident_rep" and "entered_by" in ballot)
+            if paper:
+                assert ballot["paper_serial"] == c.paper_serial
+                assert ballot["entered_by"] == {"actor_id": c.teller.actor_id, "name": "计票员"}
+    organizer = c.api.read(f"{c.path}/ballots", c.organizer, limit=100)["items"]
+    assert not any(k.startswith("signer") for b in organizer for k in b)
+    [entry] = [b for b in organizer if b["paper_serial"] is not None]
+    assert entry["entered_by"]["name"] == "计票员"
+    receipt = c.api.read(f"/api/v1/ballots/{entry['ballot_id']}")
+    assert receipt.keys().isdisjoint({"paper_serial", "entered_by", "signer", "signer_name"})

@@ -5,6 +5,7 @@ never answer from behind a client's own write, and hide small groups."""
 import base64
 import copy
 import uuid
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -15,6 +16,9 @@ from domain.derivation import derive
 from domain.errors import NotFound
 from domain.scoring import consequences_of
 from projections import queries
+from projections.read_side import ReadSide
+from projections.schema import TABLE
+from projections.store import open_views
 from service.derivation_inputs import load_inputs
 from tests.support import Harness, Signer
 from tests.support.scenario import RULES, CityCampaign, new_id
@@ -336,3 +340,29 @@ def test_overdue_rectification_items_and_revoked_keys(harness: Harness) -> None:
         (c.cadres[3].key_id, True),
         (replacement.key_id, False),
     ]
+
+
+def test_views_of_an_older_declaration_are_rebuilt_when_a_process_opens_them(
+    campaign: CityCampaign,
+) -> None:
+    """An upgrade that adds a view column: the tables an older release wrote (here the
+    ballots table without its last column, under another fingerprint) are dropped and
+    rebuilt from zero on open, so no read meets a missing column."""
+    c = campaign
+    c.vote()
+    sync(c)
+    read = c.h.read
+    before = projections.content_hashes(read)
+    ballots = TABLE["ballots"]
+    with read.views.writing() as tx:
+        tx.cursor.execute(read.views.sql.drop(ballots))
+        older = replace(ballots, columns=ballots.columns[:-1])
+        for statement in read.views.sql.create(older):
+            tx.cursor.execute(statement)
+        tx.execute("UPDATE {schema} SET fingerprint = ?", "an older release")
+    reopened = open_views(c.h.system.app)
+    assert reopened.position().notification_id == 0, "the views start again from zero"
+    projections.catch_up(ReadSide(c.h.system.app, reopened, None))
+    assert reopened.content_hashes() == before
+    open_views(c.h.system.app)
+    assert reopened.position().notification_id > 0, "the same declaration is kept as it is"
