@@ -191,7 +191,7 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
     teller = d.register("计票员 许茂", "teller")
     leaders = [d.register(n, "evaluator") for n in ("谭芝藩", "陈武", "周玉良")]
     campaign_id = new_id()
-    d.log("campaign 1: 大泽湖街道2021年度村(社区)年度考核暨书记“下述下评” (seed 002)")
+    d.log("评议活动一：大泽湖街道2021年度村(社区)年度考核暨书记“下述下评”（种子文件002）")
     d.send(
         organizer,
         "campaign.create",
@@ -315,8 +315,9 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
             value="fairly_good" if appraisee == strongest else "good",
         )
     indicators = rules["groups"][0]["indicators"]
+    members_label = next(g["label"] for g in rules["groups"] if g["code"] == "member_reps")
     for unit, meeting in meetings:
-        d.log(f"  述职测评大会 {unit}: {len(meeting.appraisees)} appraisees")
+        d.log(f"  述职测评大会 {unit}：测评{len(meeting.appraisees)}人")
         open_meeting(d, organizer, campaign_id, meeting, countersigner=inspector)
         cast(
             d,
@@ -365,8 +366,8 @@ def dazehu_campaign(d: Driver) -> dict[str, Any]:
         ).result
         reps = closed["reconciliation"]["member_reps"]
         d.log(
-            f"    member_reps issued {reps['issued']} = cast {reps['cast']} + unused "
-            f"{reps['unused']}; valid {reps['valid']}, invalid {reps['invalid']}"
+            f"    {members_label}：发出{reps['issued']}张 = 收回{reps['cast']} + "
+            f"未用{reps['unused']}；有效{reps['valid']}，无效{reps['invalid']}"
         )
     return settle(d, campaign_id, organizer, committee, inspector, cadres, roster, meetings)
 
@@ -383,7 +384,7 @@ def settle(
 ) -> dict[str, Any]:
     """Proposal, dispute upheld, re-proposal, approval with an adjustment, 公示, finalisation."""
     first = d.send(organizer, "results.propose", campaign_id=campaign_id).result
-    d.log(f"  proposed: {first['proposal_hash'][:16]}…")
+    d.log(f"  结果已测算，提交审定（测算摘要 {first['proposal_hash'][:16]}…）")
     disputed = next(
         a
         for a in roster
@@ -419,7 +420,7 @@ def settle(
         reason="经纪工委核实，该票系代填，予以作废",
         void_ballots=[forged],
     )
-    d.log(f"  dispute upheld: ballot {forged[:8]}… voided; campaign {campaign.status} → reopened")
+    d.log(f"  争议成立：作废选票 {forged[:8]}…，结果重新测算")
     second = d.send(organizer, "results.propose", campaign_id=campaign_id).result
     proposal = d.system.app.get(uuid.UUID(campaign_id), Campaign).proposal
     if proposal is None:
@@ -446,7 +447,7 @@ def settle(
             adjustments=[adjustment],
         )
     d.send(d.admin, "results.publish", campaign_id=campaign_id, window_days=5)
-    d.log("  results approved with one adjustment and published for a 5-day 公示 window")
+    d.log("  党委审定结果（调整一人等次），公示5天")
     d.clock.now += timedelta(days=6)
     d.send(d.admin, "results.finalize", campaign_id=campaign_id)
     for appraisee, cadre in list(cadres.items())[:3]:
@@ -495,7 +496,7 @@ def settle(
             passed=True,
             note="回头看：方案已公示，群众知晓",
         )
-        d.log(f"  rectification plan for {weakest['name']}: 2 items, 1 verified by 回头看")
+        d.log(f"  {weakest['name']}的问题整改清单：2项，其中1项回头看通过")
     d.clock.now = datetime.now(UTC)
     return {"campaign_id": campaign_id, "roster": roster, "adjustment": adjustment}
 
@@ -526,7 +527,7 @@ def city_campaign(d: Driver) -> dict[str, Any]:
     leaders = [d.register(n, "evaluator") for n in ("考核组长", "考核副组长", "考核组员")]
     city_leader = d.register("包片市级领导", "evaluator")
     campaign_id = new_id()
-    d.log("campaign 2: 社区干部述职评议 (seed 000, 德能勤绩廉)")
+    d.log("评议活动二：社区干部述职评议（种子文件000，德能勤绩廉）")
     d.send(
         organizer,
         "campaign.create",

@@ -11,19 +11,21 @@ from rich.table import Table
 
 from domain.campaign import Campaign
 from entrypoints.demo import run_demo
+from entrypoints.excel_forms import Labels, campaign_status
 from service.audit import export_bundle, verify_bundle
 from service.settings import Settings
 from service.system import System
 
-COLUMNS = ("单位", "姓名", "类别", "得分", "精确值", "名次", "测算", "确定", "标记")
+COLUMNS = ("单位", "姓名", "职务", "类别", "得分", "名次", "测算", "确定", "标记")
 
 
 def campaign_results(system: System, campaign_id: str) -> dict[str, Any]:
-    """One campaign's approved results, with names and grade labels, for people and --json."""
+    """One campaign's approved results, with names and the rules' labels (category,
+    grade, flag wording, status), for people and --json."""
     campaign = system.app.get(uuid.UUID(campaign_id), Campaign)
     rules = campaign.rules
-    labels = {g.code: g.label for c in rules.categories for g in c.grades}
-    labels.update({g.code: g.label for g in rules.grades})
+    wording = Labels(rules)
+    labels = rules.labels()["grades"]
     rows = []
     for approved in campaign.results_as_approved():
         result = approved.computed
@@ -33,7 +35,9 @@ def campaign_results(system: System, campaign_id: str) -> dict[str, Any]:
                 "appraisee_id": approved.appraisee_id,
                 "unit": who["unit"],
                 "name": who["name"],
+                "position": who["position"],
                 "category": result["category"],
+                "category_label": wording.category(result["category"]),
                 "score": result.get("score"),
                 "score_exact": result.get("score_exact"),
                 "rank": result["rank"],
@@ -41,12 +45,14 @@ def campaign_results(system: System, campaign_id: str) -> dict[str, Any]:
                 "grade": approved.grade,
                 "adjustment_reason": approved.adjustment_reason,
                 "flags": result["flags"],
+                "flag_labels": [wording.flag(f) for f in result["flags"]],
             }
         )
     return {
         "campaign_id": campaign_id,
         "title": campaign.title,
         "status": campaign.status,
+        "status_label": campaign_status({"status": campaign.status, "window_ends": None}),
         "labels": labels,
         "results": rows,
     }
@@ -55,7 +61,7 @@ def campaign_results(system: System, campaign_id: str) -> dict[str, Any]:
 def results_table(results: dict[str, Any]) -> Table:
     """Narrow enough for an 80-column terminal; adjustment reasons go in the caption."""
     labels = results["labels"]
-    table = Table(title=f"{results['title']} — {results['status']}", caption_justify="left")
+    table = Table(title=f"{results['title']}（{results['status_label']}）", caption_justify="left")
     for column in COLUMNS:
         table.add_column(column, overflow="fold")
     notes = []
@@ -68,16 +74,16 @@ def results_table(results: dict[str, Any]) -> Table:
         table.add_row(
             row["unit"],
             row["name"],
-            row["category"],
+            row["position"],
+            row["category_label"],
             row["score"] or "—",
-            row["score_exact"] or "—",
             str(row["rank"] or "—"),
             computed,
             final,
-            "\n".join(row["flags"]),
+            "\n".join(row["flag_labels"]),
         )
     if notes:
-        table.caption = "\n".join(["党委（委员会）调整 committee adjustments:", *notes])
+        table.caption = "\n".join(["党委（委员会）调整：", *notes])
     return table
 
 
@@ -112,15 +118,14 @@ def demo(as_json: bool) -> None:
         for campaign in results:
             console.print(results_table(campaign))
         console.print(
-            f"{summary['commands']} signed commands; audit bundle {bundle.path} "
-            f"({bundle.tree_size} entries)"
+            f"共{summary['commands']}条签名指令；"
+            f"审计包 {bundle.path}（{bundle.tree_size}条账本记录）"
         )
         console.print(
-            f"audit: verified ({report.entries} entries, {report.envelopes} signed envelopes, "
-            f"{report.ballots_counted} ballots re-counted, {len(report.campaigns)} campaigns "
-            "re-derived)"
+            f"离线审计：通过（{report.entries}条记录，{report.envelopes}个签名，"
+            f"重新计票{report.ballots_counted}张，重新测算{len(report.campaigns)}次评议活动）"
             if report.ok
-            else f"audit: FAILED — {report.finding}"
+            else f"离线审计：未通过 — {report.finding}"
         )
     if not report.ok:
         sys.exit(1)

@@ -119,7 +119,7 @@ class Labels:
 
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
-        self.categories = {c.code: c.label for c in rules.categories}
+        self.categories = rules.labels()["categories"]
         self.groups = {g.code: g for g in rules.groups}
         self.linked = {r.code: r.reason for r in rules.linked_rules}
         self.cross_year = {r.flag: r.reason for r in rules.cross_year}

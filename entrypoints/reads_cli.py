@@ -16,25 +16,19 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from functools import wraps
 from typing import Any
+from uuid import UUID
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from bootstrap import Services
+from domain.campaign import Campaign
 from domain.errors import DomainError
+from entrypoints.excel_forms import CAMPAIGN_STATUS, Labels
 from projections import catch_up, queries
 from service.settings import Settings, SettingsError
 
-STATUS_LABELS = {
-    "draft": "草拟",
-    "published": "已发布",
-    "proposed": "已测算",
-    "approved": "已审定",
-    "publicized": "公示中",
-    "reopened": "重新测算",
-    "finalized": "已完成",
-}
 PUBLIC_READER: frozenset[str] = frozenset()  # no role that lifts the anonymity floor
 
 
@@ -89,7 +83,7 @@ def list_campaigns(year: int | None, as_json: bool) -> None:
             c["campaign_id"],
             str(c["year"]),
             c["title"],
-            STATUS_LABELS.get(c["status"], c["status"]),
+            CAMPAIGN_STATUS.get(c["status"], c["status"]),
             str(c["appraisees"]),
             str(len(c["meetings"])),
         )
@@ -110,7 +104,9 @@ def show_results(campaign_id: str, as_json: bool) -> None:
     with _current_views() as services:
         shown = queries.results(services.read, campaign_id, roles=PUBLIC_READER)
         title = queries.campaign(services.read, campaign_id)["title"]
-    status = STATUS_LABELS.get(shown["status"], shown["status"])
+        campaign = services.read.app.get(UUID(shown["campaign_id"]), Campaign)
+    wording = Labels(campaign.rules)
+    status = CAMPAIGN_STATUS.get(shown["status"], shown["status"])
     table = Table("单位", "姓名", "职务", "类别", "得分", "名次", "等次", "标记")
     table.title = f"{title}（{status}）"
     for r in shown["results"]:
@@ -125,7 +121,7 @@ def show_results(campaign_id: str, as_json: bool) -> None:
             r["score"] or "—",
             "" if r["rank"] is None else str(r["rank"]),
             grade,
-            "、".join(r["flags"]),
+            "\n".join(wording.flag(f) for f in r["flags"]),
         )
     if not shown["results"]:
         table.caption = "尚无测算结果"
@@ -156,7 +152,7 @@ def show_consequences(campaign_id: str, today: datetime | None, as_json: bool) -
     with _current_views() as services:
         shown = queries.consequences(services.read, campaign_id, today=day)
         title = queries.campaign(services.read, campaign_id)["title"]
-    status = STATUS_LABELS.get(shown["status"], shown["status"])
+    status = CAMPAIGN_STATUS.get(shown["status"], shown["status"])
     table = Table("单位", "姓名", "职务", "等次", "处理", "原因", "期限", "落实情况")
     table.title = f"{title}（{status}）结果运用"
     for item in shown["items"]:

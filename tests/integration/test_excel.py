@@ -59,7 +59,10 @@ class RuleLabels:
         self.categories = {c["code"]: c for c in document.get("categories", [])}
 
     def category(self, code: str) -> str:
-        return self.categories.get(code, {}).get("label", code)
+        """A rules file with no categories has the one undeclared category, 干部 (domain.rules)."""
+        if not self.categories:
+            return "干部"
+        return self.categories[code]["label"]
 
     def grade(self, category: str, code: str) -> str:
         grades = self.categories.get(category, {}).get("grades", self.document.get("grades"))

@@ -34,7 +34,7 @@ def test_list_and_show_with_names_and_labels(harness: Harness) -> None:
     listing = as_json(cli(harness, "campaigns", "list", "--json"))
     assert [(x["campaign_id"], x["status"]) for x in listing["items"]] == [(c.id, "published")]
     table = cli(harness, "campaigns", "list")
-    assert table.exit_code == 0 and "已发布" in table.stdout and "述职评议" in table.stdout
+    assert table.exit_code == 0 and "述职测评中" in table.stdout and "述职评议" in table.stdout
     assert as_json(cli(harness, "campaigns", "list", "--year", "2031", "--json"))["items"] == []
 
     c.open()
