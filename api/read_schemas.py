@@ -593,6 +593,10 @@ class BallotDefinitionSchema(Schema):
     campaign_title = fields.String(required=True)
     meeting_id = _uuid(required=True)
     open = fields.Boolean(required=True, metadata={"description": "Balloting still open"})
+    opened_at = fields.String(
+        required=True,
+        metadata={"description": "The meeting's opening, RFC 3339 UTC to the second"},
+    )
     group = fields.Nested(BallotGroupSchema, required=True)
     scale = fields.Integer(required=True, metadata={"description": "Scores lie in 0…scale"})
     choices = fields.List(fields.Nested(BallotLabelSchema), required=True)

@@ -23,6 +23,7 @@ from eventsourcing.domain import event
 from domain import fields
 from domain.aggregate import EventSourced, created_at
 from domain.ballots import Ballot, Row, tally
+from domain.envelope import format_timestamp
 from domain.errors import Conflict, MalformedCommand, RuleViolation, WrongRole, WrongState
 from domain.keys import decode_public_key, key_id
 from domain.registry import IDS_CACHED, NAMESPACE
@@ -173,6 +174,12 @@ class Meeting(EventSourced):
         credential the meeting's opening, so nothing stored ties an anonymous ballot to a
         time finer than its meeting (DESIGN §4); None (the clock) for named and paper."""
         return self.created_on if holder == CREDENTIAL else None
+
+    @property
+    def opened_at(self) -> str:
+        """The meeting's opening to the second, as `format_timestamp` writes it: published
+        in the ballot definition as the `issued_at` a credential ballot is to sign."""
+        return format_timestamp(self.created_on)
 
     @property
     def is_open(self) -> bool:

@@ -25,7 +25,7 @@ from projections.read_side import ReadSide
 
 
 def ballot_definition(read: ReadSide, meeting_id: str, group_code: str) -> dict[str, Any]:
-    """`{campaign_id, campaign_title, meeting_id, open, group {code, label, anonymous,
+    """`{campaign_id, campaign_title, meeting_id, open, opened_at, group {code, label, anonymous,
     form}, scale, choices, dimensions, indicators, appraisees, validity}` (see the schema)."""
     meeting_id = uuid_text(meeting_id, "meeting")
     meeting = read.app.get(UUID(meeting_id), Meeting)
@@ -40,6 +40,7 @@ def ballot_definition(read: ReadSide, meeting_id: str, group_code: str) -> dict[
         "campaign_title": campaign.title,
         "meeting_id": meeting_id,
         "open": meeting.is_open,
+        "opened_at": meeting.opened_at,
         "group": {
             "code": group.code,
             "label": group.label,

@@ -4,6 +4,7 @@ own judgement of a ballot's validity."""
 
 import json
 import logging
+import re
 
 import pytest
 from flask import Flask
@@ -28,6 +29,7 @@ def test_a_meetings_ballot_is_public_and_names_only_what_a_paper_ballot_shows(
     assert body["campaign_id"] == c.id
     assert body["campaign_title"] == "2025年度社区干部述职评议"
     assert body["meeting_id"] == c.meeting and body["open"] is True
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["opened_at"])
     assert body["group"] == {
         "code": "resident_rep",
         "label": "社区居民代表",
