@@ -31,8 +31,8 @@ from service.settings import APPLICATION_NAME
 # The position is kept, as the library does, under the name of the application
 # whose notifications it counts.
 TRACKING_NAME = APPLICATION_NAME
-UNDEFINED_TABLE = "42P01"
-VIEWS_FINGERPRINT = fingerprint(TABLES)  # PostgreSQL's SQLSTATE for a relation that does not exist
+UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE for a relation that does not exist
+VIEWS_FINGERPRINT = fingerprint(TABLES)  # what `create_table` compares the stored one with
 
 
 class ProjectionBehind(DomainError):
