@@ -25,13 +25,14 @@ import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from bench import progress, stores
 from domain.canonical import b64url_encode
+from domain.envelope import parse_timestamp
 from domain.errors import DomainError
 from entrypoints.demo import SURNAMES, THREE, Driver, Meeting, choice_rows, load_rules, open_meeting
 from entrypoints.signing import DemoClock, Signer, new_id, new_key, reproducible
@@ -131,12 +132,16 @@ class CityDriver(Driver):
         super().__init__(*args, **kwargs)
         self.latency: dict[str, list[float]] = {name: [] for name in CAMPAIGN_COMMANDS}
 
-    def sealed(self, who: Signer, command_type: str, **fields: Any) -> dict[str, Any]:
+    def sealed(
+        self, who: Signer, command_type: str, issued_at: datetime | None = None, **fields: Any
+    ) -> dict[str, Any]:
         self.commands += 1
-        return who.envelope(command_type, issued_at=self.clock(), **fields)
+        return who.envelope(command_type, issued_at=issued_at or self.clock(), **fields)
 
-    def send(self, who: Signer, command_type: str, **fields: Any) -> Accepted:
-        envelope = self.sealed(who, command_type, **fields)
+    def send(
+        self, who: Signer, command_type: str, issued_at: datetime | None = None, **fields: Any
+    ) -> Accepted:
+        envelope = self.sealed(who, command_type, issued_at, **fields)
         start = time.perf_counter()
         accepted = self.system.bus.handle(envelope)
         if command_type in self.latency:
@@ -378,8 +383,12 @@ def _ballots(
         )
         for a, cadre in community.cadres.items()
     ]
+    opened_at = parse_timestamp(d.system.opened_at(meeting.meeting_id))
     for group, keys in meeting.credentials.items():
-        envelopes += [ballot(Signer("", key), group, representative()) for key in keys[:-1]]
+        envelopes += [
+            ballot(Signer("", key), group, representative(), issued_at=opened_at)
+            for key in keys[:-1]
+        ]
     envelopes.append(
         ballot(
             teller,

@@ -37,6 +37,7 @@ from typing import Any
 from bench import load, p1_naive_es, p2_plain_insert, progress, stores, w1_floor
 from bench.results import Target, WorkloadResult
 from bench.stats import median_interval
+from domain.envelope import parse_timestamp
 from entrypoints.demo import load_rules
 from entrypoints.signing import Signer, new_id
 from projections.read_side import ReadSide
@@ -164,8 +165,9 @@ class Campaign:
                 keys = [Signer() for _ in range(min(meeting_size, count - start))]
                 resident = {"group": "resident_rep", "public_keys": [k.public_key for k in keys]}
                 meeting = self._open([resident])
+                opened_at = parse_timestamp(self.deployment.system.opened_at(meeting))
                 self.credentials += [(key, meeting) for key in keys]
-                envelopes += [self.ballot(key, meeting) for key in keys]
+                envelopes += [self.ballot(key, meeting, issued_at=opened_at) for key in keys]
                 advance(len(keys))
         return envelopes
 

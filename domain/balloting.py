@@ -24,7 +24,14 @@ from domain import fields
 from domain.aggregate import EventSourced, created_at
 from domain.ballots import Ballot, Row, tally
 from domain.envelope import format_timestamp
-from domain.errors import Conflict, MalformedCommand, RuleViolation, WrongRole, WrongState
+from domain.errors import (
+    Conflict,
+    MalformedCommand,
+    RuleViolation,
+    StaleCommand,
+    WrongRole,
+    WrongState,
+)
 from domain.keys import decode_public_key, key_id
 from domain.registry import IDS_CACHED, NAMESPACE
 from domain.roles import TELLER
@@ -180,6 +187,16 @@ class Meeting(EventSourced):
         """The meeting's opening to the second, as `format_timestamp` writes it: published
         in the ballot definition as the `issued_at` a credential ballot is to sign."""
         return format_timestamp(self.created_on)
+
+    def check_signed_time(self, holder: str, issued_at: datetime) -> None:
+        """A credential ballot signs the meeting's opening as its `issued_at`, never the
+        voter's clock, so not even the signed envelope dates it finer than its meeting
+        (DESIGN §4, PRIVACY.md). Its replay guard is the one-time right, not the window."""
+        if holder == CREDENTIAL and issued_at != self.created_on.replace(microsecond=0):
+            raise StaleCommand(
+                f"a credential ballot signs its meeting's opening {self.opened_at} as issued_at",
+                expected=self.opened_at,
+            )
 
     @property
     def is_open(self) -> bool:

@@ -177,6 +177,7 @@ def cast(ctx: Context) -> Outcome:
     ):
         raise NotFound(f"no meeting {meeting_id} in this campaign")
     meeting.require_countersigned()
+    meeting.check_signed_time(ctx.signer.holder, ctx.envelope.issued_at)
     right = _right(ctx, meeting_id, group)
     if right.kind == PAPER:
         load_campaign(ctx, UUID(meeting.campaign_id)).require_free(ctx.signer.holder_id, TELLER)

@@ -3,10 +3,12 @@
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+from uuid import UUID
 
+from domain.balloting import Meeting
 from domain.canonical import b64url_encode
 from domain.checkpoint import verifier_key
-from domain.errors import Conflict, DomainError
+from domain.errors import Conflict, DomainError, NotFound
 from domain.keys import decode_public_key, key_id
 from domain.registry import ADMIN_ACTOR_ID, Actor, KeyBinding, key_binding_id
 from domain.roles import ADMIN, SIGNERS
@@ -63,6 +65,14 @@ class System:
         witnessed_head = ledger.tree_head if witnessing is None else witnessing.tree_head
         bus = CommandBus(app, command_specs(), ledger.tree_head, witnessed_head=witnessed_head)
         return cls(settings, app, ledger, bus, witnessing)
+
+    def opened_at(self, meeting_id: str) -> str:
+        """A meeting's opening as its ballot definition publishes it: the `issued_at` its
+        credential ballots sign (`Meeting.check_signed_time`)."""
+        meeting = self.app.find(UUID(meeting_id))
+        if not isinstance(meeting, Meeting):
+            raise NotFound(f"no meeting {meeting_id}")
+        return meeting.opened_at
 
     def close(self) -> None:
         self.app.close()

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from api import create_app
+from domain.envelope import format_timestamp, parse_timestamp
 from entrypoints.cli import main
 from service.settings import Settings
 from tests.conftest import postgres_schema_url
@@ -259,9 +261,13 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
                 for a, cadre in zip(c.appraisees, c.cadres, strict=True)
             ]
             voters += [(key, "unit_rep", rows) for key in self.rights[meeting]["unit_rep"]]
+            credentials = {key.key_id for key in self.rights[meeting]["unit_rep"]}
             for who, group, ballot_rows in voters:
+                # A credential signs the meeting's opening, as the ballot page does.
+                opened_at = self.api.opened_at(meeting, group)
                 envelope = who.envelope(
                     "ballot.cast",
+                    issued_at=parse_timestamp(opened_at) if who.key_id in credentials else None,
                     campaign_id=c.id,
                     meeting_id=meeting,
                     ballot_id=new_id(),
@@ -277,10 +283,14 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
             data=st.data(),
             resident=st.integers(0, 7),
             choices=st.lists(st.sampled_from((*CHOICES, "abstain")), min_size=4, max_size=4),
+            skew=st.sampled_from((0, 0, 0, -1, 1, 600)),
         )
-        def resident_votes(self, data: st.DataObject, resident: int, choices: list[str]) -> None:
+        def resident_votes(
+            self, data: st.DataObject, resident: int, choices: list[str], skew: int
+        ) -> None:
             """A resident's credential, in any meeting, open or closed, spent or not, with
-            any choices: over the 优秀 share the ballot is recorded as invalid."""
+            any choices: over the 优秀 share the ballot is recorded as invalid. Signed at
+            any time but its meeting's opening (`skew` seconds off) it is refused first."""
             if not self.rights:
                 return
             meeting = data.draw(st.sampled_from(sorted(self.rights)))
@@ -291,8 +301,10 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
                 else {"appraisee_id": a, "choice": choice}
                 for a, choice in zip(self.c.appraisees, choices, strict=True)
             ]
+            opened_at = parse_timestamp(self.api.opened_at(meeting, "resident_rep"))
             envelope = key.envelope(
                 "ballot.cast",
+                issued_at=opened_at + timedelta(seconds=skew),
                 campaign_id=self.c.id,
                 meeting_id=meeting,
                 ballot_id=new_id(),
@@ -301,6 +313,12 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
             )
             before = self.harness.size
             response = self.api.submit(envelope)
+            if skew:
+                assert response.status_code == 422, response.get_json()
+                assert response.get_json()["type"] == PROBLEMS + "stale-command"
+                assert response.get_json()["expected"] == format_timestamp(opened_at)
+                assert self.harness.size == before
+                return
             if self.model.meetings[meeting] == "closed" or key.key_id in self.spent:
                 assert response.status_code == 409, response.get_json()
                 assert response.get_json()["type"] == PROBLEMS + "wrong-state"

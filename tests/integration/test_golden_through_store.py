@@ -33,6 +33,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import projections
+from domain.envelope import parse_timestamp
 from domain.errors import DomainError
 from domain.rules import SELF_GROUP, Grade, Rules
 from domain.scoring import Appraisee
@@ -292,7 +293,9 @@ class Replay:
         self.send(self.organizer, "balloting.open", campaign_id=cid, meeting_id=meeting, **rights)
         if credentials and self.rules.countersign:  # two officials (seed 002)
             self.send(self.inspector, "balloting.countersign", campaign_id=cid, meeting_id=meeting)
+        opened_at = parse_timestamp(self.h.system.opened_at(meeting)) if credentials else None
         for ballot, signer, wire in zip(ballots, casters, rows, strict=True):
+            signed_at = {"issued_at": opened_at} if self.anonymous(ballot.group) else {}
             cast = self.send(
                 signer,
                 "ballot.cast",
@@ -301,6 +304,7 @@ class Replay:
                 ballot_id=self.uid("ballot", ballot.ballot_id),
                 group=ballot.group,
                 rows=with_store_ids(self.s, wire),
+                **signed_at,
             ).result
             if self.s.expect is None:
                 continue  # a refusal file expects no classification

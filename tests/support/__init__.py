@@ -61,6 +61,9 @@ class Harness:
     def result(self, answer: Accepted) -> dict[str, Any]:
         return answer.result
 
+    def opened_at(self, meeting_id: str, group: str) -> str:
+        return self.system.opened_at(meeting_id)
+
     def register(self, *roles: str, name: str = "Someone") -> Signer:
         person = Signer()
         self.submit(self.admin.envelope("actor.register", **person.registration(name, roles)))

@@ -150,6 +150,9 @@ class Api:
         self.position = body["position"]
         return body
 
+    def opened_at(self, meeting_id: str, group: str) -> str:
+        return str(self.read(f"/api/v1/meetings/{meeting_id}/ballot", group=group)["opened_at"])
+
     def register(self, *roles: str, name: str) -> Signer:
         person = Signer()
         self.send(self.harness.admin, "actor.register", **person.registration(name, roles))

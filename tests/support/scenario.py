@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from domain.balloting import parse_rows
 from domain.ballots import Ballot
+from domain.envelope import parse_timestamp
 from entrypoints.signing import Signer
 from tests.support import Harness
 
@@ -39,6 +40,11 @@ class Transport(Protocol):
 
     def result(self, answer: Any) -> dict[str, Any]:
         """The command's result members of an `accept` answer."""
+        ...
+
+    def opened_at(self, meeting_id: str, group: str) -> str:
+        """The meeting's opening as its ballot definition publishes it: what a credential
+        ballot signs as `issued_at`."""
         ...
 
 
@@ -72,8 +78,12 @@ class CityCampaign:
         self.ballots: list[Ballot] = []  # as cast, for an in-memory derivation
         self.casts: dict[str, dict[str, Any]] = {}  # ballot id → the command's result
         self.groups: dict[str, str] = {}  # ballot id → its group
+        self.credential_keys: set[str] = set()  # public keys the meeting issued as credentials
 
     def send(self, who: Signer, command_type: str, **fields: Any) -> Any:
+        if command_type == "balloting.open":
+            for issued in fields.get("credentials", []):
+                self.credential_keys |= set(issued["public_keys"])
         return self.transport.accept(who.envelope(command_type, campaign_id=self.id, **fields))
 
     def set_up(self, rules: dict[str, Any] = RULES, year: int | None = None) -> None:
@@ -132,7 +142,10 @@ class CityCampaign:
     def ballot(
         self, who: Signer, group: str, rows: list[dict[str, Any]], **extra: Any
     ) -> dict[str, Any]:
-        """A signed ballot.cast envelope (not yet sent)."""
+        """A signed ballot.cast envelope (not yet sent); a credential's signs the meeting's
+        opening as `issued_at`, as the ballot page does."""
+        if who.public_key in self.credential_keys and "issued_at" not in extra:
+            extra["issued_at"] = parse_timestamp(self.transport.opened_at(self.meeting, group))
         return who.envelope(
             "ballot.cast",
             campaign_id=self.id,

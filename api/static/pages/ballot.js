@@ -2,7 +2,7 @@
 // definition → a ballot drawn for a phone → warnings before an invalid ballot → a signed
 // ballot.cast → the receipt. The private key never leaves this page: it is read from the
 // fragment (which browsers never send), removed from the address bar, and used only to sign.
-import { b64urlDecode, credentialSigner, nowIssuedAt } from "./envelope.js";
+import { b64urlDecode, credentialSigner } from "./envelope.js";
 
 const $ = (id) => document.getElementById(id);
 const FORM_FIELD = { grade_choice: "choice", dimension_scores: "scores", indicator_scores: "indicators" };
@@ -157,7 +157,8 @@ async function cast(definition, signer, ballotRows) {
   const command = {
     type: "ballot.cast",
     id: crypto.randomUUID(),
-    issued_at: nowIssuedAt(),
+    // A credential ballot signs its meeting's opening, never the phone's clock (PRIVACY.md).
+    issued_at: definition.opened_at,
     campaign_id: definition.campaign_id,
     meeting_id: definition.meeting_id,
     ballot_id: crypto.randomUUID(),

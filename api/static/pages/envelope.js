@@ -40,8 +40,3 @@ export async function credentialSigner(rawPrivateKey) {
     },
   };
 }
-
-// RFC 3339 UTC to the second: the replay window needs no finer time.
-export function nowIssuedAt() {
-  return new Date().toISOString().replace(/\.\d+Z$/, "Z");
-}
