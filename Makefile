@@ -28,6 +28,7 @@ demo: $(RUNTIME)
 test: $(DEV)
 	.ci/ensure-postgres
 	.ci/ensure-browser
+	.ci/ensure-libreoffice
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 # The generated tests of `make test` with FUZZ_FACTOR times their examples.
@@ -37,11 +38,14 @@ fuzz: $(DEV)
 	APPRAISAL_FUZZ_FACTOR=$(FUZZ_FACTOR) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q \
 		tests/e2e/test_campaign_state_machine.py tests/e2e/test_live_fuzz.py tests/e2e/test_openapi.py
 
-# Refresh the pages' screenshots in docs/screenshots (test runs write to a temporary directory).
+# Refresh the pages' and the forms' screenshots in docs/screenshots (test runs write to a
+# temporary directory).
 screenshots: $(DEV)
 	.ci/ensure-postgres
 	.ci/ensure-browser
-	APPRAISAL_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/browser -k sqlite
+	.ci/ensure-libreoffice
+	APPRAISAL_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -k sqlite \
+		tests/browser tests/integration/test_form_rendering.py
 
 lint: $(DEV)
 	$(BIN)/ruff check .

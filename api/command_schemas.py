@@ -178,6 +178,8 @@ PlanItem = _object(
     item_id=_text(64, required=True),
     description=_text(5000, required=True),
     deadline=_date(required=True),
+    measures=_text(5000, metadata={"description": "整改措施: how the problem is to be fixed"}),
+    responsible=_text(200, metadata={"description": "责任人: who answers for the item"}),
 )
 RULES = {"description": "Rules document (DESIGN §5)"}
 

@@ -419,6 +419,12 @@ class FollowUpSchema(Schema):
 class PlanItemStateSchema(Schema):
     item_id = fields.String(required=True)
     description = fields.String(required=True)
+    measures = fields.String(
+        required=True, allow_none=True, metadata={"description": "整改措施, if given"}
+    )
+    responsible = fields.String(
+        required=True, allow_none=True, metadata={"description": "责任人, if given"}
+    )
     deadline = fields.String(required=True, metadata={"format": "date"})
     status = fields.String(required=True)
     progress = fields.List(fields.Nested(ProgressSchema), required=True)

@@ -20,14 +20,19 @@ def parse_items(command: Mapping[str, Any]) -> list[dict[str, Any]]:
     items = []
     for i, raw in enumerate(fields.items(command, "items", max_items=200)):
         item = fields.obj(raw, f"items[{i}]")
-        fields.only(item, {"item_id", "description", "deadline"})
-        items.append(
-            {
-                "item_id": fields.text(item, "item_id", max_length=64),
-                "description": fields.free_text(item, "description", max_length=5000),
-                "deadline": fields.calendar_date(item, "deadline"),
-            }
-        )
+        fields.only(item, {"item_id", "description", "deadline"}, {"measures", "responsible"})
+        parsed = {
+            "item_id": fields.text(item, "item_id", max_length=64),
+            "description": fields.free_text(item, "description", max_length=5000),
+            "deadline": fields.calendar_date(item, "deadline"),
+        }
+        # 整改措施 and 责任人 (附件7) are optional, and recorded only when given, so plans
+        # created before they existed derive the same events as they always did.
+        if "measures" in item:
+            parsed["measures"] = fields.free_text(item, "measures", max_length=5000)
+        if "responsible" in item:
+            parsed["responsible"] = fields.text(item, "responsible", max_length=200)
+        items.append(parsed)
     if not items or len({i["item_id"] for i in items}) != len(items):
         raise MalformedCommand("items must be non-empty with distinct item ids")
     return items

@@ -80,6 +80,9 @@ READERS: Mapping[str, frozenset[str]] = {
     # A proposal before the committee approves it is a draft: its makers and supervisors
     # read it, evaluators and tellers do not (they would see the result they are voting on).
     "draft_results": PRIVILEGED | ORGANIZERS | {COMMITTEE},
+    # The official forms (附件4, 6, 7): the office that files them and its supervisors; the
+    # anonymity floor applies as on the results, for all but inspectors and auditors.
+    "forms": PRIVILEGED | ORGANIZERS | {COMMITTEE},
 }
 
 # Who may sign a command or see a read for anyone; the other signers or readers do it

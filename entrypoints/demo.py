@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain import balloting
 from domain.campaign import Campaign
+from domain.envelope import parse_timestamp
 from domain.rules import Rules
 from entrypoints.signing import DemoClock, Signer, new_id, new_key, reproducible
 from service.commands import Accepted
@@ -51,9 +52,13 @@ class Driver:
         self.log = log
         self.commands = 0
 
-    def send(self, who: Signer, command_type: str, **fields: Any) -> Accepted:
+    def send(
+        self, who: Signer, command_type: str, issued_at: datetime | None = None, **fields: Any
+    ) -> Accepted:
+        """Sign with the demo's clock, or at `issued_at` (a credential ballot's opening)."""
         self.commands += 1
-        return self.system.bus.handle(who.envelope(command_type, issued_at=self.clock(), **fields))
+        envelope = who.envelope(command_type, issued_at=issued_at or self.clock(), **fields)
+        return self.system.bus.handle(envelope)
 
     def register(self, name: str, *roles: str) -> Signer:
         person = Signer(name)
@@ -115,9 +120,11 @@ def cast(
     rows: list[dict[str, Any]],
     **extra: Any,
 ) -> Accepted:
+    credential = any(who.key in keys for keys in meeting.credentials.values())
     return d.send(
         who,
         "ballot.cast",
+        issued_at=parse_timestamp(d.system.opened_at(meeting.meeting_id)) if credential else None,
         campaign_id=campaign_id,
         meeting_id=meeting.meeting_id,
         ballot_id=new_id(),
@@ -475,9 +482,17 @@ def settle(
                 {
                     "item_id": "1",
                     "description": "约谈后制定整改方案并公开承诺",
+                    "measures": "对照测评意见逐条查摆问题，形成整改方案，在党员大会上公开承诺",
+                    "responsible": weakest["name"],
                     "deadline": deadline,
                 },
-                {"item_id": "2", "description": "每月走访困难群众不少于20户", "deadline": deadline},
+                {
+                    "item_id": "2",
+                    "description": "每月走访困难群众不少于20户",
+                    "measures": "建立走访台账，每月向街道党建办报送走访记录",
+                    "responsible": weakest["name"],
+                    "deadline": deadline,
+                },
             ],
         )
         d.send(

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from domain.campaign import Campaign
 from entrypoints.demo import run_demo
-from entrypoints.excel_forms import CAMPAIGN_STATUS, Labels
+from projections.forms import Labels, status_label
 from service.audit import export_bundle, verify_bundle
 from service.settings import Settings
 from service.system import System
@@ -52,7 +52,7 @@ def campaign_results(system: System, campaign_id: str) -> dict[str, Any]:
         "campaign_id": campaign_id,
         "title": campaign.title,
         "status": campaign.status,
-        "status_label": CAMPAIGN_STATUS.get(campaign.status, campaign.status),
+        "status_label": status_label(campaign.status),
         "labels": labels,
         "results": rows,
     }

@@ -25,8 +25,8 @@ from rich.table import Table
 from bootstrap import Services
 from domain.campaign import Campaign
 from domain.errors import DomainError
-from entrypoints.excel_forms import CAMPAIGN_STATUS, Labels
 from projections import catch_up, queries
+from projections.forms import Labels, status_label
 from service.settings import Settings, SettingsError
 
 PUBLIC_READER: frozenset[str] = frozenset()  # no role that lifts the anonymity floor
@@ -83,7 +83,7 @@ def list_campaigns(year: int | None, as_json: bool) -> None:
             c["campaign_id"],
             str(c["year"]),
             c["title"],
-            CAMPAIGN_STATUS.get(c["status"], c["status"]),
+            status_label(c["status"]),
             str(c["appraisees"]),
             str(len(c["meetings"])),
         )
@@ -106,7 +106,7 @@ def show_results(campaign_id: str, as_json: bool) -> None:
         title = queries.campaign(services.read, campaign_id)["title"]
         campaign = services.read.app.get(UUID(shown["campaign_id"]), Campaign)
     wording = Labels(campaign.rules)
-    status = CAMPAIGN_STATUS.get(shown["status"], shown["status"])
+    status = status_label(shown["status"])
     table = Table("单位", "姓名", "职务", "类别", "得分", "名次", "等次", "标记")
     table.title = f"{title}（{status}）"
     for r in shown["results"]:
@@ -152,7 +152,7 @@ def show_consequences(campaign_id: str, today: datetime | None, as_json: bool) -
     with _current_views() as services:
         shown = queries.consequences(services.read, campaign_id, today=day)
         title = queries.campaign(services.read, campaign_id)["title"]
-    status = CAMPAIGN_STATUS.get(shown["status"], shown["status"])
+    status = status_label(shown["status"])
     table = Table("单位", "姓名", "职务", "等次", "处理", "原因", "期限", "落实情况")
     table.title = f"{title}（{status}）结果运用"
     for item in shown["items"]:

@@ -467,6 +467,8 @@ def _plan(tx: Tx, e: Applied) -> None:
                 "item_id": item_id,
                 "seq": seq,
                 "description": item["description"],
+                "measures": item.get("measures"),
+                "responsible": item.get("responsible"),
                 "deadline": item["deadline"],
                 "status": item["status"],
                 "progress": dumps(item["progress"]),

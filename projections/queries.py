@@ -611,6 +611,8 @@ def rectifications(
             {
                 "item_id": item["item_id"],
                 "description": item["description"],
+                "measures": item["measures"],
+                "responsible": item["responsible"],
                 "deadline": item["deadline"],
                 "status": item["status"],
                 "progress": json.loads(item["progress"]),

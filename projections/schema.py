@@ -104,7 +104,7 @@ TABLES: tuple[Table, ...] = (
     ),
     _table(
         "plan_items",
-        "plan_id item_id seq:int description deadline status progress checks",
+        "plan_id item_id seq:int description measures responsible deadline status progress checks",
         "plan_id item_id",
         "deadline",
     ),

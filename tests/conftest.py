@@ -7,6 +7,7 @@ if the server cannot be reached they fail loudly, never skip.
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -64,3 +65,15 @@ def store_settings(request: pytest.FixtureRequest, tmp_path) -> Settings:
 def harness(store_settings: Settings) -> Iterator[Harness]:
     with Harness.initialised(store_settings) as h:
         yield h
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the pages' screenshots go: a temporary directory, so a test run leaves the
+    working tree as it was; `make screenshots` (APPRAISAL_SCREENSHOTS=docs/screenshots)
+    refreshes the ones in docs/."""
+    chosen = os.environ.get("APPRAISAL_SCREENSHOTS")
+    if not chosen:
+        return tmp_path_factory.mktemp("screenshots")
+    Path(chosen).mkdir(parents=True, exist_ok=True)
+    return Path(chosen)

@@ -5,9 +5,11 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from flask import Response
 from flask.views import MethodView
 from marshmallow import fields, validate
 
+from api.auth import require_roles
 from api.parsing import Blueprint
 from api.read_schemas import (
     AppraiseesPageSchema,
@@ -32,7 +34,7 @@ from api.reads import (
     read_options,
     require_approved_or_draft_reader,
 )
-from api.runtime import current_read
+from api.runtime import current_read, current_system
 from domain.campaign import (
     APPROVED,
     DRAFT,
@@ -44,6 +46,10 @@ from domain.campaign import (
 )
 from domain.roles import READERS
 from projections import queries
+from projections.forms import forms, gather
+from projections.workbook import heading_for, workbook_bytes
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 blp = Blueprint(
     "campaigns",
@@ -90,6 +96,15 @@ class ConsequencesQuerySchema(ReadQuerySchema):
     appraisee_id = fields.UUID()
     today = fields.Date(
         metadata={"description": "The day overdue is judged on (default: the server's date)"}
+    )
+
+
+class FormsQuerySchema(ReadQuerySchema):
+    date = fields.Date(
+        metadata={
+            "description": "填报日期, and the day rectification items are judged overdue on "
+            "(default: the server's date)"
+        }
     )
 
 
@@ -239,3 +254,46 @@ class Consequences(MethodView):
         )
         options["today"] = options.get("today") or date.today()
         return queries.consequences(current_read(), str(campaign_id), **options)
+
+
+@blp.route("/<uuid:campaign_id>/forms.xlsx")
+class Forms(MethodView):
+    @require_roles(blp, *READERS["forms"])
+    @blp.arguments(FormsQuerySchema, location="query")
+    @blp.response(
+        200,
+        {"type": "string", "format": "binary"},
+        content_type=XLSX,
+        description="The workbook: 附件4, the grades, 附件6 per secretary, 附件7",
+    )
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    def get(self, query: dict[str, Any], campaign_id: UUID) -> Response:
+        """The campaign's official forms as one xlsx workbook, laid out for print: 民主测评
+        结果汇总表 (附件4: ballots, votes per choice, 优秀率 and scores per group), 考核等次
+        汇总表, one 综合评价表 per party secretary (附件6) and 问题整改清单 (附件7: items,
+        measures, who is responsible, deadlines, progress, follow-up checks).
+
+        The same content as the results read for the caller: below a group's anonymity
+        floor its score and vote counts read 不公开, except to inspectors and auditors.
+        Results not yet approved are a draft, and so are their forms. The footer names the
+        signed checkpoint the forms were read under."""
+        options = read_options(query)
+        read_model = current_read()
+        day = query.get("date") or date.today()
+        sources = gather(
+            read_model, str(campaign_id), day, caller_roles(), options.get("min_position")
+        )
+        if sources.results:
+            require_approved_or_draft_reader(sources.campaign["status"])
+        checkpoint = current_system().ledger.tree_head()
+        body = workbook_bytes(heading_for(sources.campaign, day, checkpoint), forms(sources))
+        filename = f"forms-{sources.campaign['campaign_id']}-{day.isoformat()}.xlsx"
+        return Response(
+            body,
+            mimetype=XLSX,
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-store",
+            },
+        )

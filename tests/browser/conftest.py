@@ -5,7 +5,6 @@ the browser tests. Without Chromium the tests fail, not skip: `make test` instal
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -14,18 +13,6 @@ from selenium.webdriver.chrome.service import Service
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 PHONE = {"width": 390, "height": 844, "pixelRatio": 2}
-
-
-@pytest.fixture(scope="session")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the pages' screenshots go: a temporary directory, so a test run leaves the
-    working tree as it was; `make screenshots` (APPRAISAL_SCREENSHOTS=docs/screenshots)
-    refreshes the ones in docs/."""
-    chosen = os.environ.get("APPRAISAL_SCREENSHOTS")
-    if not chosen:
-        return tmp_path_factory.mktemp("screenshots")
-    Path(chosen).mkdir(parents=True, exist_ok=True)
-    return Path(chosen)
 
 
 @pytest.fixture(scope="session")

@@ -87,8 +87,32 @@ def test_seed_000_incompetent_needs_a_rectification_plan_tracked_to_its_closing(
         "rectification.create",
         plan_id=plan,
         appraisee_id=first,
-        items=[{"item_id": "1", "description": "走访群众", "deadline": deadline.isoformat()}],
+        items=[
+            {"item_id": "1", "description": "走访群众", "deadline": deadline.isoformat()},
+            {
+                "item_id": "2",
+                "description": "健全台账",
+                "measures": "每月报送\n走访记录",
+                "responsible": "干部0",
+                "deadline": due.isoformat(),
+            },
+        ],
     )
+    [listed] = api.read("/api/v1/rectifications", c.inspector, campaign_id=c.id)["items"]
+    assert [(i["item_id"], i["measures"], i["responsible"]) for i in listed["items"]] == [
+        ("1", None, None),
+        ("2", "每月报送\n走访记录", "干部0"),
+    ]
+    for hostile in ({"responsible": "x" * 201}, {"measures": 7}, {"responsible": ""}):
+        item = {"item_id": "1", "description": "d", "deadline": deadline.isoformat(), **hostile}
+        envelope = c.organizer.envelope(
+            "rectification.create",
+            campaign_id=c.id,
+            plan_id=new_id(),
+            appraisee_id=first,
+            items=[item],
+        )
+        refused(harness, client, envelope, 422, "malformed-command")
     on_time = consequences(c, today=deadline.isoformat())["items"][0]["tracking"]
     assert (on_time["status"], on_time["overdue"], on_time["plans"]) == ("open", False, [plan])
     # the plan's own deadline makes it overdue before the consequence's
@@ -96,12 +120,23 @@ def test_seed_000_incompetent_needs_a_rectification_plan_tracked_to_its_closing(
     tracking = past_item["items"][0]["tracking"]
     assert (tracking["overdue"], tracking["overdue_items"]) == (True, ["1"])
 
-    c.api.send(
-        c.cadres[0], "rectification.progress", plan_id=plan, item_id="1", note="已走访", done=True
-    )
-    c.api.send(
-        c.inspector, "rectification.check", plan_id=plan, item_id="1", passed=True, note="属实"
-    )
+    for item_id in ("1", "2"):
+        c.api.send(
+            c.cadres[0],
+            "rectification.progress",
+            plan_id=plan,
+            item_id=item_id,
+            note="已完成",
+            done=True,
+        )
+        c.api.send(
+            c.inspector,
+            "rectification.check",
+            plan_id=plan,
+            item_id=item_id,
+            passed=True,
+            note="属实",
+        )
     c.api.send(c.organizer, "rectification.close", plan_id=plan)
     closed = consequences(c, today=(due + timedelta(days=400)).isoformat())
     assert closed["items"][0]["tracking"]["status"] == "closed"

@@ -8,8 +8,10 @@ with the workbook read back by openpyxl, cell by cell, on both stores.
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -27,9 +29,17 @@ from projections.read_side import ReadSide
 from service.settings import Settings
 from tests.support import Harness
 
-SUMMARY, EVALUATION, RECTIFICATION = "民主测评结果汇总表", "综合评价表", "问题整改清单"
-FIRST_DATA_ROW = {SUMMARY: 5, EVALUATION: 4, RECTIFICATION: 4}
-FROZEN = {SUMMARY: "F5", EVALUATION: "F4", RECTIFICATION: "D4"}
+SUMMARY, GRADES, RECTIFICATION = "民主测评结果汇总表", "考核等次汇总表", "问题整改清单"
+
+
+def first_data_row(title: str) -> int:
+    return 5 if title == SUMMARY else 4
+
+
+def frozen(title: str) -> str:
+    return {SUMMARY: "F5", GRADES: "F4", RECTIFICATION: "D4"}.get(title, "B4")
+
+
 RULE_FILES = ("seed002_dazehu.json", "seed000_city.json")  # the demo's campaigns, in order
 ITEM_STATUS = {
     "open": "未开始",
@@ -73,6 +83,16 @@ class RuleLabels:
         if kind == "linked_rule":
             rule = next(r for r in self.document["linked_rules"] if r["code"] == code)
             return f"联动规则：{rule['reason']}"
+        if kind == "missing_group":
+            group = next(g for g in self.document["groups"] if g["code"] == code)
+            return f"缺少测评组“{group['label']}”：计分票数不足{group['min_ballots']}张"
+        fixed = {
+            "quota_tie": "名额边界并列：并列者均未评定该等次，提请研究确定",
+            "quota_floor_zero": "名额为零：比例×人数向下取整为0，该等次本类别无名额",
+            "renormalized": "有测评组缺失，其余测评组权重按比例折算",
+        }
+        if flag in fixed:
+            return fixed[flag]
         cross_year = {r["flag"]: r["reason"] for r in self.document.get("cross_year", [])}
         assert flag in cross_year, f"the demo raised a flag this test does not expect: {flag}"
         return f"跨年度：{cross_year[flag]}"
@@ -88,63 +108,133 @@ class RuleLabels:
         return next((v["label"] for v in declared["values"] if v["code"] == value), None)
 
 
+HIDDEN, DASH = "不公开", "—"
+
+
+def shown_group(result: Mapping[str, Any] | None, code: str, roles: set[str]) -> bool:
+    """Whether a group's breakdown is on the form for these roles: as the results read
+    discloses it; before any result, only to inspectors and auditors."""
+    if result is None:
+        return bool(roles & {"auditor", "inspector"})
+    return "hidden" not in result["groups"][code]
+
+
+def choice_votes(read: ReadSide, campaign_id: str) -> Counter[tuple[str, str, str]]:
+    """(appraisee, group, choice or 弃权) → votes, over the ballots the reconciliation
+    counts (valid, not voided), from each ballot's own signed rows."""
+    votes: Counter[tuple[str, str, str]] = Counter()
+    ballots = queries.ballots(read, campaign_id, roles=AUDITOR, limit=None)["items"]
+    for ballot in ballots:
+        if ballot["status"] != "valid":
+            continue
+        for row in read.app.find(UUID(ballot["ballot_id"])).rows:
+            choice = "弃权" if row.get("abstain") else row.get("choice")
+            if choice is not None:
+                votes[row["appraisee_id"], ballot["group"], choice] += 1
+    return votes
+
+
+def percent(part: int, whole: int) -> str:
+    """Half up to two decimals, from integers alone."""
+    if whole == 0:
+        return DASH
+    hundredths = (20000 * part + whole) // (2 * whole)
+    return f"{hundredths // 100}.{hundredths % 100:02d}%"
+
+
 def expected_summary(
-    read: ReadSide, campaign_id: str, roster: list[dict[str, Any]], labels: RuleLabels
+    read: ReadSide,
+    campaign_id: str,
+    roster: list[dict[str, Any]],
+    labels: RuleLabels,
+    roles: set[str],
 ) -> tuple[list[list[Any]], list[tuple[Any, ...]]]:
-    """Header rows and one row per appraisee: the ballots of the meetings that appraised
-    them per group (issued, cast, valid and not voided) and the group's score."""
+    """Header rows and one row per appraisee: per group the ballots of the meetings that
+    appraised them (issued, cast, valid and not voided), for a choice group the votes
+    per choice, abstentions and the 优秀 share, then the group's score; 不公开 where
+    the reader may not see the group."""
     groups = labels.document["groups"]
+    choices = labels.document.get("choices", [])
+    best = max(choices, key=lambda c: Fraction(c["score"]))["label"] if choices else None
     results = {
-        r["appraisee_id"]: r for r in queries.results(read, campaign_id, roles=AUDITOR)["results"]
+        r["appraisee_id"]: r for r in queries.results(read, campaign_id, roles=roles)["results"]
     }
     meetings = queries.reconciliation(read, campaign_id, limit=None)["items"]
     members = {
         m["meeting_id"]: read.app.find(UUID(m["meeting_id"])).appraisee_ids for m in meetings
     }
+    votes = choice_votes(read, campaign_id)
     identity = ["序号", "单位", "姓名", "职务", "类别"]
-    top = identity + [label for g in groups for label in (g["label"], None, None, None, None)]
-    sub = [None] * len(identity) + ["发出票数", "收回票数", "有效票数", "得分", "精确值"] * len(
-        groups
-    )
+    top, sub = list(identity), [None] * len(identity)
+    for g in groups:
+        own = ["发出票数", "收回票数", "有效票数"]
+        if g["form"] == "grade_choice":
+            own += [c["label"] for c in choices] + ["弃权", f"{best}率"]
+        own.append("得分")
+        top += [g["label"]] + [None] * (len(own) - 1)
+        sub += own
     rows = []
     for n, who in enumerate(roster, 1):
-        row: list[Any] = [
-            n,
-            who["unit"],
-            who["name"],
-            who["position"],
-            labels.category(who["category"]),
-        ]
+        appraisee = who["appraisee_id"]
+        result = results.get(appraisee)
+        row: list[Any] = [n, who["unit"], who["name"], who["position"]]
+        row.append(labels.category(who["category"]))
         for group in groups:
-            counts = [
-                m["groups"][group["code"]]
-                for m in meetings
-                if who["appraisee_id"] in members[m["meeting_id"]]
-            ]
-            scored = results[who["appraisee_id"]]["groups"][group["code"]]
+            code = group["code"]
+            counts = [m["groups"][code] for m in meetings if appraisee in members[m["meeting_id"]]]
             row += [
                 sum(c["issued"] for c in counts),
                 sum(c["cast"] for c in counts),
                 sum(c["counted"] for c in counts),
-                scored["score"],
-                scored["score_exact"],
             ]
+            shown = shown_group(result, code, roles)
+            if group["form"] == "grade_choice":
+                mine = [votes[appraisee, code, c["code"]] for c in choices]
+                mine.append(votes[appraisee, code, "弃权"])
+                excellent = votes[
+                    appraisee, code, max(choices, key=lambda c: Fraction(c["score"]))["code"]
+                ]
+                row += (
+                    [*mine, percent(excellent, sum(mine))] if shown else [HIDDEN] * (len(mine) + 1)
+                )
+            score = result["groups"][code].get("score") if result else None
+            row.append((score or DASH) if shown else HIDDEN)
         rows.append(tuple(row))
     return [top, sub], rows
 
 
-def expected_evaluation(
-    read: ReadSide, campaign_id: str, roster: list[dict[str, Any]], labels: RuleLabels
+def total_of(result: Mapping[str, Any] | None) -> Any:
+    if result is None:
+        return DASH
+    if result["score"] is None and any("hidden" in g for g in result["groups"].values()):
+        return HIDDEN
+    return result["score"] or DASH
+
+
+def notes_of(labels: RuleLabels, result: Mapping[str, Any]) -> str | None:
+    lines = [
+        *(labels.flag(f) for f in result["flags"]),
+        *(labels.consequence(c) for c in result["consequences"]),
+    ]
+    return "\n".join(lines) or None
+
+
+def expected_grades(
+    read: ReadSide,
+    campaign_id: str,
+    roster: list[dict[str, Any]],
+    labels: RuleLabels,
+    roles: set[str],
 ) -> tuple[list[list[Any]], list[tuple[Any, ...]]]:
     """Header and one row per result, in the results' order (category, then rank)."""
     assessments = labels.document.get("assessments", [])
     header = [
-        "序号", "单位", "姓名", "职务", "类别", "综合得分", "精确值", "排名",
+        "序号", "单位", "姓名", "职务", "类别", "综合得分", "排名",
         "测算等次", "确定等次", "调整理由", "标记/说明", *(a["label"] for a in assessments),
     ]  # fmt: skip
     people = {who["appraisee_id"]: who for who in roster}
     recorded = read.app.find(UUID(campaign_id)).assessments
-    results = queries.results(read, campaign_id, roles=AUDITOR)["results"]
+    results = queries.results(read, campaign_id, roles=roles)["results"]
     assert {r["appraisee_id"] for r in results} == set(people)
     rows = []
     for n, result in enumerate(results, 1):
@@ -158,23 +248,75 @@ def expected_evaluation(
                 who["name"],
                 who["position"],
                 labels.category(category),
-                result["score"],
-                result["score_exact"],
+                total_of(result),
                 result["rank"],
                 labels.grade(category, result.get("computed_grade", result["grade"])),
                 labels.grade(category, result["grade"]),
                 result.get("adjustment", {}).get("reason"),
-                "\n".join(
-                    [
-                        *(labels.flag(f) for f in result["flags"]),
-                        *(labels.consequence(c) for c in result["consequences"]),
-                    ]
-                )
-                or None,
+                notes_of(labels, result),
                 *(labels.assessment(a["code"], values.get(a["code"])) for a in assessments),
             )
         )
     return [header], rows
+
+
+def expected_cards(
+    read: ReadSide,
+    campaign_id: str,
+    roster: list[dict[str, Any]],
+    labels: RuleLabels,
+    roles: set[str],
+    day: date,
+) -> dict[str, tuple[list[list[Any]], list[tuple[Any, ...]]]]:
+    """One 综合评价表 per appraisee of category `secretary`, as 项目/内容 rows."""
+    results = {
+        r["appraisee_id"]: r for r in queries.results(read, campaign_id, roles=roles)["results"]
+    }
+    recorded = read.app.find(UUID(campaign_id)).assessments
+    plans = queries.rectifications(read, today=day, campaign_id=campaign_id, limit=None)["items"]
+    cards = {}
+    secretaries = [who for who in roster if who["category"] == "secretary"]
+    for n, who in enumerate(secretaries, 1):
+        appraisee = who["appraisee_id"]
+        result = results[appraisee]
+        category = who["category"]
+        values = recorded.get(appraisee, {})
+        items = [
+            f"{i['description']}（{i['deadline']}前）"
+            for p in plans
+            if p["appraisee_id"] == appraisee
+            for i in p["items"]
+        ]
+        rows = [
+            ("单位", who["unit"]),
+            ("姓名", who["name"]),
+            ("职务", who["position"]),
+            ("类别", labels.category(category)),
+            ("综合得分", total_of(result)),
+            ("排名", result["rank"]),
+            *(
+                (
+                    f"{g['label']}得分",
+                    (result["groups"][g["code"]].get("score") or DASH)
+                    if shown_group(result, g["code"], roles)
+                    else HIDDEN,
+                )
+                for g in labels.document["groups"]
+            ),
+            ("测算等次", labels.grade(category, result.get("computed_grade", result["grade"]))),
+            ("确定等次", labels.grade(category, result["grade"])),
+            ("调整理由", result.get("adjustment", {}).get("reason")),
+            ("标记/说明", notes_of(labels, result)),
+            *(
+                (a["label"], labels.assessment(a["code"], values.get(a["code"])))
+                for a in labels.document.get("assessments", [])
+            ),
+            ("问题整改", "\n".join(items) or None),
+            ("综合评价", None),
+            ("党工委意见", None),
+        ]
+        cards[f"综合评价表{n}-{who['name']}"] = ([["项目", "内容"]], rows)
+    return cards
 
 
 def expected_rectification(
@@ -185,6 +327,8 @@ def expected_rectification(
         "单位",
         "姓名",
         "问题/整改事项",
+        "整改措施",
+        "责任人",
         "整改时限",
         "进展情况",
         "回头看结果",
@@ -211,6 +355,8 @@ def expected_rectification(
                     who["unit"],
                     who["name"],
                     item["description"],
+                    item["measures"],
+                    item["responsible"],
                     item["deadline"],
                     "\n".join(progress) or None,
                     "\n".join(checks) or None,
@@ -223,7 +369,7 @@ def expected_rectification(
 
 def header_and_data(sheet: Worksheet) -> tuple[list[list[Any]], list[tuple[Any, ...]], list[str]]:
     """The sheet's header rows, its data rows (up to the footer) and its footer lines."""
-    first = FIRST_DATA_ROW[sheet.title]
+    first = first_data_row(sheet.title)
     headers = [list(row) for row in sheet.iter_rows(min_row=3, max_row=first - 1, values_only=True)]
     rest = list(sheet.iter_rows(min_row=first, values_only=True))
     footer = next(i for i, row in enumerate(rest) if str(row[0]).startswith("制表人"))
@@ -231,7 +377,11 @@ def header_and_data(sheet: Worksheet) -> tuple[list[list[Any]], list[tuple[Any, 
 
 
 def check_layout(
-    sheet: Worksheet, campaign: dict[str, Any], day: date, checkpoint: dict[str, Any]
+    sheet: Worksheet,
+    campaign: dict[str, Any],
+    day: date,
+    checkpoint: dict[str, Any],
+    status: str = "已定案",
 ) -> None:
     """Title, subtitle, bold bordered headers, frozen panes and the traceable footer."""
     last = get_column_letter(sheet.max_column)
@@ -243,11 +393,11 @@ def check_layout(
         campaign["details"]["jurisdiction"],
         f"{campaign['year']}年",
         f"填报日期：{day.isoformat()}",
-        "已定案",
+        status,
     ):
         assert part in subtitle
     assert sheet["A3"].font.b and sheet["A3"].border.left.style == "thin"
-    assert sheet.freeze_panes == FROZEN[sheet.title]
+    assert sheet.freeze_panes == frozen(sheet.title)
     _, _, footer = header_and_data(sheet)
     assert "制表人" in footer[0] and "审核人" in footer[0]
     assert f"树大小 {checkpoint['tree_size']}，根哈希 {checkpoint['root']}" in footer[1]
@@ -274,12 +424,7 @@ def check_export(
     assert result.exit_code == 0, result.output
 
     labels = RuleLabels(load_rules(rule_file))
-    roster = demo_campaign["roster"]
-    expected = {
-        SUMMARY: expected_summary(read, campaign_id, roster, labels),
-        EVALUATION: expected_evaluation(read, campaign_id, roster, labels),
-        RECTIFICATION: expected_rectification(read, campaign_id, roster, day),
-    }
+    expected = expected_sheets(read, campaign_id, demo_campaign["roster"], labels, AUDITOR, day)
     checkpoint = queries.latest_checkpoint(read)
     assert json.loads(result.stdout) == {
         "file": str(path),
@@ -288,18 +433,50 @@ def check_export(
         "sheets": {name: len(rows) for name, (_, rows) in expected.items()},
         "checkpoint": {"tree_size": checkpoint["tree_size"], "root": checkpoint["root"]},
     }
-    workbook = openpyxl.load_workbook(path)
-    assert workbook.sheetnames == [SUMMARY, EVALUATION, RECTIFICATION]
+    compare_workbook(openpyxl.load_workbook(path), expected, read, campaign_id, day, checkpoint)
+    return {name: rows for name, (_, rows) in expected.items()}
+
+
+Sheets = dict[str, tuple[list[list[Any]], list[tuple[Any, ...]]]]
+
+
+def expected_sheets(
+    read: ReadSide,
+    campaign_id: str,
+    roster: list[dict[str, Any]],
+    labels: RuleLabels,
+    roles: set[str],
+    day: date,
+) -> Sheets:
+    """Every sheet the workbook must hold, in order, as `roles` may see it."""
+    return {
+        SUMMARY: expected_summary(read, campaign_id, roster, labels, roles),
+        GRADES: expected_grades(read, campaign_id, roster, labels, roles),
+        **expected_cards(read, campaign_id, roster, labels, roles, day),
+        RECTIFICATION: expected_rectification(read, campaign_id, roster, day),
+    }
+
+
+def compare_workbook(
+    workbook: openpyxl.Workbook,
+    expected: Sheets,
+    read: ReadSide,
+    campaign_id: str,
+    day: date,
+    checkpoint: dict[str, Any],
+    status: str = "已定案",
+) -> None:
+    """The sheets in order, and each one cell by cell, with its layout."""
+    assert workbook.sheetnames == list(expected)
     campaign = queries.campaign(read, campaign_id)
     for name, (want_headers, want_rows) in expected.items():
         sheet = workbook[name]
         headers, rows, _ = header_and_data(sheet)
-        assert headers == want_headers
-        assert len(rows) == len(want_rows)
+        assert headers == want_headers, name
+        assert len(rows) == len(want_rows), name
         for got, want in zip(rows, want_rows, strict=True):
-            assert got == want
-        check_layout(sheet, campaign, day, checkpoint)
-    return {name: rows for name, (_, rows) in expected.items()}
+            assert got == want, name
+        check_layout(sheet, campaign, day, checkpoint, status)
 
 
 def test_exported_forms_match_the_read_models_cell_by_cell(
