@@ -20,7 +20,7 @@ from tests.integration.test_excel import (
     expected_sheets,
 )
 from tests.support import Harness
-from tests.support.http import Api, HttpCampaign
+from tests.support.http import Api, HttpCampaign, proposed_campaign
 from tests.support.scenario import RULES, new_id
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -110,12 +110,7 @@ def test_who_may_not_read_the_forms_and_what_a_client_gets_wrong(
 def test_a_draft_s_forms_are_for_its_makers_and_supervisors(
     client: FlaskClient, harness: Harness
 ) -> None:
-    c = HttpCampaign(Api(client, harness))
-    c.set_up()
-    c.open()
-    c.vote()
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    c.send(c.organizer, "results.propose")
+    c = proposed_campaign(client, harness)
     workbook = download(c, c.committee)
     assert "结果已测算，待审定" in workbook[SUMMARY]["A2"].value
     assert "待研究确定" in cells(workbook), "no grade is decided before the approval"

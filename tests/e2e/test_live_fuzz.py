@@ -16,19 +16,13 @@ from schemathesis import GenerationMode
 
 from tests.e2e.test_openapi import CHECKS, signed_by
 from tests.support import Harness, Signer, fuzz_examples
-from tests.support.http import Api, HttpCampaign
+from tests.support.http import HttpCampaign, proposed_campaign
 
 
 @pytest.fixture
 def live(harness: Harness, client: FlaskClient) -> HttpCampaign:
     """Published, balloted, its meeting closed and results proposed: most commands apply."""
-    c = HttpCampaign(Api(client, harness))
-    c.set_up()
-    c.open()
-    c.vote()
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    c.send(c.organizer, "results.propose")
-    return c
+    return proposed_campaign(client, harness)
 
 
 def real_ids(c: HttpCampaign) -> dict[str, list[str]]:

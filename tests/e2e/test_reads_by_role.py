@@ -8,20 +8,14 @@ from flask.testing import FlaskClient
 
 from tests.e2e.conftest import assert_problem
 from tests.support import Harness
-from tests.support.http import Api, HttpCampaign
+from tests.support.http import HttpCampaign, proposed_campaign
 from tests.support.scenario import new_id
 
 
 @pytest.fixture
 def proposed(harness: Harness, client: FlaskClient) -> HttpCampaign:
     """Seed 000's campaign voted, closed and proposed, not yet approved."""
-    c = HttpCampaign(Api(client, harness))
-    c.set_up()
-    c.open()
-    c.vote()
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    c.send(c.organizer, "results.propose")
-    return c
+    return proposed_campaign(client, harness)
 
 
 def test_a_draft_proposal_is_read_only_by_its_makers_and_supervisors(

@@ -188,3 +188,15 @@ class HttpCampaign(CityCampaign):
 
     def post(self, who: Signer, command_type: str, **fields: Any) -> TestResponse:
         return self.api.post(who, command_type, campaign_id=self.id, **fields)
+
+
+def proposed_campaign(client: FlaskClient, harness: Harness) -> HttpCampaign:
+    """Seed 000's campaign published, voted, its meeting closed and results proposed (not
+    yet approved): the state in which most commands and reads apply."""
+    c = HttpCampaign(Api(client, harness))
+    c.set_up()
+    c.open()
+    c.vote()
+    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
+    c.send(c.organizer, "results.propose")
+    return c
