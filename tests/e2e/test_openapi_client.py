@@ -151,8 +151,11 @@ class Client:
         self.doc = Document(http.get(OPENAPI).get_json())
         self.position = -1
 
-    def send(self, key: Key, command_type: str, **fields: Any) -> dict[str, Any]:
-        issued_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    def send(
+        self, key: Key, command_type: str, issued_at: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Sign now, or at `issued_at` (a credential ballot signs its meeting's opening)."""
+        issued_at = issued_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         command = {"type": command_type, "id": new_id(), "issued_at": issued_at, **fields}
         signature = key.sign(COMMAND_PREFIX + rfc8785.dumps(command))
         envelope = {"command": command, "signer": key.key_id, "signature": signature}
@@ -275,14 +278,17 @@ def test_a_campaign_from_the_openapi_document_alone(
         credentials=[{"group": "residents", "public_keys": [k.public_key for k in residents]}],
     )
     receipts = {}
-    for voter, group in [
-        *((k, "leaders") for k in leaders),
-        *((k, "residents") for k in residents),
+    definition = f"/api/v1/meetings/{meeting}/ballot?group=residents"
+    opened_at = api.http.get(definition).get_json()["opened_at"]
+    for voter, group, signed_at in [
+        *((k, "leaders", None) for k in leaders),
+        *((k, "residents", opened_at) for k in residents),
     ]:
         ballot = new_id()
         cast = api.send(
             voter,
             "ballot.cast",
+            issued_at=signed_at,
             campaign_id=campaign,
             meeting_id=meeting,
             ballot_id=ballot,
