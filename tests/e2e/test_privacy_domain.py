@@ -14,7 +14,7 @@ from domain.balloting import CREDENTIAL
 from tests.e2e.conftest import assert_problem
 from tests.integration.test_audit import export, verify
 from tests.support import Harness, RawStore, Signer
-from tests.support.http import Api, HttpCampaign
+from tests.support.http import Api, HttpCampaign, vote_and_propose
 from tests.support.scenario import RULES, new_id
 
 
@@ -38,15 +38,6 @@ def voted(api: Api) -> HttpCampaign:
     """Seed 000's campaign with every ballot cast, balloting closed and results proposed."""
     c = HttpCampaign(api)
     return vote_and_propose(c)
-
-
-def vote_and_propose(c: HttpCampaign) -> HttpCampaign:
-    c.set_up()
-    c.open()
-    c.vote()
-    c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
-    c.send(c.organizer, "results.propose")
-    return c
 
 
 def test_credential_rights_are_stored_in_key_id_order_not_print_order(

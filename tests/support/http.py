@@ -193,7 +193,11 @@ class HttpCampaign(CityCampaign):
 def proposed_campaign(client: FlaskClient, harness: Harness) -> HttpCampaign:
     """Seed 000's campaign published, voted, its meeting closed and results proposed (not
     yet approved): the state in which most commands and reads apply."""
-    c = HttpCampaign(Api(client, harness))
+    return vote_and_propose(HttpCampaign(Api(client, harness)))
+
+
+def vote_and_propose(c: HttpCampaign) -> HttpCampaign:
+    """Set `c` up, cast every ballot, close its meeting and propose results."""
     c.set_up()
     c.open()
     c.vote()
