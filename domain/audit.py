@@ -12,8 +12,9 @@ Checks, in stream order:
 1. Tree: each entry's leaf hash and RFC 9162 inclusion proof lead to the root of
    the checkpoint, a C2SP signed note verified with the log key; the tree is
    rebuilt (RootAccumulator) and must end at that root and size. Tree heads that
-   events rest on (`checkpoint` fields) must be heads of this very tree. The
-   proofs may be left to a second reader (`first_unproven_entry`).
+   events rest on (`checkpoint` fields) must be heads of this very tree. With
+   `check_proofs=False` the proofs are not read: the rebuilt root proves every
+   entry, and the proofs only name the bad one when it does not match.
 2. Signatures: every envelope verifies with its signer's key as the registry
    stood just before that entry (actors' keys from RegistryView, one-time
    credentials from their KeyBinding and BallotRight); the key is known and not
@@ -36,7 +37,9 @@ Checks, in stream order:
 
 import base64
 import copy
-from collections.abc import Callable, Collection, Iterable, Mapping
+import struct
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 from uuid import UUID
@@ -65,7 +68,7 @@ from domain.audit_bundle import (
     read_record,
 )
 from domain.audit_results import published_results, result_differences, summary_difference
-from domain.balloting import CREDENTIAL, BallotRight, CastBallot
+from domain.balloting import CREDENTIAL, BallotRight, CastBallot, Meeting
 from domain.campaign import Campaign
 from domain.canonical import b64url_encode
 from domain.command_record import CommandRecord
@@ -88,6 +91,9 @@ HEAD_WINDOW = 8192  # how far back a recorded tree head may lie behind the event
 DOMAIN_PACKAGE = "domain."
 # Aggregates that take no event after their creation: only their version is kept.
 SINGLE_EVENT = (CommandRecord, KeyBinding)
+# Aggregates that grow in number with the ballots: kept as bundle offsets (ReplayedLedger).
+SPILLED = (CastBallot, BallotRight, Meeting, Actor)
+RESIDENT = 4096  # spilled aggregates kept whole, the most recently used
 # What a bad state may raise while being read; anything else is a bug in the verifier.
 CONTENT_ERRORS = (DomainError, KeyError, TypeError, ValueError, AttributeError)
 
@@ -202,34 +208,118 @@ def event_mapper() -> Mapper[UUID]:
     return Mapper(transcoder=transcoder)
 
 
-class ReplayedLedger:
-    """Aggregates replayed from the bundle so far: an EventSource for the shared `derive`."""
+EventAt = Callable[[int, int, UUID], Any]
+"""(bundle offset, ledger index, stream) -> the domain event of the entry line there."""
 
-    def __init__(self) -> None:
-        self._aggregates: dict[UUID, Any] = {}
-        self._positions: dict[UUID, list[int]] = {}
+_EVENT = struct.Struct("<qq")  # one event of a stream: its ledger index and bundle offset
+
+
+class ReplayedLedger:
+    """Aggregates replayed from the bundle so far: an EventSource for the shared `derive`.
+
+    Why spilled: a city's open campaign has some 100,000 ballots, ballot rights and
+    actors, and kept whole they were most of the audit's memory. With an `event_at`,
+    streams of the SPILLED classes keep only where their events are (16 bytes each);
+    the most recently used are kept whole, and any other is replayed again from its
+    lines when it is read. Without one, every aggregate is kept whole.
+    """
+
+    def __init__(self, event_at: EventAt | None = None, resident: int | None = None) -> None:
+        self._event_at = event_at
+        self._resident = RESIDENT if resident is None else resident
+        self._events: dict[bytes, bytes] = {}  # stream -> its events, packed as _EVENT
+        self._kept: dict[UUID, Any] = {}  # aggregates never spilled
+        self._recent: OrderedDict[UUID, Any] = OrderedDict()  # spilled ones still whole
+
+    def version(self, stream: UUID) -> int:
+        """How many events the stream has taken (0: unseen or dropped)."""
+        return len(self._events.get(stream.bytes, b"")) // _EVENT.size
 
     def get(self, aggregate_id: UUID) -> Any | None:
-        return self._aggregates.get(aggregate_id)
+        found = self._kept.get(aggregate_id)
+        if found is None:
+            found = self._recent.get(aggregate_id)
+            if found is None:
+                found = self._replayed(aggregate_id)
+                if found is not None:
+                    self._remember(found)
+            else:
+                self._recent.move_to_end(aggregate_id)
+        return found
 
-    def put(self, aggregate: Aggregate, position: int) -> None:
-        self._aggregates[aggregate.id] = aggregate
-        self._positions.setdefault(aggregate.id, []).append(position)
+    def put(self, aggregate: Aggregate, position: int, offset: int | None = None) -> None:
+        """The aggregate after its event at ledger `position` (bundle byte `offset`)."""
+        key = aggregate.id.bytes
+        self._events[key] = self._events.get(key, b"") + _EVENT.pack(position, offset or 0)
+        if self._event_at is not None and offset is not None and isinstance(aggregate, SPILLED):
+            self._remember(aggregate)
+        else:
+            self._kept[aggregate.id] = aggregate
 
     def drop(self, aggregate_id: UUID) -> None:
         """Forget an aggregate no later check reads (a finalised campaign's ballots)."""
-        self._aggregates.pop(aggregate_id, None)
-        self._positions.pop(aggregate_id, None)
+        self._kept.pop(aggregate_id, None)
+        self._recent.pop(aggregate_id, None)
+        self._events.pop(aggregate_id.bytes, None)
 
-    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
-        return {i: self._aggregates[i] for i in aggregate_ids if i in self._aggregates}
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> Mapping[UUID, Any]:
+        """The aggregates, replayed one at a time as they are read: a derivation walks
+        every ballot of a campaign once and must not hold them all."""
+        return _Replaying(self, [i for i in dict.fromkeys(aggregate_ids) if self._has(i)])
 
     def positions_of(self, streams: Iterable[UUID]) -> dict[tuple[UUID, int], int]:
         return {
             (stream, version): position
             for stream in streams
-            for version, position in enumerate(self._positions.get(stream, ()), start=1)
+            for version, (position, _) in enumerate(
+                _EVENT.iter_unpack(self._events.get(stream.bytes, b"")), start=1
+            )
         }
+
+    def _has(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self._kept or aggregate_id.bytes in self._events
+
+    def _read(self, aggregate_id: UUID) -> Any | None:
+        """The aggregate, without making it one of the recently used."""
+        found = self._kept.get(aggregate_id)
+        if found is None:
+            found = self._recent.get(aggregate_id)
+        return self._replayed(aggregate_id) if found is None else found
+
+    def _replayed(self, aggregate_id: UUID) -> Any | None:
+        events = self._events.get(aggregate_id.bytes)
+        if events is None or self._event_at is None:
+            return None
+        aggregate = None
+        for position, offset in _EVENT.iter_unpack(events):
+            aggregate = self._event_at(offset, position, aggregate_id).mutate(aggregate)
+        return aggregate
+
+    def _remember(self, aggregate: Any) -> None:
+        self._recent[aggregate.id] = aggregate
+        self._recent.move_to_end(aggregate.id)
+        if len(self._recent) > self._resident:
+            self._recent.popitem(last=False)
+
+
+class _Replaying(Mapping[UUID, Any]):
+    """ReplayedLedger.load_many's answer: each value replayed when it is read."""
+
+    def __init__(self, ledger: ReplayedLedger, ids: list[UUID]) -> None:
+        self._ledger = ledger
+        self._ids = ids
+
+    def __getitem__(self, aggregate_id: UUID) -> Any:
+        found = self._ledger._read(aggregate_id)
+        if found is None:
+            raise KeyError(aggregate_id)
+        return found
+
+    def __iter__(self) -> Iterator[UUID]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 class _Bad(Exception):
@@ -278,31 +368,6 @@ def _check_inclusion(
         ) from None
 
 
-def first_unproven_entry(
-    signed: checkpoint.Checkpoint, lines: Iterable[tuple[int, str | bytes]]
-) -> int | None:
-    """The line of the first entry whose proof the auditor would refuse, among the entry
-    lines that follow the checkpoint; None when every one of them is proven.
-
-    Why apart: an Auditor with `check_proofs=False` leaves exactly this to a second
-    process. It stops quietly at the first line that is no entry or stands at the wrong
-    index (the auditor names those itself), and suspects any line it cannot read, so
-    that its caller can redo the audit with proofs where the two disagree.
-    """
-    for index, (line, text) in enumerate(lines):
-        try:
-            record = read_record(text)
-            if record["type"] != "entry" or index >= signed.size:
-                return None
-            item = parse_entry(record)
-            if item.index != index:
-                return None
-            _check_inclusion(merkle.leaf_hash(item.leaf_input), index, item.proof, signed)
-        except (_Bad, BadRecord):
-            return line
-    return None
-
-
 @dataclass(frozen=True)
 class _Command:
     """The signed command whose events are being read; checked once, at its first event."""
@@ -330,7 +395,11 @@ class Auditor:
         check_proofs: bool = True,
         check_signature: SignatureCheck | None = None,
         anchors: Anchors | None = None,
+        reread: Callable[[int], bytes] | None = None,
     ) -> None:
+        """`reread(offset)` gives the bundle's line at that byte offset again: with it, the
+        ballots, rights, meetings and actors are kept as offsets (ReplayedLedger) and each
+        `feed` names its line's offset."""
         self.header = header
         self._log_key = log_public_key
         self._rules = rules
@@ -346,8 +415,9 @@ class Auditor:
         self._heads: dict[int, tuple[bytes, ...]] = {0: ()}  # tree size -> its subtrees
         self._checkpoint: checkpoint.Checkpoint | None = None
         self._entries_done = False
-        self._ledger = ReplayedLedger()
-        self._versions: dict[UUID, int] = {}  # streams that may take more events
+        self._reread = reread
+        self._ledger = ReplayedLedger(None if reread is None else self._event_at)
+        self._offset: int | None = None
         self._closed: set[bytes] = set()  # single-event streams, as 16 packed bytes each
         self._retired: set[bytes] = set()  # the meetings, rights and ballots of finalised campaigns
         self._registry = RegistryView()
@@ -370,13 +440,15 @@ class Auditor:
         """The signed checkpoint, once its record verified."""
         return self._checkpoint
 
-    def feed(self, line: int, text: str | bytes) -> None:
-        """Check one record; the first failure is kept as `finding` and ends the audit."""
+    def feed(self, line: int, text: str | bytes, offset: int | None = None) -> None:
+        """Check one record (at byte `offset` of the bundle); the first failure is kept as
+        `finding` and ends the audit."""
         if self.finding is not None:
             return
         self._at = None
         self._event = None
         self._line = line
+        self._offset = offset
         try:
             record = read_record(text)
             if self._checkpoint is None:
@@ -544,15 +616,27 @@ class Auditor:
         if isinstance(aggregate, SINGLE_EVENT):
             self._closed.add(entry.stream.bytes)
         else:
-            self._versions[entry.stream] = entry.version
-            self._ledger.put(aggregate, index)
+            self._ledger.put(aggregate, index, self._offset)
         self._learn(entry, event, state)
         if isinstance(event, Campaign.Finalized):
             self._retire(aggregate)
 
     def _version_of(self, stream: UUID) -> int:
         """The version a stream stands at (0 when unseen; 1 for a single-event stream)."""
-        return 1 if stream.bytes in self._closed else self._versions.get(stream, 0)
+        return 1 if stream.bytes in self._closed else self._ledger.version(stream)
+
+    def _event_at(self, offset: int, index: int, stream: UUID) -> Any:
+        """The event of the entry line at `offset`, read again (ReplayedLedger)."""
+        assert self._reread is not None
+        try:
+            item = parse_entry(read_record(self._reread(offset)), with_proof=False)
+        except BadRecord:
+            item = None
+        if item is None or item.index != index or item.entry.stream != stream:
+            raise _Bad(f"the bundle changed while being read: entry {index} is not as read before")
+        entry = item.entry
+        stored = StoredEvent(entry.stream, entry.version, entry.topic, entry.state)
+        return self._mapper.to_domain_event(stored)
 
     def _retire(self, campaign: Campaign) -> None:
         """Drop a finalised campaign's meetings, ballot rights and ballots, and their
@@ -575,7 +659,6 @@ class Auditor:
                     self._credentials.pop(key_id(decode_public_key(right.public_key)), None)
         for stream in retired:
             self._ledger.drop(stream)
-            self._versions.pop(stream, None)
             self._retired.add(stream.bytes)
 
     @staticmethod

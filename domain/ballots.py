@@ -41,7 +41,7 @@ from domain.errors import RuleViolation
 from domain.rules import DIMENSION_SCORES, GRADE_CHOICE, INDICATOR_SCORES, Group, Rules
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One appraisee's line on a ballot: exactly one of scores, choice, indicators, abstain."""
 
@@ -52,7 +52,7 @@ class Row:
     abstain: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ballot:
     ballot_id: str
     group: str
@@ -65,7 +65,7 @@ class Ballot:
     appraisees: frozenset[str] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BallotValidity:
     valid: bool
     reason: str | None = None

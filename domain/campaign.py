@@ -5,7 +5,7 @@ Ballots, meetings, reports and rectification plans are aggregates of their own
 so that casting a ballot never touches (or replays) the campaign.
 """
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -752,9 +752,10 @@ class Campaign(EventSourced):
         self.acknowledged.append(appraisee_id)
 
 
-def compact_results(outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """What a proposal event keeps per appraisee: the full explanation minus the row
-    lists, which are re-derived from the ballots (and covered by the proposal hash)."""
+def compact_results(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """What a proposal event keeps per appraisee of an outcome's results
+    (`Outcome.result_dicts`): the full explanation minus the row lists, which are
+    re-derived from the ballots (and covered by the proposal hash)."""
     return [
         {
             **{k: v for k, v in result.items() if k != "groups"},
@@ -763,5 +764,5 @@ def compact_results(outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
                 for code, group in result["groups"].items()
             },
         }
-        for result in outcome["results"]
+        for result in results
     ]

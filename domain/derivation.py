@@ -5,6 +5,7 @@ cannot disagree. Pure: the caller loads what `DerivationInputs` names."""
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -30,12 +31,29 @@ class Derivation:
     outcome: scoring.Outcome
     proposal_hash: str
     ballots: Mapping[UUID, CastBallot]
-    document: dict[str, Any]  # outcome.to_dict(), the proposal hash's input: built once
+
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        """outcome.to_dict(), the proposal hash's input: built once, and only when asked
+        (it holds every counted row as JSON values)."""
+        return self.outcome.to_dict()
 
 
-def proposal_hash(document: dict[str, Any]) -> str:
-    """The hash of an outcome's `to_dict()`, which a proposal records."""
-    return hashlib.sha256(canonical_json(document)).hexdigest()
+def proposal_hash(outcome: scoring.Outcome) -> str:
+    """The SHA-256 of `canonical_json(outcome.to_dict())`, which a proposal records,
+    written one result at a time so that the document is never whole in memory. The
+    top-level keys in canonical order: quota_decisions, results, tally."""
+    rest = outcome.to_dict(results=False)
+    digest = hashlib.sha256(b'{"quota_decisions":')
+    digest.update(canonical_json(rest["quota_decisions"]))
+    digest.update(b',"results":[')
+    for number, result in enumerate(outcome.result_dicts()):
+        digest.update(b"," if number else b"")
+        digest.update(canonical_json(result))
+    digest.update(b'],"tally":')
+    digest.update(canonical_json(rest["tally"]))
+    digest.update(b"}")
+    return digest.hexdigest()
 
 
 def history_ids(campaign: Campaign) -> list[UUID]:
@@ -68,5 +86,4 @@ def derive(campaign: Campaign, inputs: DerivationInputs) -> Derivation:
             previous_grades=previous,
         )
     )
-    document = outcome.to_dict()
-    return Derivation(outcome, proposal_hash(document), inputs.ballots, document)
+    return Derivation(outcome, proposal_hash(outcome), inputs.ballots)

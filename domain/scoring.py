@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
@@ -116,7 +116,7 @@ class ScoringInput:
     previous_grades: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowRef:
     """One ballot row as it entered (``score``) or was kept out of (``reason``) a group."""
 
@@ -127,7 +127,7 @@ class RowRef:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GroupResult:
     ballots: int
     score: Fraction | None
@@ -137,7 +137,7 @@ class GroupResult:
     rows_excluded: tuple[RowRef, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Note:
     flag: str
     reason: str
@@ -201,10 +201,15 @@ class Outcome:
                 return result
         raise KeyError(appraisee_id)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values, numbers as strings, in canonical order (the proposal's hash input)."""
-        return {
-            "results": [_result_dict(r) for r in self.results],
+    def result_dicts(self) -> Iterator[dict[str, Any]]:
+        """`to_dict()["results"]`, one at a time: a campaign's every counted row need not
+        be in memory at once."""
+        return (_result_dict(r) for r in self.results)
+
+    def to_dict(self, *, results: bool = True) -> dict[str, Any]:
+        """Plain JSON values, numbers as strings, in canonical order (the proposal's hash
+        input); without `results`, only the quota decisions and the tally."""
+        document: dict[str, Any] = {
             "quota_decisions": [
                 {
                     "category": d.category,
@@ -222,6 +227,9 @@ class Outcome:
                 for code, counts in sorted(self.tally.items())
             },
         }
+        if results:
+            document["results"] = list(self.result_dicts())
+        return document
 
 
 def format_score(value: Fraction) -> str:

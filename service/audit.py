@@ -35,7 +35,6 @@ checked; only that campaign's proposals are re-derived and its results exported.
 
 import base64
 import gc
-import itertools
 import json
 import multiprocessing
 import os
@@ -52,7 +51,7 @@ from eventsourcing.utils import get_topic
 
 from domain import merkle
 from domain.anchors import Anchors
-from domain.audit import Auditor, AuditReport, Rederived, first_unproven_entry, verify_now
+from domain.audit import Auditor, AuditReport, Rederived, verify_now
 from domain.audit_bundle import (
     BundleHeader,
     checkpoint_record,
@@ -69,7 +68,6 @@ from domain.audit_results import (
 )
 from domain.campaign import Campaign, compact_results
 from domain.canonical import b64url_encode
-from domain.checkpoint import Checkpoint
 from domain.derivation import derive
 from domain.entries import Entry
 from domain.envelope import format_timestamp, parse_uuid
@@ -83,7 +81,6 @@ PAGE = 512
 NODE_BATCH = 400  # node ids per query: two parameters each, well inside every driver's limit
 CAMPAIGN_CREATED = get_topic(Campaign.Created)
 FIRST_ENTRY_LINE = 3  # after the header and the checkpoint
-NO_LIMIT = 2**62
 HELPER_NICENESS = 10
 SIGNATURE_BATCH = 256  # signatures per message to the helper: few messages, little waiting
 
@@ -122,7 +119,7 @@ def rederive(source: EventSource, campaign: Campaign) -> Rederived:
     outcome = derivation.outcome
     return Rederived(
         proposal_hash=derivation.proposal_hash,
-        results=compact_results(derivation.document),
+        results=compact_results(derivation.outcome.result_dicts()),
         ballots_counted=sum(counts["counted"] for counts in outcome.tally.values()),
     )
 
@@ -235,33 +232,36 @@ def verify_bundle(
 ) -> AuditReport:
     """Stream the bundle through the pure auditor; needs no database.
 
-    Why more than one process: the entries' inclusion proofs and the envelopes'
-    signatures need nothing the auditor learns afterwards, so helper processes check
-    them while this one checks the rest. Where a helper suspects a line no later than
-    the auditor's own first finding, the audit is redone in one process, so the report
-    is exactly the one a sequential audit gives. `anchors` makes the trust anchors
-    (trusted checkpoints, witnesses) afresh for each pass.
+    Why the proofs wait: once the tree rebuilt from the entries has the signed root,
+    every entry is proven, so a first pass leaves the per-entry inclusion proofs
+    unread and a helper process verifies the envelopes' signatures beside it. Only
+    when that pass finds anything is the audit redone in one process with every
+    proof, which names the first bad entry exactly as a sequential audit does.
+    `anchors` makes the trust anchors (trusted checkpoints, witnesses) afresh for
+    each pass.
     """
     if campaign_id is not None:
         parse_uuid(campaign_id, "campaign")
     can_fork = "fork" in multiprocessing.get_all_start_methods()
     with _without_cycle_collector():
         report, suspect = _verify(
-            path, log_public_key, campaign_id, progress, anchors(), in_parallel=can_fork
+            path, log_public_key, campaign_id, progress, anchors(), first_pass=True, fork=can_fork
         )
-        if suspect is None or (report.finding is not None and report.finding.line < suspect):
+        if report.finding is None and suspect is None:
             return report
-        return _verify(path, log_public_key, campaign_id, progress, anchors(), in_parallel=False)[0]
+        return _verify(
+            path, log_public_key, campaign_id, progress, anchors(), first_pass=False, fork=False
+        )[0]
 
 
 @contextmanager
 def _without_cycle_collector() -> Iterator[None]:
     """Pause Python's cycle collector for an audit.
 
-    Why: the replay keeps millions of long-lived objects (the aggregates) and makes
-    next to no reference cycles, so the collector's full passes over that growing heap
-    freed nothing and cost a quarter of the run. Reference counting still frees all the
-    rest; the collector resumes (if it was on) when the audit ends.
+    Why: the replay keeps many long-lived objects (the aggregates) and makes next to
+    no reference cycles, so the collector's full passes over that heap freed nothing
+    and cost a quarter of the run. Reference counting still frees all the rest; the
+    collector resumes (if it was on) when the audit ends.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -279,38 +279,47 @@ def _verify(
     progress: Progress,
     anchors: Anchors,
     *,
-    in_parallel: bool,
+    first_pass: bool,
+    fork: bool,
 ) -> tuple[AuditReport, int | None]:
-    """The audit, and the first line a helper process suspects (if any)."""
+    """The audit (with every proof unless `first_pass`), and the first line the signature
+    helper (when `fork`) suspects."""
     try:
         handle = path.open("rb")
+        again = path.open("rb")
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-    with handle, ExitStack() as helpers:
+    with handle, again, ExitStack() as helpers:
         header = parse_header(handle.readline())
         scope = campaign_id or header.campaign_id
-        signatures = helpers.enter_context(_SignatureProcess()) if in_parallel else None
+        signatures = helpers.enter_context(_SignatureProcess()) if fork else None
         auditor = Auditor(
             header,
             log_public_key,
             command_specs(),
             rederive,
             None if scope is None else [scope],
-            check_proofs=not in_parallel,
+            check_proofs=not first_pass,
             check_signature=verify_now if signatures is None else signatures.check,
             anchors=anchors,
+            reread=_line_reader(again),
         )
         text = handle.readline()
         if not text:
             return auditor.finish(2), None
         auditor.feed(2, text)
-        proofs = None
-        if in_parallel and auditor.checkpoint is not None:
-            proofs = helpers.enter_context(_ProofProcess(path, handle.tell(), auditor.checkpoint))
         report = _feed(auditor, handle, header, progress)
-        until = None if report.finding is None else report.finding.line
-        suspects = [h.first_suspect(until) for h in (signatures, proofs) if h is not None]
-        return report, min((s for s in suspects if s is not None), default=None)
+        return report, None if signatures is None else signatures.first_suspect()
+
+
+def _line_reader(handle: IO[bytes]) -> Callable[[int], bytes]:
+    """The bundle's line at a byte offset, read again through a handle of its own."""
+
+    def line_at(offset: int) -> bytes:
+        handle.seek(offset)
+        return handle.readline()
+
+    return line_at
 
 
 def _feed(
@@ -318,8 +327,10 @@ def _feed(
 ) -> AuditReport:
     """Feed the records after the checkpoint (line 3 on) until the first finding."""
     line = FIRST_ENTRY_LINE - 1
+    offset = handle.tell()
     for line, text in enumerate(handle, start=FIRST_ENTRY_LINE):
-        auditor.feed(line, text)
+        auditor.feed(line, text, offset)
+        offset += len(text)
         if auditor.finding is not None:
             break
         if line % PAGE == 0:
@@ -328,81 +339,33 @@ def _feed(
     return auditor.finish(line + 1)
 
 
-class _Helper:
-    """A forked helper process that answers, at the end, the first line it suspects.
+class _SignatureProcess:
+    """A forked helper process that verifies the envelopes' signatures the auditor hands
+    it, in batches, and answers at the end the first line whose signature fails.
 
-    A helper that dies suspects the first entry, so the caller redoes the audit.
-    Helpers run at a lower priority: the auditor's replay is the longest task, so
-    they should take only the time it leaves.
+    A helper that dies suspects the first entry, so the caller redoes the audit. It
+    runs at a lower priority: the auditor's replay is the longest task, so the helper
+    should take only the time it leaves.
     """
 
-    def __init__(self, target: Callable[..., None], *args: Any) -> None:
+    def __init__(self) -> None:
         context = multiprocessing.get_context("fork")
+        jobs, self._jobs = context.Pipe(duplex=False)
         self._answer, answer = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_lower_priority, args=(target, *args, answer), daemon=True
-        )
+        self._process = context.Process(target=_verify_signatures, args=(jobs, answer), daemon=True)
         self._process.start()
+        jobs.close()
         answer.close()
+        self._batch: list[tuple[int, bytes, bytes, str]] = []
 
     def __enter__(self) -> Self:
         return self
-
-    def _first_suspect(self) -> int | None:
-        try:
-            return self._answer.recv()
-        except EOFError:
-            return FIRST_ENTRY_LINE
 
     def __exit__(self, *exc_info: object) -> None:
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()
         self._answer.close()
-
-
-def _lower_priority(target: Callable[..., None], *args: Any) -> None:
-    os.nice(HELPER_NICENESS)
-    target(*args)
-
-
-class _ProofProcess(_Helper):
-    """`first_unproven_entry` over the bundle's entry lines.
-
-    It reads the file itself from the byte offset of the first entry, so nothing but
-    line numbers crosses between the processes; `stop` tells it the auditor's first
-    finding, past which no proof matters.
-    """
-
-    def __init__(self, path: Path, offset: int, signed: Checkpoint) -> None:
-        self._stop = multiprocessing.get_context("fork").Value("q", NO_LIMIT, lock=False)
-        super().__init__(_prove, path, offset, signed, self._stop)
-
-    def first_suspect(self, until: int | None) -> int | None:
-        """The first entry line up to `until` (every one when None) whose proof fails."""
-        if until is not None:
-            self._stop.value = until
-        return self._first_suspect()
-
-
-def _prove(path: Path, offset: int, signed: Checkpoint, stop: Any, answer: Connection) -> None:
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        lines = itertools.takewhile(
-            lambda numbered: numbered[0] <= stop.value,
-            enumerate(handle, start=FIRST_ENTRY_LINE),
-        )
-        answer.send(first_unproven_entry(signed, lines))
-
-
-class _SignatureProcess(_Helper):
-    """Verifies the envelopes' signatures the auditor hands it, in batches."""
-
-    def __init__(self) -> None:
-        jobs, self._jobs = multiprocessing.get_context("fork").Pipe(duplex=False)
-        super().__init__(_verify_signatures, jobs)
-        jobs.close()
-        self._batch: list[tuple[int, bytes, bytes, str]] = []
 
     def check(self, line: int, public_key: bytes, message: bytes, signature: str) -> bool:
         """Take the signature for later: the auditor carries on as if it verified."""
@@ -412,12 +375,15 @@ class _SignatureProcess(_Helper):
             self._batch = []
         return True
 
-    def first_suspect(self, until: int | None) -> int | None:
+    def first_suspect(self) -> int | None:
         """The line of the first signature handed over that does not verify."""
         self._send(self._batch)
         self._send(None)
         self._jobs.close()
-        return self._first_suspect()
+        try:
+            return self._answer.recv()
+        except EOFError:
+            return FIRST_ENTRY_LINE
 
     def _send(self, batch: list[tuple[int, bytes, bytes, str]] | None) -> None:
         """Hand a batch over; a helper gone away answers nothing, so the audit is redone."""
@@ -426,6 +392,7 @@ class _SignatureProcess(_Helper):
 
 
 def _verify_signatures(jobs: Connection, answer: Connection) -> None:
+    os.nice(HELPER_NICENESS)
     first = None
     while (batch := jobs.recv()) is not None:
         if first is None:

@@ -1,7 +1,7 @@
 """Loading what a campaign's derivation reads (`domain.derivation.DerivationInputs`), in a
 few batched reads, from the live store or an audit bundle replayed offline."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -12,7 +12,7 @@ from domain.derivation import DerivationInputs, history_ids
 class EventSource(Protocol):
     """Where aggregates come from: the live store, or an audit bundle replayed offline."""
 
-    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]: ...
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> Mapping[UUID, Any]: ...
 
     def positions_of(self, streams: Iterable[UUID]) -> dict[tuple[UUID, int], int]: ...
 

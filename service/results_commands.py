@@ -20,7 +20,7 @@ def propose(ctx: Context) -> Outcome:
     campaign = load_campaign(ctx)
     campaign.check_can_propose()
     derivation = derive(campaign, load_inputs(ctx.app, campaign))
-    results = compact_results(derivation.document)
+    results = compact_results(derivation.outcome.result_dicts())
     campaign.propose(derivation.proposal_hash, results, ctx.tree_head(), ctx.recorded_envelope)
     return Outcome([campaign])
 

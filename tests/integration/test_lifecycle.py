@@ -114,7 +114,7 @@ def test_whole_campaign_lifecycle(campaign: CityCampaign) -> None:
     stored = c.h.system.app.find(uuid.UUID(c.id)).proposal
     assert stored["hash"] == proposal["proposal_hash"]
     # The in-memory derivation knows no signers or ledger positions; all else is equal.
-    assert stored["results"] == compact_results(expected.to_dict())
+    assert stored["results"] == compact_results(expected.result_dicts())
     assert all(r.status == "complete" for r in expected.results)
 
     refused(

@@ -90,7 +90,7 @@ def test_store_derivation_equals_in_memory_derivation(harness: Harness, plan) ->
         )
     )
     stored = harness.system.app.find(uuid.UUID(c.id)).proposal["results"]
-    assert stored == compact_results(expected.to_dict())
+    assert stored == compact_results(expected.result_dicts())
 
 
 def refusals(c: CityCampaign) -> list:

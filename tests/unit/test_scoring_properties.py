@@ -1,14 +1,17 @@
 """Properties of scoring over random campaigns: quotas hold, order never matters, every
 appraisee gets exactly one well-formed result."""
 
+import hashlib
 import json
 import math
 from fractions import Fraction
 from pathlib import Path
 
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.derivation import proposal_hash
 from domain.rules import DIMENSION_SCORES, GRADE_CHOICE, Rules, parse_rules
 from domain.scoring import (
     COMPLETE,
@@ -257,3 +260,13 @@ def test_tally_reconciles(inp):
         assert c["cast"] == c["valid"] + c["invalid"]
         assert c["counted"] <= c["valid"] and c["voided"] <= c["cast"]
         assert sum(c["invalid_reasons"].values()) == c["invalid"]
+
+
+@given(campaigns())
+def test_the_streamed_proposal_hash_is_the_hash_of_the_whole_canonical_document(inp):
+    outcome = score(inp)
+    whole = hashlib.sha256(rfc8785.dumps(outcome.to_dict())).hexdigest()
+    assert proposal_hash(outcome) == whole
+    assert outcome.to_dict(results=False) | {"results": list(outcome.result_dicts())} == (
+        outcome.to_dict()
+    )
