@@ -165,11 +165,12 @@ def run(size: str, workdir: Path) -> WorkloadResult:
         ],
         limits=(
             "Wall time includes interpreter start-up and imports. Besides each signature "
-            "the verifier checks every leaf's inclusion proof, rebuilds the tree, replays "
-            "every aggregate and re-derives the grades; the replay is one sequential pass "
-            "(the main process), while two helper processes check the proofs and the "
-            "signatures beside it, so its rate counts all of that against the signatures "
-            "alone. The floor (bench/w3_floor.py: only decoding, hashing, replaying and "
+            "the verifier rebuilds the tree (reading the inclusion proofs only when "
+            "something fails), replays every aggregate and re-derives the grades; the "
+            "replay is one sequential pass (the main process), while a helper process "
+            "verifies the signatures beside it, so its rate counts all of that against "
+            "the signatures alone. The floor (bench/w3_floor.py: only decoding, hashing, "
+            "replaying and "
             f"verifying, {v.floor.wall_seconds:.2f} s if split perfectly over "
             f"{v.floor.cores} cores) reaches {floor:.2f} × the limit: "
             f"{_floor_verdict(floor)}. " + _size_note(size)
@@ -222,12 +223,13 @@ def run_memory(size: str, workdir: Path) -> WorkloadResult:
             ),
         ],
         limits=(
-            "The verifier keeps the aggregates it replays (ballots, rights, actors, the "
-            "campaign) to re-derive grades at each proposal, and drops a campaign's meetings, "
-            "rights and ballots once it is finalised: memory grows with the largest campaign "
-            "still open, and the city's one campaign stays open until its last entries. "
-            "wait4's ru_maxrss is the peak of the largest single process (the main replay); "
-            "the two forked helper processes are not added to it. " + _size_note(size)
+            "The verifier keeps ballots, rights, meetings and actors as offsets into the "
+            "bundle (the 4,096 most recent whole) and a version per stream, and drops a "
+            "finalised campaign's streams; at a proposal it scores every counted row of the "
+            "campaign: memory still grows with the largest campaign open, and the city's one "
+            "campaign stays open until its last entries. wait4's ru_maxrss is the peak of "
+            "the largest single process (the main replay); the forked signature helper is "
+            "not added to it. " + _size_note(size)
         ),
     )
 
