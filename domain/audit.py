@@ -236,15 +236,10 @@ class ReplayedLedger:
         return len(self._events.get(stream.bytes, b"")) // _EVENT.size
 
     def get(self, aggregate_id: UUID) -> Any | None:
-        found = self._kept.get(aggregate_id)
-        if found is None:
-            found = self._recent.get(aggregate_id)
-            if found is None:
-                found = self._replayed(aggregate_id)
-                if found is not None:
-                    self._remember(found)
-            else:
-                self._recent.move_to_end(aggregate_id)
+        """The aggregate, made the most recently used if it is spilled."""
+        found = self._read(aggregate_id)
+        if found is not None and aggregate_id not in self._kept:
+            self._remember(found)
         return found
 
     def put(self, aggregate: Aggregate, position: int, offset: int | None = None) -> None:
@@ -590,9 +585,8 @@ class Auditor:
     def _replay(self, index: int, entry: Entry) -> None:
         self._event = _Event(self._line, index, entry.stream, entry.version)
         self._check_topic(entry.topic)
-        stored = StoredEvent(entry.stream, entry.version, entry.topic, entry.state)
         try:
-            event = self._mapper.to_domain_event(stored)
+            event = self._decoded(entry)
         except Exception as exc:
             raise _Bad(f"the state does not decode as {entry.topic}: {exc}") from None
         if entry.stream.bytes in self._retired:
@@ -634,7 +628,10 @@ class Auditor:
             item = None
         if item is None or item.index != index or item.entry.stream != stream:
             raise _Bad(f"the bundle changed while being read: entry {index} is not as read before")
-        entry = item.entry
+        return self._decoded(item.entry)
+
+    def _decoded(self, entry: Entry) -> Any:
+        """The entry's domain event, by the application's own mapper."""
         stored = StoredEvent(entry.stream, entry.version, entry.topic, entry.state)
         return self._mapper.to_domain_event(stored)
 
