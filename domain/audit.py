@@ -12,9 +12,12 @@ Checks, in stream order:
 1. Tree: each entry's leaf hash and RFC 9162 inclusion proof lead to the root of
    the checkpoint, a C2SP signed note verified with the log key; the tree is
    rebuilt (RootAccumulator) and must end at that root and size. Tree heads that
-   events rest on (`checkpoint` fields) must be heads of this very tree. With
-   `check_proofs=False` the proofs are not read: the rebuilt root proves every
-   entry, and the proofs only name the bad one when it does not match.
+   events rest on (`checkpoint` fields) must be heads of this very tree. A v3
+   bundle gives the tree's leaf hashes in leaves records instead of a proof per
+   entry: once those hashes are known to lead to the signed root, an entry whose
+   own hash differs from the one given for its index is the bad one. With
+   `check_proofs=False` neither is read: the rebuilt root proves every entry, and
+   they only name the bad one when it does not match.
 2. Signatures: every envelope verifies with its signer's key as the registry
    stood just before that entry (actors' keys from RegistryView, one-time
    credentials from their KeyBinding and BallotRight); the key is known and not
@@ -58,12 +61,14 @@ from eventsourcing.utils import get_topic, resolve_topic
 from domain import checkpoint, keys, merkle, provenance
 from domain.anchors import AnchorBroken, Anchors
 from domain.audit_bundle import (
-    BUNDLE_FORMAT,
+    COSIGNED_FORMATS,
     BadRecord,
     BundleHeader,
+    carries_proofs,
     parse_checkpoint_record,
     parse_cosigned_record,
     parse_entry,
+    parse_leaves_record,
     parse_results_record,
     read_record,
 )
@@ -110,10 +115,11 @@ class RoleRule(Protocol):
 
 @dataclass(frozen=True)
 class Rederived:
-    """A campaign's grades as derived again from its events."""
+    """A campaign's grades as derived again from its events; `results` is read once,
+    one appraisee at a time (a province's campaign has tens of thousands)."""
 
     proposal_hash: str
-    results: list[dict[str, Any]]
+    results: Iterable[Mapping[str, Any]]
     ballots_counted: int
 
 
@@ -391,10 +397,13 @@ class Auditor:
         check_signature: SignatureCheck | None = None,
         anchors: Anchors | None = None,
         reread: Callable[[int], bytes] | None = None,
+        leaf_hashes_root: bytes | None = None,
     ) -> None:
         """`reread(offset)` gives the bundle's line at that byte offset again: with it, the
         ballots, rights, meetings and actors are kept as offsets (ReplayedLedger) and each
-        `feed` names its line's offset."""
+        `feed` names its line's offset. `check_proofs` on a v3 bundle needs the root of
+        the leaf hashes it claims (`audit_bundle.leaf_hashes_root`): they are the tree's
+        own, and name the bad entry, only if that is the signed root."""
         self.header = header
         self._log_key = log_public_key
         self._rules = rules
@@ -402,6 +411,11 @@ class Auditor:
         self._scope = None if campaigns is None else frozenset(campaigns)
         self._mapper = event_mapper()
         self._check_proofs = check_proofs
+        self._proofs = carries_proofs(header.format)
+        self._leaf_hashes_root = leaf_hashes_root
+        self._leaf_hashes_altered = False
+        self._leaves: list[bytes] = []  # v3: the leaf hashes of the entries being read
+        self._leaves_start = 0
         self._check_signature = check_signature or verify_now
         self._anchors = anchors or Anchors()
         self._public_keys: dict[str, bytes] = {}  # decoded once per key
@@ -450,10 +464,12 @@ class Auditor:
                 self._read_checkpoint(parse_checkpoint_record(record))
             elif record["type"] == "entry" and not self._entries_done:
                 self._read_entry(record)
+            elif record["type"] == "leaves" and not self._entries_done and not self._proofs:
+                self._read_leaves(record)
             elif record["type"] == "results":
                 self._end_of_entries()
                 self._read_results(parse_results_record(record))
-            elif record["type"] == "cosigned" and self.header.format == BUNDLE_FORMAT:
+            elif record["type"] == "cosigned" and self.header.format in COSIGNED_FORMATS:
                 self._end_of_entries()
                 note, proof = parse_cosigned_record(record)
                 self._anchors.cosigned(note, proof, self.header.origin, self._log_key)
@@ -524,6 +540,9 @@ class Auditor:
             )
         self._checkpoint = signed
         self._anchors.start(note, signed, header.origin, self._log_key)
+        if self._check_proofs and not self._proofs:
+            self._leaf_hashes_altered = self._leaf_hashes_root != signed.root
+            self._check_proofs = not self._leaf_hashes_altered
 
     def _read_entry(self, record: Mapping[str, Any]) -> None:
         assert self._checkpoint is not None
@@ -531,20 +550,40 @@ class Auditor:
         self._at = index
         if index >= size:
             raise _Bad(f"the checkpoint covers {size} entries; this one lies beyond it")
-        item = parse_entry(record, with_proof=self._check_proofs)
+        item = parse_entry(record, self._proofs, with_proof=self._check_proofs)
         if item.index != index:
             raise _Bad(
                 f"entry {item.index} stands where entry {index} belongs: "
                 "an entry is missing or out of order"
             )
         leaf = merkle.leaf_hash(item.leaf_input)
-        if self._check_proofs:
+        if self._check_proofs and self._proofs:
             _check_inclusion(leaf, index, item.proof, self._checkpoint)
+        elif self._check_proofs:
+            self._check_leaf(leaf, index)
         self._tree.add(leaf)
         self._anchors.at_size(self._tree.size, self._tree.root)
         self._heads[self._tree.size] = self._tree.subtrees()
         self._heads.pop(self._tree.size - HEAD_WINDOW - 1, None)
         self._replay(index, item.entry)
+
+    def _read_leaves(self, record: Mapping[str, Any]) -> None:
+        """v3: the leaf hashes of the entries that follow, kept only when they name."""
+        if not self._check_proofs:
+            return
+        self._leaves_start, self._leaves = parse_leaves_record(record)
+
+    def _check_leaf(self, leaf: bytes, index: int) -> None:
+        """v3: the entry against the leaf hash the signed tree holds at its index (the
+        bundle's leaf hashes are known to lead to the signed root)."""
+        given = index - self._leaves_start
+        if not 0 <= given < len(self._leaves):
+            raise _Bad("the bundle gives no leaf hash for this entry before it")
+        if self._leaves[given] != leaf:
+            raise _Bad(
+                "entry does not match the signed checkpoint (the checkpoint's tree holds "
+                "another leaf at this index): it was altered, dropped or moved"
+            )
 
     def _end_of_entries(self) -> None:
         if self._entries_done:
@@ -557,7 +596,16 @@ class Auditor:
                 f"the checkpoint covers {self._checkpoint.size}"
             )
         if self._tree.root() != self._checkpoint.root:
-            raise _Bad("the tree rebuilt from the entries does not have the checkpoint's root")
+            raise _Bad(
+                "the tree rebuilt from the entries does not have the checkpoint's root"
+                + (
+                    ", nor do the bundle's leaf hashes: an entry was altered with its leaf "
+                    "hash, dropped or moved, or the checkpoint is of another tree; which "
+                    "entry cannot be told"
+                    if self._leaf_hashes_altered
+                    else ""
+                )
+            )
         self._anchors.end(self._tree.size)
         if self._command is not None:
             self._at = self._command.index
@@ -623,7 +671,7 @@ class Auditor:
         """The event of the entry line at `offset`, read again (ReplayedLedger)."""
         assert self._reread is not None
         try:
-            item = parse_entry(read_record(self._reread(offset)), with_proof=False)
+            item = parse_entry(read_record(self._reread(offset)), self._proofs, with_proof=False)
         except BadRecord:
             item = None
         if item is None or item.index != index or item.entry.stream != stream:
@@ -913,9 +961,9 @@ class Auditor:
             return
         try:
             derived = self._rederive(self._ledger, campaign)
+            differences = result_differences(state["results"], derived.results)
         except CONTENT_ERRORS as exc:
             raise _Bad(f"re-deriving campaign {cid}'s grades fails: {exc!r}") from None
-        differences = result_differences(state["results"], derived.results)
         first = differences[0].describe("as recorded", "re-derived") if differences else "no result"
         if state["proposal_hash"] != derived.proposal_hash:
             raise _Bad(

@@ -1,5 +1,5 @@
-"""Records of an audit bundle (format `appraisal-audit-bundle/v2`, reading v1 too): their
-shapes, both ways.
+"""Records of an audit bundle (format `appraisal-audit-bundle/v3`, reading v1 and v2 too):
+their shapes, both ways.
 
 Why one module: the exporter writes and the offline verifier reads the same
 records, so neither can drift from the other. The layout itself is described
@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -19,11 +19,15 @@ from domain import keys
 from domain.entries import Entry, leaf_input
 from domain.envelope import parse_uuid
 from domain.errors import DomainError
-from domain.merkle import HASH_SIZE
+from domain.merkle import HASH_SIZE, RootAccumulator
 
-BUNDLE_FORMAT = "appraisal-audit-bundle/v2"
-BUNDLE_FORMATS = frozenset({"appraisal-audit-bundle/v1", BUNDLE_FORMAT})
-ENTRY_FIELDS = frozenset({"type", "index", "stream", "version", "topic", "state", "proof"})
+BUNDLE_FORMAT = "appraisal-audit-bundle/v3"
+WITH_PROOFS = ("appraisal-audit-bundle/v1", "appraisal-audit-bundle/v2")
+BUNDLE_FORMATS = frozenset({*WITH_PROOFS, BUNDLE_FORMAT})
+COSIGNED_FORMATS = frozenset({"appraisal-audit-bundle/v2", BUNDLE_FORMAT})
+ENTRY_FIELDS = ("type", "index", "stream", "version", "topic", "state")  # v3; v1, v2 add "proof"
+PROOF = "proof"
+LEAVES_PER_RECORD = 256  # v3: one leaves record before each run of this many entries
 # Exactly the canonical base64 of 32 bytes: the last digit before "=" carries two zero bits.
 CANONICAL_HASH_PATTERN = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
 
@@ -67,8 +71,8 @@ class BundleHeader:
 
 @dataclass(frozen=True)
 class BundleEntry:
-    """One ledger entry with its RFC 9162 inclusion proof in the checkpoint's tree (empty
-    when the proof was left to another reader) and its leaf input."""
+    """One ledger entry with its leaf input and, in v1 and v2, its RFC 9162 inclusion
+    proof in the checkpoint's tree (empty when not asked for, and in v3)."""
 
     index: int
     entry: Entry
@@ -147,23 +151,30 @@ def parse_cosigned_record(record: Mapping[str, Any]) -> tuple[str, list[bytes]]:
     return note, _proof(record["proof"])
 
 
-def entry_record(index: int, entry: Entry, proof: Sequence[bytes]) -> dict[str, Any]:
-    return {
-        "type": "entry",
-        "index": index,
-        **entry.to_json(),
-        "proof": [_b64encode(h) for h in proof],
-    }
+def carries_proofs(bundle_format: str) -> bool:
+    """Whether this format's entry records carry inclusion proofs (v1, v2) or its leaves
+    records the leaf hashes (v3)."""
+    return bundle_format in WITH_PROOFS
 
 
-def parse_entry(record: Mapping[str, Any], *, with_proof: bool = True) -> BundleEntry:
-    """An entry record, strictly: the leaf it commits to must have exactly one spelling.
+def entry_record(index: int, entry: Entry, proof: Sequence[bytes] | None = None) -> dict[str, Any]:
+    """v3's entry record, or, given its inclusion proof, v1 and v2's."""
+    record = {"type": "entry", "index": index, **entry.to_json()}
+    return record if proof is None else {**record, PROOF: [_b64encode(h) for h in proof]}
 
-    `with_proof=False` skips decoding the proof, for a reader that leaves the proofs
-    to someone else (`service.audit` checks them in a second process).
+
+def parse_entry(
+    record: Mapping[str, Any], with_proof_field: bool = True, *, with_proof: bool = True
+) -> BundleEntry:
+    """An entry record (with a proof field as in v1 and v2, or without as in v3),
+    strictly: the leaf it commits to must have exactly one spelling.
+
+    `with_proof=False` skips decoding the proof, for a reader that needs none while the
+    rebuilt root can still prove every entry (`service.audit`).
     """
-    if set(record) != ENTRY_FIELDS:
-        raise BadRecord(f"an entry record has exactly the fields {', '.join(sorted(ENTRY_FIELDS))}")
+    fields = (*ENTRY_FIELDS, PROOF) if with_proof_field else ENTRY_FIELDS
+    if len(record) != len(fields) or not all(name in record for name in fields):
+        raise BadRecord(f"an entry record has exactly the fields {', '.join(sorted(fields))}")
     index, version, topic = record["index"], record["version"], record["topic"]
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         raise BadRecord("index must be a non-negative integer")
@@ -176,21 +187,66 @@ def parse_entry(record: Mapping[str, Any], *, with_proof: bool = True) -> Bundle
     except DomainError as exc:
         raise BadRecord(exc.message) from None
     state = _b64(record["state"], "state")
-    hashes = _proof(record["proof"]) if with_proof else []
+    hashes = _proof(record[PROOF]) if with_proof and with_proof_field else []
     # The record's own text is the leaf's: parse_uuid and _b64 accept only canonical forms.
     leaf = leaf_input(stream, version, topic, record["state"])
     return BundleEntry(index, Entry(UUID(stream), version, topic, state), hashes, leaf)
 
 
+def leaves_record(start: int, hashes: Sequence[bytes]) -> dict[str, Any]:
+    """v3: the tree's leaf hashes of the entries [start, start + len(hashes)) after it."""
+    return {"type": "leaves", "start": start, "hashes": [_b64encode(h) for h in hashes]}
+
+
+def parse_leaves_record(record: Mapping[str, Any]) -> tuple[int, list[bytes]]:
+    start, hashes = record.get("start"), record.get("hashes")
+    if set(record) != {"type", "start", "hashes"}:
+        raise BadRecord("a leaves record has exactly the fields hashes, start and type")
+    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+        raise BadRecord("a leaves record's start must be a non-negative integer")
+    if not isinstance(hashes, list) or not hashes:
+        raise BadRecord("a leaves record's hashes must be a non-empty list of base64 hashes")
+    return start, [parse_hash(h, "leaf hash") for h in hashes]
+
+
+def leaf_hashes_root(lines: Iterable[str | bytes]) -> bytes | None:
+    """The root of the tree of the leaf hashes a v3 bundle's leaves records give, in
+    order (the lines after the checkpoint); None if they are not well formed, or do
+    not follow on from each other.
+
+    Why: when it is the signed root, those hashes are the tree's own, so an entry whose
+    hash differs from the one given for its index is exactly the altered (or moved)
+    one, as an inclusion proof would name it.
+    """
+    tree = RootAccumulator()
+    for line in lines:
+        try:
+            record = read_record(line)
+            if record["type"] == "leaves":
+                start, hashes = parse_leaves_record(record)
+                if start != tree.size:
+                    return None
+                for leaf in hashes:
+                    tree.add(leaf)
+        except BadRecord:
+            return None
+    return tree.root()
+
+
+def parse_hash(value: Any, what: str) -> bytes:
+    """One base64 hash of HASH_SIZE bytes."""
+    if type(value) is str and CANONICAL_HASH_PATTERN.fullmatch(value):
+        return binascii.a2b_base64(value)
+    raw = _b64(value, what)
+    if len(raw) != HASH_SIZE:
+        raise BadRecord(f"{what} must have {HASH_SIZE} bytes")
+    return raw
+
+
 def _proof(proof: Any) -> list[bytes]:
     if not isinstance(proof, list):
         raise BadRecord("proof must be a list of base64 hashes")
-    if all(type(h) is str and CANONICAL_HASH_PATTERN.fullmatch(h) for h in proof):
-        return [binascii.a2b_base64(h) for h in proof]
-    hashes = [_b64(h, "proof hash") for h in proof]
-    if any(len(h) != HASH_SIZE for h in hashes):
-        raise BadRecord(f"every proof hash has {HASH_SIZE} bytes")
-    return hashes
+    return [parse_hash(h, "proof hash") for h in proof]
 
 
 def results_record(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -65,26 +65,35 @@ class ResultDifference:
 
 def result_differences(
     left: Sequence[Mapping[str, Any]],
-    right: Sequence[Mapping[str, Any]],
+    right: Iterable[Mapping[str, Any]],
     fields: Iterable[str] | None = None,
 ) -> list[ResultDifference]:
-    """Differences per appraisee, in the right list's order; all fields unless `fields`."""
+    """Differences per appraisee, in the right list's order, then those only on the left;
+    all fields unless `fields`. The right side is read once, one result at a time, so a
+    re-derivation's results need never be whole in memory."""
     lefts = {r["appraisee_id"]: r for r in left}
-    rights = {r["appraisee_id"]: r for r in right}
+    names = None if fields is None else list(fields)
     differences = []
-    for appraisee_id in dict.fromkeys([*rights, *lefts]):
-        a, b = lefts.get(appraisee_id), rights.get(appraisee_id)
-        if a is None or b is None:
-            differences.append(
-                ResultDifference(appraisee_id, "present", a is not None, b is not None)
-            )
+    seen = set()
+    for b in right:
+        appraisee_id = b["appraisee_id"]
+        if appraisee_id in seen:
             continue
-        names = list(fields) if fields is not None else _field_order(b, a)
+        seen.add(appraisee_id)
+        a = lefts.get(appraisee_id)
+        if a is None:
+            differences.append(ResultDifference(appraisee_id, "present", False, True))
+            continue
         differences.extend(
             ResultDifference(appraisee_id, name, a.get(name), b.get(name))
-            for name in names
+            for name in (names if names is not None else _field_order(b, a))
             if a.get(name) != b.get(name)
         )
+    differences.extend(
+        ResultDifference(appraisee_id, "present", True, False)
+        for appraisee_id in lefts
+        if appraisee_id not in seen
+    )
     return differences
 
 

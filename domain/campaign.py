@@ -754,15 +754,17 @@ class Campaign(EventSourced):
 
 def compact_results(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """What a proposal event keeps per appraisee of an outcome's results
-    (`Outcome.result_dicts`): the full explanation minus the row lists, which are
-    re-derived from the ballots (and covered by the proposal hash)."""
-    return [
-        {
-            **{k: v for k, v in result.items() if k != "groups"},
-            "groups": {
-                code: {k: v for k, v in group.items() if not k.startswith("rows_")}
-                for code, group in result["groups"].items()
-            },
-        }
-        for result in results
-    ]
+    (`Outcome.result_dicts`): each one's `compact_result`."""
+    return [compact_result(result) for result in results]
+
+
+def compact_result(result: Mapping[str, Any]) -> dict[str, Any]:
+    """One appraisee's full explanation minus the row lists, which are re-derived from
+    the ballots (and covered by the proposal hash)."""
+    return {
+        **{k: v for k, v in result.items() if k != "groups"},
+        "groups": {
+            code: {k: v for k, v in group.items() if not k.startswith("rows_")}
+            for code, group in result["groups"].items()
+        },
+    }

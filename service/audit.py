@@ -1,10 +1,11 @@
 """Audit bundles: export from the live store, verify offline, re-derive a campaign live.
 
-Bundle format `appraisal-audit-bundle/v2` (v1 is still read: the same, without the
-cosigned record): JSON Lines (UTF-8, one JSON object per line, each with a `type`),
+Bundle format `appraisal-audit-bundle/v3` (v1 and v2 are still read: v2 carries an
+inclusion proof per entry instead of its leaf hash, v1 is v2 without the cosigned
+record): JSON Lines (UTF-8, one JSON object per line, each with a `type`),
 written and read as a stream:
 
-1. `{"type": "header", "format": "appraisal-audit-bundle/v2", "origin": <log origin>,
+1. `{"type": "header", "format": "appraisal-audit-bundle/v3", "origin": <log origin>,
    "log_public_key": <base64url raw Ed25519 key>, "admin_key_id": <genesis admin key
    id>, "admin_actor_id": <uuid>, "tree_size": N, "created_at": <RFC 3339 UTC>,
    "campaign": <uuid of the export's scope, or null>}`
@@ -12,17 +13,19 @@ written and read as a stream:
    with every witness cosignature obtained for it>}`
 3. N lines `{"type": "entry", "index": i, "stream": <uuid>, "version": v,
    "topic": <event topic>, "state": <base64 of the stored state bytes>,
-   "proof": [<base64 hash>, …]}` in ledger order, i = 0 … N-1. stream, version,
-   topic and state are exactly the leaf-input fields of DESIGN §6; proof is the
-   RFC 9162 inclusion proof of leaf i in the checkpoint's tree, so each line can be
-   checked on its own and a bad one is named, not just detected. The key
-   registry's events (Actor.*, KeyBinding.*) are ordinary entries.
+   "leaf": <base64 RFC 9162 leaf hash>}` in ledger order, i = 0 … N-1. stream,
+   version, topic and state are exactly the leaf-input fields of DESIGN §6. The
+   rebuilt tree proves every entry at once; the leaf hashes name a bad one: once
+   they are found to lead to the signed root, they are the tree's own, and an
+   entry whose hash differs is the altered one. (v2's per-entry inclusion proofs
+   did the same at 43 % of the bundle, growing with the log.) The key registry's
+   events (Actor.*, KeyBinding.*) are ordinary entries.
 4. One `{"type": "results", "campaign_id", "status", "proposal_hash", "approved":
    {"proposal_hash", "adjustments", "signers"} | null, "results": [{"appraisee_id",
    "category", "status", "score", "score_exact", "rank", "computed_grade", "grade",
    "adjustment_reason", "flags"}]}` per campaign in scope: its published results
    (the latest proposal, with the committee's adjustments applied) as of entry N.
-5. v2, when witnesses are configured and the head is not their latest cosigned
+5. v2 and v3, when witnesses are configured and the head is not their latest cosigned
    checkpoint: `{"type": "cosigned", "note": <the latest cosigned checkpoint note of
    M < N entries, with its cosignatures>, "proof": [<base64 hash>, …]}`, proof being
    the RFC 9162 consistency proof from M to N.
@@ -38,7 +41,7 @@ import gc
 import json
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,14 +52,18 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from domain import merkle
 from domain.anchors import Anchors
 from domain.audit import Auditor, AuditReport, Rederived, verify_now
 from domain.audit_bundle import (
+    LEAVES_PER_RECORD,
+    WITH_PROOFS,
     BundleHeader,
+    NotABundle,
     checkpoint_record,
     cosigned_record,
     entry_record,
+    leaf_hashes_root,
+    leaves_record,
     parse_header,
     results_record,
 )
@@ -66,7 +73,7 @@ from domain.audit_results import (
     published_results,
     result_differences,
 )
-from domain.campaign import Campaign, compact_results
+from domain.campaign import Campaign, compact_result
 from domain.canonical import b64url_encode
 from domain.derivation import derive
 from domain.entries import Entry
@@ -74,11 +81,10 @@ from domain.envelope import format_timestamp, parse_uuid
 from domain.errors import DomainError, NotFound, WrongState
 from domain.registry import ADMIN_ACTOR_ID
 from service.derivation_inputs import EventSource, load_inputs
-from service.recorders import LedgerCorrupt, LedgerRecorder
+from service.recorders import LedgerRecorder
 from service.system import System, command_specs
 
-PAGE = 512
-NODE_BATCH = 400  # node ids per query: two parameters each, well inside every driver's limit
+PAGE = 512  # a multiple of LEAVES_PER_RECORD
 CAMPAIGN_CREATED = get_topic(Campaign.Created)
 FIRST_ENTRY_LINE = 3  # after the header and the checkpoint
 HELPER_NICENESS = 10
@@ -119,7 +125,7 @@ def rederive(source: EventSource, campaign: Campaign) -> Rederived:
     outcome = derivation.outcome
     return Rederived(
         proposal_hash=derivation.proposal_hash,
-        results=compact_results(derivation.outcome.result_dicts()),
+        results=(compact_result(r) for r in outcome.result_dicts()),
         ballots_counted=sum(counts["counted"] for counts in outcome.tally.values()),
     )
 
@@ -158,10 +164,10 @@ def export_bundle(
             _write(out, header.to_json())
             _write(out, checkpoint_record(system.ledger.cosigned_note(head)))
             campaigns = []
-            for entry in _entries(app.ledger, head.size, progress):
-                if entry["topic"] == CAMPAIGN_CREATED:
-                    campaigns.append(entry["stream"])
-                _write(out, entry)
+            for record in _entries(app.ledger, head.size, progress):
+                if record.get("topic") == CAMPAIGN_CREATED:
+                    campaigns.append(record["stream"])
+                _write(out, record)
             scope = [c for c in campaigns if campaign_id in (None, c)]
             if campaign_id is not None and not scope:
                 raise NotFound(f"campaign {campaign_id} was created after the exported tree head")
@@ -182,35 +188,30 @@ def _write(out: IO[str], record: dict[str, Any]) -> None:
 
 
 def _entries(recorder: LedgerRecorder, size: int, progress: Progress) -> Iterator[dict[str, Any]]:
-    """Entry records of [0, size) with their inclusion proofs, one page in memory at a time."""
+    """The records of entries [0, size), each run of LEAVES_PER_RECORD after a leaves
+    record of their leaf hashes, one page in memory at a time.
+
+    Why the stored leaf hashes, not ones hashed afresh from the events: an event altered
+    in the store then differs from the tree's leaf, and the verifier names that entry.
+    """
     for start in range(0, size, PAGE):
         stop = min(start + PAGE, size)
         rows = recorder.ledger_entries(start, stop)
-        proofs = _proofs(recorder, start, stop, size)
         for expected, row in enumerate(rows, start=start):
-            if row["index"] != expected or row["state"] is None:
+            if row["index"] != expected or row["state"] is None or row["leaf_hash"] is None:
                 raise AuditError(
                     f"ledger entry {expected} is missing from the store: "
                     "run `appraisal ledger verify`"
                 )
-            entry = Entry(row["stream"], row["version"], row["topic"], row["state"])
-            yield entry_record(expected, entry, proofs[expected - start])
         if len(rows) != stop - start:
             raise AuditError(f"ledger entries {start}…{stop - 1} are incomplete in the store")
+        for first in range(0, len(rows), LEAVES_PER_RECORD):
+            run = rows[first : first + LEAVES_PER_RECORD]
+            yield leaves_record(start + first, [row["leaf_hash"] for row in run])
+            for row in run:
+                entry = Entry(row["stream"], row["version"], row["topic"], row["state"])
+                yield entry_record(row["index"], entry)
         progress(stop, size)
-
-
-def _proofs(recorder: LedgerRecorder, start: int, stop: int, size: int) -> list[list[bytes]]:
-    """Inclusion proofs of leaves [start, stop) in the tree of `size`, from stored nodes."""
-    plans = [merkle.inclusion_plan(index, size) for index in range(start, stop)]
-    wanted = sorted(set().union(*(merkle.plan_nodes(plan) for plan in plans)))
-    nodes: dict[merkle.NodeId, bytes] = {}
-    try:
-        for first in range(0, len(wanted), NODE_BATCH):
-            nodes.update(recorder.ledger_nodes(wanted[first : first + NODE_BATCH]))
-    except LedgerCorrupt as exc:
-        raise AuditError(f"{exc}: run `appraisal ledger verify`") from None
-    return [merkle.resolve(plan, nodes) for plan in plans]
 
 
 def _published_as_of(system: System, campaign_id: UUID, size: int) -> dict[str, Any]:
@@ -232,13 +233,15 @@ def verify_bundle(
 ) -> AuditReport:
     """Stream the bundle through the pure auditor; needs no database.
 
-    Why the proofs wait: once the tree rebuilt from the entries has the signed root,
-    every entry is proven, so a first pass leaves the per-entry inclusion proofs
-    unread and a helper process verifies the envelopes' signatures beside it. Only
-    when that pass finds anything is the audit redone in one process with every
-    proof, which names the first bad entry exactly as a sequential audit does.
-    `anchors` makes the trust anchors (trusted checkpoints, witnesses) afresh for
-    each pass.
+    Why the per-entry checks wait: once the tree rebuilt from the entries has the
+    signed root, every entry is proven, so a first pass leaves each entry's leaf
+    hash (or v1/v2 inclusion proof) unread and a helper process verifies the
+    envelopes' signatures beside it. Only when that pass finds anything is the audit
+    redone in one process checking each entry on its own, which names the first bad
+    entry exactly as a sequential audit does; for v3, only if the bundle's leaf
+    hashes lead to the signed root (`leaf_hashes_root`), since otherwise they were
+    altered too. `anchors` makes the trust anchors (trusted checkpoints, witnesses)
+    afresh for each pass.
     """
     if campaign_id is not None:
         parse_uuid(campaign_id, "campaign")
@@ -250,8 +253,27 @@ def verify_bundle(
         if report.finding is None and suspect is None:
             return report
         return _verify(
-            path, log_public_key, campaign_id, progress, anchors(), first_pass=False, fork=False
+            path,
+            log_public_key,
+            campaign_id,
+            progress,
+            anchors(),
+            first_pass=False,
+            fork=False,
+            leaves_root=_leaf_hashes_root(path),
         )[0]
+
+
+def _leaf_hashes_root(path: Path) -> bytes | None:
+    """The root of the leaf hashes a v3 bundle claims (None for v1 and v2, or if unreadable)."""
+    try:
+        with path.open("rb") as handle:
+            if parse_header(handle.readline()).format in WITH_PROOFS:
+                return None
+            handle.readline()
+            return leaf_hashes_root(handle)
+    except (OSError, NotABundle):
+        return None
 
 
 @contextmanager
@@ -281,9 +303,11 @@ def _verify(
     *,
     first_pass: bool,
     fork: bool,
+    leaves_root: bytes | None = None,
 ) -> tuple[AuditReport, int | None]:
-    """The audit (with every proof unless `first_pass`), and the first line the signature
-    helper (when `fork`) suspects."""
+    """The audit (checking each entry on its own unless `first_pass`; a v3 bundle's by
+    `leaves_root`, the root of its leaf hashes), and the first line the signature helper
+    (when `fork`) suspects."""
     try:
         handle = path.open("rb")
         again = path.open("rb")
@@ -303,6 +327,7 @@ def _verify(
             check_signature=verify_now if signatures is None else signatures.check,
             anchors=anchors,
             reread=_line_reader(again),
+            leaf_hashes_root=leaves_root,
         )
         text = handle.readline()
         if not text:
@@ -410,7 +435,7 @@ class Replayed:
     stored_hash: str
     computed_hash: str
     stored: list[dict[str, Any]]
-    computed: list[dict[str, Any]]
+    computed: list[Mapping[str, Any]]
     final_grades: dict[str, str | None]
     differences: list[ResultDifference]
 
@@ -459,6 +484,7 @@ def replay_campaign(system: System, campaign_id: str) -> Replayed:
             f"campaign {campaign_id} has no current proposal to compare (it is {campaign.status})"
         )
     derived = rederive(system.app, campaign)
+    computed = list(derived.results)
     stored = campaign.proposal["results"]
     return Replayed(
         campaign_id=campaign_id,
@@ -466,7 +492,7 @@ def replay_campaign(system: System, campaign_id: str) -> Replayed:
         stored_hash=campaign.proposal["hash"],
         computed_hash=derived.proposal_hash,
         stored=stored,
-        computed=derived.results,
+        computed=computed,
         final_grades=campaign.final_grades(),
-        differences=result_differences(stored, derived.results, REPLAY_FIELDS),
+        differences=result_differences(stored, computed, REPLAY_FIELDS),
     )

@@ -6,6 +6,7 @@ import base64
 import json
 import multiprocessing
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,20 @@ from domain import checkpoint, merkle
 from domain.audit import event_mapper
 from domain.entries import Entry
 from domain.registry import Actor
-from domain.tree_check import TreeRebuilder
 from entrypoints.cli import main
 from service.keyfiles import read_private_key
 from tests.integration.test_lifecycle import test_whole_campaign_lifecycle as whole_lifecycle
 from tests.support import Harness, RawStore, Signer
+from tests.support.bundles import (
+    Records,
+    as_format,
+    entries,
+    leaf_hash_at,
+    reprove,
+    set_leaf_hash,
+)
 from tests.support.scenario import CityCampaign
 
-Records = list[dict[str, Any]]
 PROPOSED = "domain.campaign:Campaign.ResultsProposed"
 CAST = "domain.balloting:CastBallot.Cast"
 
@@ -59,10 +66,6 @@ def verify(
     return result.exit_code, json.loads(result.stdout)
 
 
-def entries(records: Records) -> Records:
-    return [r for r in records if r["type"] == "entry"]
-
-
 def line_of(records: Records, record: dict[str, Any]) -> int:
     return next(n for n, r in enumerate(records, start=1) if r is record)
 
@@ -77,21 +80,13 @@ def edit_state(record: dict[str, Any], change: Callable[[dict[str, Any]], None])
 
 def reseal(h: Harness, records: Records) -> Records:
     """What a dishonest log operator can do: recompute the tree and sign a new checkpoint."""
-    items = entries(records)
-    tree = TreeRebuilder()
-    nodes: dict[merkle.NodeId, bytes] = {}
-    for item in items:
-        nodes.update(tree.add(merkle.leaf_hash(Entry.from_json(item).leaf_input())))
-    for index, item in enumerate(items):
-        proof = merkle.resolve(merkle.inclusion_plan(index, len(items)), nodes)
-        item.update(index=index, proof=[base64.b64encode(p).decode() for p in proof])
+    root = reprove(records)
+    size = len(entries(records))
     header = records[0]
-    header["tree_size"] = len(items)
+    header["tree_size"] = size
     log_key = read_private_key(h.system.settings.log_key_path)
     origin = header["origin"]
-    records[1]["note"] = checkpoint.sign_checkpoint(
-        origin, len(items), tree.root(), origin, log_key
-    )
+    records[1]["note"] = checkpoint.sign_checkpoint(origin, size, root, origin, log_key)
     return records
 
 
@@ -228,7 +223,9 @@ def test_checkpoint_of_another_tree_is_named(
     log_key = read_private_key(h.system.settings.log_key_path)
     bundle[1]["note"] = checkpoint.sign_checkpoint(origin, h.size, bytes(32), origin, log_key)
     outcome = verify(h, tmp_path / "t.jsonl", bundle)
-    assert_named(outcome, 0, "or the checkpoint is of another tree")
+    assert_named(outcome, None, "or the checkpoint is of another tree; which entry cannot")
+    v2 = as_format(bundle, "appraisal-audit-bundle/v2")  # a proof per entry names the first
+    assert_named(verify(h, tmp_path / "t.jsonl", v2), 0, "or the checkpoint is of another tree")
 
 
 def _other_grade(result: dict[str, Any]) -> str:
@@ -368,27 +365,105 @@ def test_offline_mapper_decodes_like_the_application(
         assert vars(offline.to_domain_event(stored)) == vars(app_mapper.to_domain_event(stored))
 
 
-def test_a_proof_altered_alone_proves_nothing_the_root_does_not(
+def test_a_leaf_hash_altered_alone_proves_nothing_the_root_does_not(
     published: CityCampaign, bundle: Records, tmp_path: Path
 ) -> None:
-    """The rebuilt root proves every entry; a proof is read only to name a bad entry."""
-    entries(bundle)[5]["proof"][0] = base64.b64encode(bytes(32)).decode()
+    """The rebuilt root proves every entry; a leaf hash is read only to name a bad entry."""
+    assert bundle[0]["format"] == "appraisal-audit-bundle/v3"
+    set_leaf_hash(bundle, 5, base64.b64encode(bytes(32)).decode())
     code, report = verify(published.h, tmp_path / "t.jsonl", bundle)
     assert code == 0 and report["ok"]
 
 
-def test_an_altered_entry_is_named_by_its_proof(
+def test_an_altered_entry_is_named_by_its_leaf_hash(
     published: CityCampaign, bundle: Records, tmp_path: Path
 ) -> None:
-    target = entries(bundle)[5]
-    target["state"] = base64.b64encode(base64.b64decode(target["state"]) + b" ").decode()
+    _pad_state(entries(bundle)[5])
     outcome = verify(published.h, tmp_path / "t.jsonl", bundle)
-    assert_named(outcome, 5, "does not match the signed checkpoint")
+    assert_named(outcome, 5, "the checkpoint's tree holds another leaf at this index")
+
+
+def test_an_entry_altered_with_its_leaf_hash_fails_but_is_not_named(
+    published: CityCampaign, bundle: Records, tmp_path: Path
+) -> None:
+    """Leaf hashes that do not lead to the signed root name nothing: any could be the
+    forged one. The audit still fails, on the root, and says why it names no entry."""
+    target = entries(bundle)[-1]  # no later event rests on a tree head that holds it
+    _pad_state(target)
+    leaf = merkle.leaf_hash(Entry.from_json(target).leaf_input())
+    set_leaf_hash(bundle, target["index"], base64.b64encode(leaf).decode())
+    outcome = verify(published.h, tmp_path / "t.jsonl", bundle)
+    assert_named(outcome, None, "nor do the bundle's leaf hashes")
+
+
+def test_leaf_hashes_name_only_entries_after_them(
+    published: CityCampaign, bundle: Records, tmp_path: Path
+) -> None:
+    """A leaves record gives the hashes of the entries after it; moved behind them, it
+    names none of them, and a v1/v2 bundle has no leaves records at all."""
+    _pad_state(entries(bundle)[5])
+    leaves = leaf_hash_at(bundle, 5)
+    bundle.remove(leaves)
+    bundle.insert(bundle.index(entries(bundle)[6]), leaves)
+    outcome = verify(published.h, tmp_path / "t.jsonl", bundle)
+    assert_named(outcome, 0, "gives no leaf hash for this entry before it")
+    old = as_format(json.loads(json.dumps(bundle)), "appraisal-audit-bundle/v2")
+    old.insert(2, leaves)
+    assert_named(verify(published.h, tmp_path / "t.jsonl", old), None, "unexpected 'leaves'")
+
+
+def test_an_event_altered_in_the_store_is_named_in_its_export(
+    published: CityCampaign, tmp_path: Path
+) -> None:
+    """The exporter writes the tree's stored leaf hashes, not ones hashed afresh from
+    the events: an operator who rewrites a ballot in the database is named."""
+    h = published.h
+    raw = RawStore(h.system.settings)
+    try:
+        [(stream, version, state)] = raw.execute(
+            "SELECT originator_id, originator_version, state FROM {events} WHERE topic = ? "
+            "ORDER BY originator_id LIMIT 1",
+            CAST,
+        )
+        raw.execute(
+            "UPDATE {events} SET state = ? WHERE originator_id = ? AND originator_version = ?",
+            bytes(state) + b" ",
+            stream,
+            version,
+        )
+    finally:
+        raw.close()
+    records = export(h, tmp_path / "bundle.jsonl")
+    [altered] = [r for r in entries(records) if r["stream"] == str(uuid.UUID(str(stream)))]
+    assert_named(verify(h, tmp_path / "bundle.jsonl"), altered["index"], "another leaf")
+
+
+@pytest.mark.parametrize(
+    "bundle_format", ["appraisal-audit-bundle/v2", "appraisal-audit-bundle/v1"]
+)
+def test_bundles_with_inclusion_proofs_still_verify_and_name(
+    published: CityCampaign, bundle: Records, tmp_path: Path, bundle_format: str
+) -> None:
+    h = published.h
+    expected = verify(h, tmp_path / "v3.jsonl", bundle)
+    old = as_format(json.loads(json.dumps(bundle)), bundle_format)
+    assert "leaves" not in [r["type"] for r in old] and entries(old)[0]["proof"]
+    assert verify(h, tmp_path / "old.jsonl", old) == expected
+    proof = entries(old)[5]["proof"]
+    proof[0], kept = base64.b64encode(bytes(32)).decode(), proof[0]
+    assert verify(h, tmp_path / "old.jsonl", old) == expected  # the root proves it
+    proof[0] = kept
+    _pad_state(entries(old)[7])
+    assert_named(verify(h, tmp_path / "old.jsonl", old), 7, "does not match the signed checkpoint")
+
+
+def _pad_state(record: dict[str, Any]) -> None:
+    """Change an entry's state without changing what it decodes to."""
+    record["state"] = base64.b64encode(base64.b64decode(record["state"]) + b" ").decode()
 
 
 def _alter_state(records: Records) -> None:
-    target = entries(records)[len(entries(records)) // 2]
-    target["state"] = base64.b64encode(base64.b64decode(target["state"]) + b" ").decode()
+    _pad_state(entries(records)[len(entries(records)) // 2])
 
 
 def _forge_and_reseal(h: Harness) -> Callable[[Records], None]:
@@ -399,12 +474,12 @@ def _forge_and_reseal(h: Harness) -> Callable[[Records], None]:
     return forge
 
 
-def _alter_proof(records: Records) -> None:
-    entries(records)[9]["proof"][-1] = base64.b64encode(bytes(32)).decode()
+def _alter_leaf_hash(records: Records) -> None:
+    set_leaf_hash(records, 9, base64.b64encode(bytes(32)).decode())
 
 
-def _malform_proof_and_break_order(records: Records) -> None:
-    entries(records)[11]["proof"] = "not a list"
+def _malform_leaf_hash_and_break_order(records: Records) -> None:
+    set_leaf_hash(records, 11, ["not a hash"])
     entries(records)[20]["index"] = 21
 
 
@@ -417,8 +492,8 @@ def test_helper_processes_change_no_report(
         lambda records: None,
         _alter_state,
         _forge_and_reseal(h),
-        _alter_proof,
-        _malform_proof_and_break_order,
+        _alter_leaf_hash,
+        _malform_leaf_hash_and_break_order,
         lambda records: entries(records)[3].update(index=4),
     ]
     for tamper in cases:

@@ -32,6 +32,7 @@ from tests.conftest import postgres_schema_url
 from tests.integration.test_audit import cli, edit_state, entries, export, verify
 from tests.integration.test_lifecycle import test_whole_campaign_lifecycle as whole_lifecycle
 from tests.support import Harness, RawStore, Signer
+from tests.support.bundles import reprove
 from tests.support.scenario import CityCampaign
 
 Records = list[dict[str, Any]]
@@ -56,7 +57,6 @@ def reseal_everything(h: Harness, records: Records) -> Records:
     rebuild the tree and sign a checkpoint of it."""
     items = entries(records)
     tree = TreeRebuilder()
-    nodes: dict[merkle.NodeId, bytes] = {}
     roots = {0: merkle.EMPTY_ROOT}
     kept = sorted(item["index"] for item in items)  # indexes before renumbering
 
@@ -77,15 +77,13 @@ def reseal_everything(h: Harness, records: Records) -> Records:
         state = state_of(item)
         if rehead(state):
             item["state"] = encode(state)
-        nodes.update(tree.add(merkle.leaf_hash(Entry.from_json(item).leaf_input())))
+        tree.add(merkle.leaf_hash(Entry.from_json(item).leaf_input()))
         roots[tree.size] = tree.root()
-    for index, item in enumerate(items):
-        proof = merkle.resolve(merkle.inclusion_plan(index, len(items)), nodes)
-        item.update(index=index, proof=[base64.b64encode(p).decode() for p in proof])
+    root = reprove(records)
     records[0]["tree_size"] = len(items)
     origin = records[0]["origin"]
     key = read_private_key(h.system.settings.log_key_path)
-    records[1]["note"] = checkpoint.sign_checkpoint(origin, len(items), tree.root(), origin, key)
+    records[1]["note"] = checkpoint.sign_checkpoint(origin, len(items), root, origin, key)
     return records
 
 

@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from entrypoints.cli import main
 from tests.integration.test_audit import Records, entries, reseal
 from tests.support import Harness
+from tests.support.bundles import as_format
 from tests.witnesses import RunningWitness, new_witness_key
 
 ANCHOR_LINE = "extends trusted checkpoint"
@@ -143,20 +144,22 @@ def test_a_trusted_checkpoint_of_another_key_or_log_is_refused(
     assert result.exit_code == 1 and result.stderr.startswith("error: cannot read trusted")
 
 
-def test_v1_bundles_still_verify_with_the_same_output(harness: Harness, tmp_path: Path) -> None:
+def test_v1_and_v2_bundles_still_verify_with_the_same_output(
+    harness: Harness, tmp_path: Path
+) -> None:
     grow(harness, 2)
     path = tmp_path / "bundle.jsonl"
     records = export(harness, path)
-    assert records[0]["format"] == "appraisal-audit-bundle/v2"
+    assert records[0]["format"] == "appraisal-audit-bundle/v3"
     key = harness.init_result["log_public_key"]
-    v2 = cli(harness, "audit", "verify", str(path), "--log-key", key)
-    v2_json = verify(harness, path)
-    assert "anchors" not in v2_json[1]  # no anchors given: the report is as before
-    records[0]["format"] = "appraisal-audit-bundle/v1"
-    write(path, records)
-    v1 = cli(harness, "audit", "verify", str(path), "--log-key", key)
-    assert v1.exit_code == v2.exit_code == 0 and v1.stdout == v2.stdout
-    assert verify(harness, path) == v2_json
+    v3 = cli(harness, "audit", "verify", str(path), "--log-key", key)
+    v3_json = verify(harness, path)
+    assert "anchors" not in v3_json[1]  # no anchors given: the report is as before
+    for older in ("appraisal-audit-bundle/v2", "appraisal-audit-bundle/v1"):
+        write(path, as_format(records, older))
+        again = cli(harness, "audit", "verify", str(path), "--log-key", key)
+        assert again.exit_code == v3.exit_code == 0 and again.stdout == v3.stdout
+        assert verify(harness, path) == v3_json
     # v1 has no cosigned record.
     records.append({"type": "cosigned", "note": records[1]["note"], "proof": []})
     failed(verify(harness, write(path, records)), "unexpected 'cosigned' record")
