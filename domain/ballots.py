@@ -145,49 +145,65 @@ def validate_ballot(rules: Rules, ballot: Ballot, roster_ids: Collection[str]) -
 
 
 def tally(
-    rules: Rules,
-    ballots: Sequence[Ballot],
-    roster_ids: Collection[str] | None = None,
-    validities: Mapping[str, BallotValidity] | None = None,
+    rules: Rules, ballots: Sequence[Ballot], roster_ids: Collection[str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Reconciliation counts per group (see the module docstring for the identities).
 
     Without ``roster_ids`` every appraisee named on a ballot counts as on the roster.
-    ``validities`` (by ballot id) are the ballots' classifications when the caller has
-    already made them against the same roster, so scoring validates each ballot once.
     """
     if roster_ids is None:
         roster_ids = {row.appraisee_id for b in ballots for row in b.rows}
-    counts = {
-        g.code: {"cast": 0, "valid": 0, "invalid": 0, "voided": 0, "counted": 0, "abstentions": 0}
-        for g in rules.groups
-    }
-    reasons: dict[str, Counter[str]] = {g.code: Counter() for g in rules.groups}
-    seen: set[str] = set()
+    counts = Tally(rules)
     for ballot in ballots:
-        if ballot.ballot_id in seen:
+        counts.add(ballot, validate_ballot(rules, ballot, roster_ids))
+    return counts.counts()
+
+
+class Tally:
+    """`tally`, one ballot at a time: scoring counts each ballot as it reads it, so a
+    campaign's ballots need not all be in memory at once."""
+
+    def __init__(self, rules: Rules) -> None:
+        self._counts = {
+            g.code: {
+                "cast": 0,
+                "valid": 0,
+                "invalid": 0,
+                "voided": 0,
+                "counted": 0,
+                "abstentions": 0,
+            }
+            for g in rules.groups
+        }
+        self._reasons: dict[str, Counter[str]] = {g.code: Counter() for g in rules.groups}
+        self._seen: set[str] = set()
+
+    def add(self, ballot: Ballot, validity: BallotValidity) -> None:
+        """Count a ballot, classified (`validate_ballot`) against the same roster."""
+        if ballot.ballot_id in self._seen:
             raise RuleViolation(f"duplicate ballot id {ballot.ballot_id!r}")
-        seen.add(ballot.ballot_id)
-        if validities is None:
-            validity = validate_ballot(rules, ballot, roster_ids)
-        else:
-            validity = validities[ballot.ballot_id]
-        c = counts[ballot.group]
+        self._seen.add(ballot.ballot_id)
+        c = self._counts[ballot.group]
         c["cast"] += 1
         if validity.valid:
             c["valid"] += 1
         else:
             c["invalid"] += 1
-            reasons[ballot.group][validity.reason or ""] += 1
+            self._reasons[ballot.group][validity.reason or ""] += 1
         if ballot.voided is not None:
             c["voided"] += 1
         elif validity.valid:
             c["counted"] += 1
             c["abstentions"] += sum(1 for row in ballot.rows if row.abstain)
-    return {
-        code: {**counts[code], "invalid_reasons": dict(sorted(reasons[code].items()))}
-        for code in sorted(counts)
-    }
+
+    def counts(self) -> dict[str, dict[str, Any]]:
+        return {
+            code: {
+                **self._counts[code],
+                "invalid_reasons": dict(sorted(self._reasons[code].items())),
+            }
+            for code in sorted(self._counts)
+        }
 
 
 def _row_fault(rules: Rules, group: Group, row: Row) -> str | None:

@@ -3,7 +3,7 @@ proposal, `audit replay`, the offline verifier and the read side all take, so th
 cannot disagree. Pure: the caller loads what `DerivationInputs` names."""
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -64,10 +64,7 @@ def history_ids(campaign: Campaign) -> list[UUID]:
 def derive(campaign: Campaign, inputs: DerivationInputs) -> Derivation:
     """Score the campaign: linear in its ballots. Each ballot is judged against its own
     meeting's appraisees, as it was when cast."""
-    scoring_ballots = [
-        b.for_scoring(inputs.appraised[b.meeting_id], inputs.positions.get(b.id))
-        for b in inputs.ballots.values()
-    ]
+    scoring_ballots = _ForScoring(inputs)
     people = {a["appraisee_id"]: a["person_id"] for a in campaign.appraisees.values()}
     previous = {
         appraisee_id: inputs.histories[history_id(person)].before(campaign.year)
@@ -87,3 +84,23 @@ def derive(campaign: Campaign, inputs: DerivationInputs) -> Derivation:
         )
     )
     return Derivation(outcome, proposal_hash(outcome), inputs.ballots)
+
+
+class _ForScoring(Mapping[str, scoring.Ballot]):
+    """The campaign's ballots by id as scoring reads them, each made when it is read:
+    scoring reads each once, so a campaign's ballots are never all in memory."""
+
+    def __init__(self, inputs: DerivationInputs) -> None:
+        self._inputs = inputs
+        self._ids = {str(ballot_id): ballot_id for ballot_id in inputs.ballots}
+
+    def __getitem__(self, ballot_id: str) -> scoring.Ballot:
+        ballot = self._inputs.ballots[self._ids[ballot_id]]
+        appraised = self._inputs.appraised[ballot.meeting_id]
+        return ballot.for_scoring(appraised, self._inputs.positions.get(ballot.id))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)

@@ -62,6 +62,7 @@ from domain.ballots import (
     Ballot,
     BallotValidity,
     Row,
+    Tally,
     check_ballot_shape,
     tally,
     validate_ballot,
@@ -109,7 +110,9 @@ class Appraisee:
 class ScoringInput:
     rules: Rules
     appraisees: Sequence[Appraisee]
-    ballots: Sequence[Ballot]
+    # A Mapping by ballot id is read one ballot at a time, in id order, so that a campaign's
+    # ballots need never all be in memory (`domain.derivation` makes each as it is read).
+    ballots: Sequence[Ballot] | Mapping[str, Ballot]
     # appraisee_id -> {assessment code: value code}
     assessments: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # appraisee_id -> grades of previous years, most recent last
@@ -250,10 +253,7 @@ def score(inp: ScoringInput) -> Outcome:
     rules = inp.rules
     roster = _roster(rules, inp.appraisees)
     _check_assessments(rules, roster, inp.assessments)
-    ballots = sorted(inp.ballots, key=lambda b: b.ballot_id)
-    validities = {b.ballot_id: validate_ballot(rules, b, roster) for b in ballots}
-    counts = tally(rules, ballots, roster, validities)
-    scored, excluded = _rows(rules, roster, ballots, validities)
+    counts, scored, excluded = _count(rules, roster, inp.ballots)
 
     works = {
         aid: _combine(
@@ -317,18 +317,27 @@ def _check_assessments(
                 raise RuleViolation(f"{aid!r}: {code}={value!r} is not a declared assessment")
 
 
-def _rows(
-    rules: Rules,
-    roster: Mapping[str, Appraisee],
-    ballots: Sequence[Ballot],
-    validities: Mapping[str, BallotValidity],
-) -> tuple[defaultdict[tuple[str, str], list[RowRef]], defaultdict[tuple[str, str], list[RowRef]]]:
-    """Step 1: score every counted row; record every row left out, with its reason."""
+def _count(
+    rules: Rules, roster: Mapping[str, Appraisee], ballots: Sequence[Ballot] | Mapping[str, Ballot]
+) -> tuple[
+    dict[str, dict[str, Any]],
+    defaultdict[tuple[str, str], list[RowRef]],
+    defaultdict[tuple[str, str], list[RowRef]],
+]:
+    """Steps 0 and 1 in one pass over the ballots in id order: classify and tally each,
+    score every counted row, record every row left out with its reason. Given a Mapping,
+    each ballot is read once and dropped once its rows are recorded."""
+    by_id = ballots if isinstance(ballots, Mapping) else _ballots_by_id(ballots)
+    counts = Tally(rules)
     scored: defaultdict[tuple[str, str], list[RowRef]] = defaultdict(list)
     excluded: defaultdict[tuple[str, str], list[RowRef]] = defaultdict(list)
     weights = _over_common_denominator([d.weight for d in rules.dimensions])
-    for ballot in ballots:
-        validity = validities[ballot.ballot_id]
+    for listed in sorted(by_id):
+        ballot = by_id[listed]
+        if ballot.ballot_id != listed:
+            raise RuleViolation(f"ballot {ballot.ballot_id!r} is listed as {listed!r}")
+        validity = validate_ballot(rules, ballot, roster)
+        counts.add(ballot, validity)
         group = rules.group(ballot.group)
         reason = None
         if ballot.voided is not None:
@@ -347,7 +356,16 @@ def _rows(
             else:
                 score = _row_score(rules, group, row, weights)
                 scored[key].append(RowRef(ballot_id, signer, position, score=score))
-    return scored, excluded
+    return counts.counts(), scored, excluded
+
+
+def _ballots_by_id(ballots: Sequence[Ballot]) -> dict[str, Ballot]:
+    by_id: dict[str, Ballot] = {}
+    for ballot in ballots:
+        if ballot.ballot_id in by_id:
+            raise RuleViolation(f"duplicate ballot id {ballot.ballot_id!r}")
+        by_id[ballot.ballot_id] = ballot
+    return by_id
 
 
 def _over_common_denominator(weights: Sequence[Fraction]) -> tuple[list[int], int]:
