@@ -17,9 +17,12 @@ the campaign is closed, proposed, approved, published and finalised.
 """
 
 import atexit
+import base64
+import hashlib
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -29,6 +32,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench import progress, stores
 from domain.canonical import b64url_encode
@@ -93,6 +98,29 @@ class City:
         `store=False` the process gets no store settings at all (an offline auditor)."""
         return run_cli(workdir, list(args), self.env if store else {})
 
+    def kept(self) -> dict[str, Any]:
+        """Everything but the settings, to be read back by `from_kept` (`_cached`)."""
+        return {
+            **{name: getattr(self, name) for name in _KEPT_FIELDS},
+            "officials": {
+                role: [
+                    who.name,
+                    base64.b64encode(who.key.private_bytes_raw()).decode(),
+                    who.actor_id,
+                ]
+                for role, who in self.officials.items()
+            },
+        }
+
+    @classmethod
+    def from_kept(cls, kept: dict[str, Any], settings: Settings) -> "City":
+        officials = {
+            role: Signer(name, Ed25519PrivateKey.from_private_bytes(base64.b64decode(key)), actor)
+            for role, (name, key, actor) in kept["officials"].items()
+        }
+        fields = {name: kept[name] for name in _KEPT_FIELDS}
+        return cls(settings=settings, officials=officials, **fields)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "communities": self.communities,
@@ -103,6 +131,22 @@ class City:
             "ledger_entries": self.ledger_size,
             "generated_in_s": round(self.seconds, 1),
         }
+
+
+_KEPT_FIELDS = (
+    "campaign_id",
+    "log_public_key",
+    "communities",
+    "appraisees",
+    "issued",
+    "ballots",
+    "commands",
+    "ledger_size",
+    "proposal_hash",
+    "status",
+    "seconds",
+    "latency",
+)
 
 
 @dataclass
@@ -493,6 +537,8 @@ def of(communities: int, store: str = "postgresql") -> City:
     own, removed when the process exits.
     """
     key = (communities, store)
+    if key not in _cities and communities >= KEPT_FROM and store == "postgresql":
+        _cities[key] = _cached(communities)
     if key not in _cities:
         workdir = Path(_owned.enter_context(tempfile.TemporaryDirectory(prefix="bench-city-")))
         if store == "postgresql":
@@ -504,3 +550,55 @@ def of(communities: int, store: str = "postgresql") -> City:
         )
         _cities[key] = generate(settings, communities)
     return _cities[key]
+
+
+# Cities this large are kept between runs (`make bench-full` generates 2,484 communities
+# once, not every run): under KEPT_DIR and a PostgreSQL database of their own, both named
+# by the fingerprint of the code that generates and reads them, so a code change makes a
+# new one (and removes the old).
+KEPT_FROM = 621
+KEPT_DIR = Path(os.environ.get("APPRAISAL_BENCH_CITIES", "var/bench-cities"))
+FINGERPRINTED = ("domain", "service", "projections", "entrypoints", "bench/city.py")
+
+
+def _cached(communities: int) -> City:
+    fingerprint = _code_fingerprint()
+    prefix = f"bench_city_{communities}_"
+    root = KEPT_DIR / f"{communities}-{fingerprint}"
+    settings = Settings.from_env(
+        {
+            "APPRAISAL_DATA_DIR": str(root / "data"),
+            "APPRAISAL_DATABASE_URL": stores.kept_postgres_database(prefix + fingerprint),
+        }
+    )
+    meta = root / "city.json"
+    if meta.exists():
+        kept = City.from_kept(json.loads(meta.read_text(encoding="utf-8")), settings)
+        system = System.open(settings)
+        try:
+            unchanged = system.ledger.size() == kept.ledger_size
+        finally:
+            system.close()
+        if unchanged:
+            with progress.task(f"city of {communities:,} communities: kept in {root}", 1) as done:
+                done(1)
+            return kept
+    for old in KEPT_DIR.glob(f"{communities}-*"):
+        shutil.rmtree(old)
+    stores.drop_kept_databases(prefix)
+    stores.kept_postgres_database(prefix + fingerprint)
+    made = generate(settings, communities)
+    meta.write_text(json.dumps(made.kept()), encoding="utf-8")
+    return made
+
+
+def _code_fingerprint() -> str:
+    """SHA-256 over the source of everything that writes or reads a city's store."""
+    digest = hashlib.sha256()
+    project = Path(__file__).resolve().parent.parent
+    for name in FINGERPRINTED:
+        path = project / name
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(str(source.relative_to(project)).encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]

@@ -37,6 +37,25 @@ def postgres_database() -> Iterator[str]:
             )
 
 
+def kept_postgres_database(name: str) -> str:
+    """The URL of database `name`, created if it does not exist, and kept afterwards."""
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+
+
+def drop_kept_databases(prefix: str) -> None:
+    """Drop every database whose name starts with `prefix` (`kept_postgres_database`'s)."""
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
+        names = conn.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def postgres_schema(database_url: str, schema: str) -> str:
     """A store URL for a new schema, so one database can hold several stores side by side."""
     with psycopg.connect(database_url, autocommit=True) as conn:

@@ -26,7 +26,7 @@ BATCH = 200
 SIZES = {"reduced": (15, 20.0), "full": (50, 60.0)}  # batches, longest window in seconds
 WARM_UP = 2
 PATH = "/api/v1/commands/batch"
-THRESHOLD = 0.40
+THRESHOLD = 0.45  # issue 18: of the one-core Ed25519 limit
 
 
 def run(size: str, workdir: Path) -> WorkloadResult:
