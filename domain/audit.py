@@ -418,7 +418,7 @@ class Auditor:
         self._leaves_start = 0
         self._check_signature = check_signature or verify_now
         self._anchors = anchors or Anchors()
-        self._public_keys: dict[str, bytes] = {}  # decoded once per key
+        self._public_keys: dict[str, bytes] = {}  # actors' keys, decoded once each
         self._line = 0
         self._tree = merkle.RootAccumulator()
         self._heads: dict[int, tuple[bytes, ...]] = {0: ()}  # tree size -> its subtrees
@@ -881,7 +881,7 @@ class Auditor:
             right = self._ledger.get(right_id)
             if not isinstance(right, BallotRight) or right.public_key is None:
                 raise _Bad(f"ballot credential {signer} names no credential's ballot right")
-            self._verify(envelope, right.public_key, f"ballot credential {signer}")
+            self._verify(envelope, right.public_key, f"ballot credential {signer}", keep=False)
             if not rule.credential_allowed:
                 raise _Bad(f"{command_type} is signed by ballot credential {signer}")
             signed = Signed(envelope.command, raw, digest, CREDENTIAL, str(right_id))
@@ -909,12 +909,15 @@ class Auditor:
         signed = Signed(envelope.command, raw, digest, "actor", actor_id)
         return _Command(envelope, digest, index, "actor", actor_id, signed, frozenset(roles))
 
-    def _verify(self, envelope: Envelope, public_key: str, what: str) -> None:
+    def _verify(self, envelope: Envelope, public_key: str, what: str, keep: bool = True) -> None:
+        """`keep` the decoded key for the next envelope it signs (not a one-time
+        credential's, which signs once: a province has millions)."""
         try:
             raw = self._public_keys.get(public_key) or decode_public_key(public_key)
         except DomainError:
             raise _Bad(f"envelope signature does not verify with {what}") from None
-        self._public_keys[public_key] = raw
+        if keep:
+            self._public_keys[public_key] = raw
         message = envelope.signing_input()
         if not self._check_signature(self._line, raw, message, envelope.signature):
             raise _Bad(f"envelope signature does not verify with {what}")
