@@ -23,6 +23,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -479,39 +480,59 @@ class CliRun:
         return json.loads(self.stdout)
 
 
+# Spawns the CLI, waits for it with wait4 and writes what wait4 told, from a process of
+# its own (see run_cli).
+_MEASURER = """
+import json, os, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.posix_spawn(argv[0], argv, os.environ)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - start
+with open(report, "w") as out:
+    json.dump({"code": os.waitstatus_to_exitcode(status), "seconds": seconds,
+               "cpu_seconds": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss}, out)
+"""
+
+
 def run_cli(workdir: Path, args: list[str], env: dict[str, str]) -> CliRun:
-    """Run the installed `appraisal` entry point and wait for it with `wait4`, whose
-    resource usage is this child's alone (RUSAGE_CHILDREN would be the maximum over
-    every child the harness ever waited for)."""
+    """Run the installed `appraisal` entry point and measure it with `wait4`: its wall
+    time, its CPU time and its peak resident set, with those of the helpers it waited
+    for.
+
+    Why through a small measuring process: Linux carries a process's peak resident set
+    over `exec` from the memory it had before, and a process spawned by the harness
+    starts out sharing the harness's (hundreds of MiB, with its cities); spawned by a
+    bare interpreter, the CLI's peak is its own (the bare interpreter's ~10 MiB is
+    below any CLI's). RUSAGE_CHILDREN would be the maximum over every child the harness
+    ever waited for.
+    """
     executable = Path(sys.executable).with_name("appraisal")
     if not executable.exists():
         raise RuntimeError(f"{executable} is missing: install the project (`make bench` does)")
     environment = {k: v for k, v in os.environ.items() if not k.startswith("APPRAISAL_")}
     workdir.mkdir(parents=True, exist_ok=True)
-    out, err = workdir / "cli.stdout", workdir / "cli.stderr"
+    out, err, report = workdir / "cli.stdout", workdir / "cli.stderr", workdir / "cli.rusage"
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        start = time.perf_counter()
-        pid = os.posix_spawn(
-            executable,
-            [str(executable), *args],
-            environment | env,
-            file_actions=[
-                (os.POSIX_SPAWN_DUP2, stdout.fileno(), 1),
-                (os.POSIX_SPAWN_DUP2, stderr.fileno(), 2),
-            ],
+        measurer = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _MEASURER, str(report), str(executable), *args],
+            env=environment | env,
+            stdout=stdout,
+            stderr=stderr,
+            check=False,
         )
-        _, status, usage = os.wait4(pid, 0)
-        seconds = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
+    if measurer.returncode != 0:
+        raise RuntimeError(f"measuring `appraisal {' '.join(args)}` failed: {err.read_text()}")
+    measured = json.loads(report.read_text())
+    if measured["code"] != 0:
         raise RuntimeError(
-            f"`appraisal {' '.join(args)}` exited {code}: {err.read_text()[-2000:]}"
+            f"`appraisal {' '.join(args)}` exited {measured['code']}: {err.read_text()[-2000:]}"
             f"{out.read_text()[-2000:]}"
         )
     return CliRun(
-        seconds=seconds,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-        peak_rss_bytes=usage.ru_maxrss * 1024,  # kilobytes on Linux
+        seconds=measured["seconds"],
+        cpu_seconds=measured["cpu_seconds"],
+        peak_rss_bytes=measured["maxrss_kb"] * 1024,  # kilobytes on Linux
         stdout=out.read_text(),
     )
 

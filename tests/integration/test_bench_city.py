@@ -66,3 +66,17 @@ def test_a_kept_city_is_reused_until_its_ledger_or_code_changes(
         assert [p.name for p in (tmp_path / "cities").iterdir()] == [f"{COMMUNITIES}-{newer}"]
     finally:
         stores.drop_kept_databases(f"bench_city_{COMMUNITIES}_{newer}")
+
+
+def test_a_cli_run_measures_its_own_peak_memory_not_the_harness(tmp_path: Path) -> None:
+    """Linux carries the peak resident set over exec: spawned straight from a harness
+    holding its cities, the CLI's peak was the harness's (W8 read 130 MiB for a 74 MiB
+    verifier)."""
+    held = bytearray(400 * 2**20)
+    for page in range(0, len(held), 4096):
+        held[page] = 1
+    run = city.run_cli(tmp_path, ["--help"], {})
+    assert "audit" in run.stdout
+    assert 0 < run.peak_rss_bytes < 200 * 2**20 and run.seconds > 0 and run.cpu_seconds > 0
+    with pytest.raises(RuntimeError, match="exited 2"):
+        city.run_cli(tmp_path, ["no-such-command"], {})
