@@ -15,6 +15,20 @@ class Target:
     summary: str = ""
     interval: tuple[float, float] | None = None
 
+    @classmethod
+    def scaling(
+        cls, what: str, largest: int, base: int, ratio: float, threshold: float, summary: str
+    ) -> "Target":
+        """A ratio that must not grow with the city: `what` at `largest` communities
+        against the `base` city of the same run."""
+        return cls(
+            name=f"{what} at {largest} communities vs {base}",
+            measured=round(ratio, 3),
+            threshold=threshold,
+            higher_is_better=False,
+            summary=summary,
+        )
+
     @property
     def passed(self) -> bool:
         if self.higher_is_better:

@@ -62,12 +62,8 @@ def run(size: str, workdir: Path) -> WorkloadResult:
         for n, r in runs.items()
     )
     targets = [
-        Target(
-            name=f"catch-up: cost per event at {max(runs)} communities vs {BASE[size]}",
-            measured=round(ratio, 3),
-            threshold=RATIO_TARGET,
-            higher_is_better=False,
-            summary=shown,
+        Target.scaling(
+            "catch-up: cost per event", max(runs), BASE[size], ratio, RATIO_TARGET, shown
         )
     ]
     if 621 in runs:

@@ -180,18 +180,14 @@ def run(size: str, workdir: Path) -> WorkloadResult:
                     f"({v.limits.ed25519_one_core:,.0f}/s per core)"
                 ),
             ),
-            Target(
-                name=(
-                    f"audit verify: wall time per entry at {largest.city.communities} "
-                    f"communities vs {base.city.communities}"
-                ),
-                measured=round(per_entry, 3),
-                threshold=PER_ENTRY_TARGET,
-                higher_is_better=False,
-                summary=(
-                    f"{largest.seconds_per_entry * 1e6:,.0f} µs vs "
-                    f"{base.seconds_per_entry * 1e6:,.0f} µs per entry"
-                ),
+            Target.scaling(
+                "audit verify: wall time per entry",
+                largest.city.communities,
+                base.city.communities,
+                per_entry,
+                PER_ENTRY_TARGET,
+                f"{largest.seconds_per_entry * 1e6:,.0f} µs vs "
+                f"{base.seconds_per_entry * 1e6:,.0f} µs per entry",
             ),
             Target(
                 name=f"audit verify: cores busy on average ({v.city.communities} communities)",
@@ -239,15 +235,13 @@ def run_memory(size: str, workdir: Path) -> WorkloadResult:
             },
         },
         targets=[
-            Target(
-                name=(
-                    f"audit verify: peak memory at {largest.city.communities} communities vs "
-                    f"{base.city.communities}"
-                ),
-                measured=round(growth, 3),
-                threshold=GROWTH_TARGET,
-                higher_is_better=False,
-                summary=peaks,
+            Target.scaling(
+                "audit verify: peak memory",
+                largest.city.communities,
+                base.city.communities,
+                growth,
+                GROWTH_TARGET,
+                peaks,
             ),
             *(
                 Target(

@@ -57,15 +57,13 @@ def run(size: str, workdir: Path) -> WorkloadResult:
         peers={},
         ratios={"largest_vs_smallest": round(ratio, 3), **per_command},
         targets=[
-            Target(
-                name=(
-                    f"campaign command latency at {largest.communities} communities vs "
-                    f"{smallest.communities}"
-                ),
-                measured=round(ratio, 3),
-                threshold=RATIO_TARGET,
-                higher_is_better=False,
-                summary=shown,
+            Target.scaling(
+                "campaign command latency",
+                largest.communities,
+                smallest.communities,
+                ratio,
+                RATIO_TARGET,
+                shown,
             )
         ],
         limits=(
