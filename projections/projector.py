@@ -154,7 +154,6 @@ def _campaign(tx: Tx, e: Applied) -> None:
         "status": campaign.status,
         "details": dumps(campaign.details),
         "appraisees": len(campaign.appraisees),
-        "meetings": dumps(campaign.meetings),
         "proposal_hash": None if campaign.proposal is None else campaign.proposal["hash"],
         "window_ends": campaign.window_ends,
         "published_on": campaign.published_on,
@@ -165,7 +164,7 @@ def _campaign(tx: Tx, e: Applied) -> None:
         row["group_rules"] = dumps(group_rules(campaign.rules_document))
         _labels(tx, e.id, campaign)
     if e.name == "AppraiseesAdded":
-        _roster(tx, e.id, campaign)
+        _roster(tx, e.id, campaign, len(e.event.appraisees))
     if e.name == "Created":
         row["created_position"] = e.index
     if e.name == "ResultsProposed" and campaign.proposal is not None:
@@ -193,9 +192,13 @@ def _labels(tx: Tx, campaign_id: str, campaign: Campaign) -> None:
             tx.upsert("labels", row)
 
 
-def _roster(tx: Tx, campaign_id: str, campaign: Campaign) -> None:
-    """Who is appraised, in roster order: names, positions and units beside the ids."""
-    for seq, entry in enumerate(campaign.appraisees.values()):
+def _roster(tx: Tx, campaign_id: str, campaign: Campaign, added: int) -> None:
+    """Who is appraised, in roster order: names, positions and units beside the ids, of
+    the `added` appraisees at the roster's end (rewriting the whole roster at each
+    addition made a roster added in batches quadratic)."""
+    entries = list(campaign.appraisees.values())
+    first = len(entries) - added
+    for seq, entry in enumerate(entries[first:], start=first):
         tx.upsert(
             "roster",
             {

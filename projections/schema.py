@@ -41,7 +41,7 @@ def _table(name: str, spec: str, key: str, *indexes: str) -> Table:
 TABLES: tuple[Table, ...] = (
     _table(
         "campaigns",
-        "campaign_id title year:int status details appraisees:int meetings group_rules "
+        "campaign_id title year:int status details appraisees:int group_rules "
         "proposal_hash proposal_position:int proposal_checkpoint approval_position:int "
         "window_ends published_on interviews created_position:int updated_position:int",
         "campaign_id",
