@@ -366,3 +366,36 @@ def test_views_of_an_older_declaration_are_rebuilt_when_a_process_opens_them(
     assert reopened.content_hashes() == before
     open_views(c.h.system.app)
     assert reopened.position().notification_id > 0, "the same declaration is kept as it is"
+
+
+def test_a_roster_added_in_batches_is_in_roster_order(harness: Harness) -> None:
+    """Each addition writes only the appraisees it adds, after those already there."""
+    c = CityCampaign(harness)
+    c.send(
+        c.organizer,
+        "campaign.create",
+        title="2026年度社区干部述职评议",
+        year=c.year,
+        rules=RULES,
+        jurisdiction="某市",
+        period={"start": "2026-01-07", "end": "2026-01-17"},
+    )
+    batches = [[new_id() for _ in range(size)] for size in (3, 1, 2)]
+    for number, batch in enumerate(batches):
+        c.send(
+            c.organizer,
+            "campaign.add_appraisees",
+            appraisees=[
+                {"appraisee_id": a, "name": f"干部{number}-{i}", "position": "社区居委会委员",
+                 "unit": "东马社区", "category": "cadre"}
+                for i, a in enumerate(batch)
+            ],
+        )  # fmt: skip
+        sync(c)
+    with c.h.read.views.reading() as tx:
+        rows = tx.all("SELECT appraisee_id, seq, name FROM {roster} WHERE campaign_id = ?", c.id)
+    expected = [a for batch in batches for a in batch]
+    assert sorted((r["seq"], r["appraisee_id"]) for r in rows) == list(enumerate(expected))
+    incremental = projections.content_hashes(c.h.read)
+    projections.rebuild(c.h.read)
+    assert projections.content_hashes(c.h.read) == incremental
