@@ -21,6 +21,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 from domain.envelope import TIMESTAMP_PATTERN
 from domain.keys import KEY_ID_PATTERN
 from domain.roles import ROLES
+from service.balloting_commands import ENTRY_VOID_REASON_LENGTH
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -321,7 +322,11 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
             "A paper ballot the signing teller entered, in this still-open meeting",
             required=True,
         ),
-        reason=_text(500, required=True, metadata={"description": "Why the entry is voided"}),
+        reason=_text(
+            ENTRY_VOID_REASON_LENGTH,
+            required=True,
+            metadata={"description": "Why the entry is voided"},
+        ),
     ),
     "balloting.countersign": _campaign_command(
         "balloting.countersign",
