@@ -586,14 +586,15 @@ def _cached(communities: int) -> City:
     fingerprint = _code_fingerprint()
     prefix = f"bench_city_{communities}_"
     root = KEPT_DIR / f"{communities}-{fingerprint}"
+    database = prefix + fingerprint
     settings = Settings.from_env(
         {
             "APPRAISAL_DATA_DIR": str(root / "data"),
-            "APPRAISAL_DATABASE_URL": stores.kept_postgres_database(prefix + fingerprint),
+            "APPRAISAL_DATABASE_URL": stores.database_url(database),
         }
     )
     meta = root / "city.json"
-    if meta.exists():
+    if meta.exists() and stores.database_exists(database):
         kept = City.from_kept(json.loads(meta.read_text(encoding="utf-8")), settings)
         system = System.open(settings)
         try:
@@ -607,7 +608,7 @@ def _cached(communities: int) -> City:
     for old in KEPT_DIR.glob(f"{communities}-*"):
         shutil.rmtree(old)
     stores.drop_kept_databases(prefix)
-    stores.kept_postgres_database(prefix + fingerprint)
+    stores.create_database(database)
     made = generate(settings, communities)
     meta.write_text(json.dumps(made.kept()), encoding="utf-8")
     return made

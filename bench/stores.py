@@ -26,10 +26,9 @@ ADMIN_URL = os.environ.get(
 def postgres_database() -> Iterator[str]:
     """A new database `bench_<random>`, dropped afterwards even when the workload fails."""
     name = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    create_database(name)
     try:
-        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+        yield database_url(name)
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(
@@ -37,17 +36,24 @@ def postgres_database() -> Iterator[str]:
             )
 
 
-def kept_postgres_database(name: str) -> str:
-    """The URL of database `name`, created if it does not exist, and kept afterwards."""
-    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if found is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+def database_url(name: str) -> str:
+    """The URL of database `name` on the harness's server."""
     return f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
 
 
+def create_database(name: str) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def database_exists(name: str) -> bool:
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return found is not None
+
+
 def drop_kept_databases(prefix: str) -> None:
-    """Drop every database whose name starts with `prefix` (`kept_postgres_database`'s)."""
+    """Drop every database whose name starts with `prefix` (the kept cities')."""
     with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
         names = conn.execute(
             "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)

@@ -1,7 +1,7 @@
 """Audit bundles: export from the live store, verify offline, re-derive a campaign live.
 
 Bundle format `appraisal-audit-bundle/v3` (v1 and v2 are still read: v2 carries an
-inclusion proof per entry instead of its leaf hash, v1 is v2 without the cosigned
+inclusion proof in each entry instead of leaves records, v1 is v2 without the cosigned
 record): JSON Lines (UTF-8, one JSON object per line, each with a `type`),
 written and read as a stream:
 
@@ -11,15 +11,17 @@ written and read as a stream:
    "campaign": <uuid of the export's scope, or null>}`
 2. `{"type": "checkpoint", "note": <C2SP signed checkpoint note of exactly N entries,
    with every witness cosignature obtained for it>}`
-3. N lines `{"type": "entry", "index": i, "stream": <uuid>, "version": v,
-   "topic": <event topic>, "state": <base64 of the stored state bytes>,
-   "leaf": <base64 RFC 9162 leaf hash>}` in ledger order, i = 0 … N-1. stream,
-   version, topic and state are exactly the leaf-input fields of DESIGN §6. The
-   rebuilt tree proves every entry at once; the leaf hashes name a bad one: once
-   they are found to lead to the signed root, they are the tree's own, and an
-   entry whose hash differs is the altered one. (v2's per-entry inclusion proofs
-   did the same at 43 % of the bundle, growing with the log.) The key registry's
-   events (Actor.*, KeyBinding.*) are ordinary entries.
+3. In ledger order, i = 0 … N-1: before each run of up to LEAVES_PER_RECORD entries,
+   `{"type": "leaves", "start": i, "hashes": [<base64 RFC 9162 leaf hash>, …]}` (the
+   tree's stored leaves of entries i, i+1, …), then the entries `{"type": "entry",
+   "index": i, "stream": <uuid>, "version": v, "topic": <event topic>, "state":
+   <base64 of the stored state bytes>}`. stream, version, topic and state are exactly
+   the leaf-input fields of DESIGN §6. The rebuilt tree proves every entry at once;
+   the leaf hashes name a bad one: once they are found to lead to the signed root,
+   they are the tree's own, and an entry whose hash differs from its index's is the
+   altered one. (v2's per-entry inclusion proofs did the same at 43 % of the bundle,
+   growing with the log.) The key registry's events (Actor.*, KeyBinding.*) are
+   ordinary entries.
 4. One `{"type": "results", "campaign_id", "status", "proposal_hash", "approved":
    {"proposal_hash", "adjustments", "signers"} | null, "results": [{"appraisee_id",
    "category", "status", "score", "score_exact", "rank", "computed_grade", "grade",

@@ -57,12 +57,17 @@ def test_a_kept_city_is_reused_until_its_ledger_or_code_changes(
     assert remade.ledger_size == first.ledger_size
     assert remade.proposal_hash == first.proposal_hash  # the same seed, the same city
 
+    stores.drop_kept_databases(f"bench_city_{COMMUNITIES}_{kept}")  # the record outlived it
+    monkeypatch.setattr(city, "_cities", {})
+    assert city.of(COMMUNITIES).ledger_size == first.ledger_size
+    assert made == [COMMUNITIES] * 3
+
     newer = f"{kept}x"
     monkeypatch.setattr(city, "_code_fingerprint", lambda: newer)
     monkeypatch.setattr(city, "_cities", {})
     try:
         city.of(COMMUNITIES)
-        assert made == [COMMUNITIES] * 3
+        assert made == [COMMUNITIES] * 4
         assert [p.name for p in (tmp_path / "cities").iterdir()] == [f"{COMMUNITIES}-{newer}"]
     finally:
         stores.drop_kept_databases(f"bench_city_{COMMUNITIES}_{newer}")
