@@ -483,11 +483,13 @@ def require_one_vote(
     ballot: "CastBallot | None",
 ) -> None:
     """An evaluator votes once for an appraisee in a campaign: a named right `held` in
-    another meeting bars a new one for the appraisees its ballot rates (all its meeting's
-    while unspent), unless it expired unused or an upheld dispute voided its ballot."""
+    another meeting bars a new one for that meeting's appraisees its ballot rates (all of
+    them while unspent), unless it expired unused or an upheld dispute voided its ballot.
+    A row for an appraisee outside its meeting bars nothing: it never counts for them."""
     if held.state == "expired" or (ballot is not None and ballot.voided is not None):
         return
-    shared = sorted(appraisees & (meeting.appraisees if ballot is None else ballot.rated))
+    barred = meeting.appraisees if ballot is None else meeting.appraisees & ballot.rated
+    shared = sorted(appraisees & barred)
     if shared:
         raise Conflict(
             f"evaluator {actor_id} already holds a ballot for appraisee {shared[0]} "

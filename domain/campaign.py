@@ -177,6 +177,10 @@ class Campaign(EventSourced):
         self.appraisees: dict[str, dict[str, Any]] = {}
         self.work_groups: dict[str, Any] = {}
         self.meetings: dict[str, str] = {}  # meeting id -> open | closed
+        # Appraisee id -> the meetings that appraise them, in opening order: where the
+        # one-vote rule looks, whatever the number of meetings. None on a campaign loaded
+        # from a snapshot taken before it was kept (`upcast_v1_v2`).
+        self.appraisee_meetings: dict[str, list[str]] | None = {}
         self.makeups: list[str] = []  # meetings opened while reopened (make-up meetings)
         self.assessments: dict[str, dict[str, str]] = {}
         self.proposal: dict[str, Any] | None = None
@@ -190,6 +194,19 @@ class Campaign(EventSourced):
         self.disputes: dict[str, dict[str, Any]] = {}
         self.acknowledged: list[str] = []
         self.interviews: dict[str, dict[str, str]] = {}  # appraisee id -> {held_on, note}
+
+    # Snapshots record this: version 2 keeps `appraisee_meetings`.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot from before `appraisee_meetings` cannot tell it: the campaign it
+        gives says so, and `AppraisalApplication.find` replays the stream instead."""
+        state["appraisee_meetings"] = None
+
+    @property
+    def from_outdated_snapshot(self) -> bool:
+        return self.appraisee_meetings is None
 
     @property
     def rules(self) -> Rules:
@@ -360,6 +377,19 @@ class Campaign(EventSourced):
 
     # --- meetings and inputs --------------------------------------------------------------
 
+    def meeting_appraisees(self, command: Mapping[str, Any]) -> list[str]:
+        """Whom a `balloting.open` command appraises: its `appraisee_ids`, else the whole
+        roster as it stands."""
+        if "appraisee_ids" in command:
+            return [str(a) for a in fields.uuid_list(command, "appraisee_ids")]
+        return sorted(self.appraisees)
+
+    def meetings_appraising(self, appraisee_ids: Iterable[str]) -> list[str]:
+        """The meetings, in opening order, that appraise any of `appraisee_ids`."""
+        assert self.appraisee_meetings is not None, "replayed, never from an old snapshot"
+        found = {m for a in appraisee_ids for m in self.appraisee_meetings.get(a, ())}
+        return [m for m in self.meetings if m in found]
+
     def check_can_open_meeting(self, meeting_id: str) -> None:
         if not self.opens_makeup:
             self._require(PUBLISHED, REOPENED, action="open balloting")
@@ -378,6 +408,9 @@ class Campaign(EventSourced):
             self.proposal = None
             self.approvals = {}
         self.meetings[meeting_id] = "open"
+        assert self.appraisee_meetings is not None, "replayed, never from an old snapshot"
+        for appraisee_id in self.meeting_appraisees(envelope["command"]):
+            self.appraisee_meetings.setdefault(appraisee_id, []).append(meeting_id)
 
     @property
     def opens_makeup(self) -> bool:

@@ -353,9 +353,7 @@ def _meeting_opened(o: Occasion) -> dict[str, Any]:
     campaign = o.find(UUID(c["campaign_id"]))
     if not isinstance(campaign, Campaign):
         raise Unfounded(f"opens a meeting of {c['campaign_id']}, which is no campaign")
-    appraisee_ids = (
-        list(c["appraisee_ids"]) if "appraisee_ids" in c else sorted(campaign.appraisees)
-    )
+    appraisee_ids = campaign.meeting_appraisees(c)
     planned = _planned(o).values()
     return _signed_by(
         o,

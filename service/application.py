@@ -103,10 +103,16 @@ class AppraisalApplication(Application[UUID]):
             self.snapshots.put(snapshots)
 
     def find(self, aggregate_id: UUID) -> Any | None:
+        """The aggregate, from its latest snapshot if it has one; a campaign whose snapshot
+        predates what campaigns keep now is replayed from its events instead, until the
+        next snapshot (taken from the replayed campaign) replaces it."""
         try:
-            return self.repository.get(aggregate_id)
+            found = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+        if isinstance(found, Campaign) and found.from_outdated_snapshot:
+            return self.load_many([aggregate_id])[aggregate_id]
+        return found
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A:
         """The aggregate, which must exist and be a `kind`: NotFound otherwise."""

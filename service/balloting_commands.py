@@ -56,11 +56,7 @@ def open_balloting(ctx: Context) -> Outcome:
         raise Conflict(f"meeting {meeting_id} already exists")
     campaign.check_can_open_meeting(meeting_id)
     rules = campaign.rules
-    appraisee_ids = (
-        [str(a) for a in fields.uuid_list(c, "appraisee_ids")]
-        if "appraisee_ids" in c
-        else sorted(campaign.appraisees)
-    )
+    appraisee_ids = campaign.meeting_appraisees(c)
     for appraisee_id in appraisee_ids:
         campaign.appraisee(appraisee_id)
     campaign_id = str(campaign.id)
@@ -138,10 +134,12 @@ def _require_one_vote(
     ctx: Context, campaign: Campaign, appraisees: frozenset[str], planned: list[PlannedRight]
 ) -> None:
     """No evaluator this opening names holds a standing ballot for one of its appraisees
-    in another meeting of the campaign (`domain.balloting.require_one_vote`)."""
+    in another meeting of the campaign (`domain.balloting.require_one_vote`): only the
+    meetings that appraise one of them can hold one, usually none."""
     named = [r for r in planned if r.kind == NAMED]
     groups = [g.code for g in campaign.rules.groups if not g.anonymous]
-    meetings = ctx.load_many(UUID(m) for m in campaign.meetings) if named else {}
+    sharing = campaign.meetings_appraising(appraisees) if named else []
+    meetings = ctx.load_many(UUID(m) for m in sharing)
     held = ctx.load_many(
         right_id(str(m), group, NAMED, r.holder)
         for m in meetings

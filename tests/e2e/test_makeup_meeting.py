@@ -13,7 +13,7 @@ from tests.e2e.conftest import assert_problem
 from tests.integration.test_audit import export, verify
 from tests.support import Harness, Signer
 from tests.support.http import Api, HttpCampaign
-from tests.support.scenario import RULES, new_id
+from tests.support.scenario import DIMENSIONS, RULES, new_id
 
 
 def refuse(c: HttpCampaign, status: int, code: str, command_type: str, **fields: Any) -> dict:
@@ -146,3 +146,38 @@ def test_a_named_evaluator_holds_one_ballot_per_appraisee(
     c.vote()
     c.send(c.organizer, "balloting.close", meeting_id=c.meeting)
     refuse(c, 409, "conflict", "balloting.open", **second)
+
+
+def test_a_row_outside_its_meeting_bars_nothing(harness: Harness, client: FlaskClient) -> None:
+    """A ballot's row for an appraisee its meeting does not appraise never counts for
+    them, so it does not bar its evaluator from their own meeting; its rows inside the
+    meeting still do."""
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.set_up(rules={k: v for k, v in RULES.items() if k != "quorum"})
+    leader = c.leaders[0]
+    named = [{"group": "leading_group", "actor_ids": [leader.actor_id]}]
+    ours, theirs = c.appraisees[0], c.appraisees[2]
+    c.send(
+        c.organizer, "balloting.open", meeting_id=c.meeting, appraisee_ids=[ours], evaluators=named
+    )
+    scores = dict.fromkeys(DIMENSIONS, 80)
+    cast = c.cast(
+        leader,
+        "leading_group",
+        [{"appraisee_id": ours, "scores": scores}, {"appraisee_id": theirs, "scores": scores}],
+    )
+    assert c.api.result(cast)["valid"] is False
+    c.send(
+        c.organizer, "balloting.open", meeting_id=new_id(), appraisee_ids=[theirs], evaluators=named
+    )
+    body = refuse(
+        c,
+        409,
+        "conflict",
+        "balloting.open",
+        meeting_id=new_id(),
+        appraisee_ids=[ours],
+        evaluators=named,
+    )
+    assert (body["meeting_id"], body["appraisee_id"]) == (c.meeting, ours)
