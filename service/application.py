@@ -12,12 +12,14 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, CanMutateProtocol, DomainEventProtocol, Snapshot
+from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.sqlite import SQLiteAggregateRecorder
 from eventsourcing.utils import Environment
 
 from domain.campaign import Campaign
 from domain.errors import NotFound
 from service.keyfiles import PRIVATE_DIR, private_dir, private_file
-from service.recorders import LEDGER_SINK, LeafRecord, LedgerRecorder
+from service.recorders import LEDGER_SINK, LeafRecord, LedgerRecorder, prune_snapshots
 from service.settings import APPLICATION_NAME, Settings
 
 A = TypeVar("A", bound=Aggregate)
@@ -88,7 +90,8 @@ class AppraisalApplication(Application[UUID]):
 
     def _take_snapshots(self, processing: ProcessingEvent[UUID]) -> None:
         """Snapshot an aggregate whose new events crossed a multiple of its interval, from
-        the aggregate just recorded: the library's `take_snapshot` would replay it again."""
+        the aggregate just recorded: the library's `take_snapshot` would replay it again.
+        Only the newest snapshot of an aggregate is kept."""
         assert self.snapshots is not None
         new_events = Counter(event.originator_id for event in processing.events)
         snapshots = []
@@ -101,13 +104,16 @@ class AppraisalApplication(Application[UUID]):
                 snapshots.append(Snapshot.take(aggregate))
         if snapshots:
             self.snapshots.put(snapshots)
+            recorder = self.snapshots.recorder
+            assert isinstance(recorder, SQLiteAggregateRecorder | PostgresAggregateRecorder)
+            prune_snapshots(recorder, [(s.originator_id, s.originator_version) for s in snapshots])
 
     def find(self, aggregate_id: UUID) -> Any | None:
         """The aggregate, from its latest snapshot if it has one; a campaign whose snapshot
         predates what campaigns keep now is replayed from its events instead, until the
         next snapshot (taken from the replayed campaign) replaces it."""
         try:
-            found = self.repository.get(aggregate_id)
+            found: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         if isinstance(found, Campaign) and found.from_outdated_snapshot:

@@ -23,8 +23,8 @@ from eventsourcing.persistence import (
     OperationalError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.errors import DataCorrupted
 from psycopg.rows import dict_row, tuple_row
@@ -353,6 +353,29 @@ class LedgerRecorder:
         with self._reading() as curs:
             curs.execute(self.sql.latest_cosigned, (witness,))
             return int(curs.fetchone()["tree_size"])
+
+
+def prune_snapshots(
+    recorder: SQLiteAggregateRecorder | PostgresAggregateRecorder,
+    latest: Sequence[tuple[UUID, int]],
+) -> None:
+    """Delete each aggregate's snapshots older than its `latest` (id, version): a load
+    reads only the newest, and keeping every one made the table, and each lookup in it,
+    grow with a campaign's meetings (1.35 GB of the 2,484-community city's 1.4 GB)."""
+    statement: Any
+    if isinstance(recorder, SQLiteAggregateRecorder):
+        statement = (
+            f"DELETE FROM {recorder.events_table_name} "
+            "WHERE originator_id = ? AND originator_version < ?"
+        )
+        params: list[tuple[Any, int]] = [(stream.hex, version) for stream, version in latest]
+    else:
+        statement = SQL(
+            "DELETE FROM {}.{} WHERE originator_id = %s AND originator_version < %s"
+        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+        params = list(latest)
+    with recorder.datastore.transaction(commit=True) as cursor:
+        cursor.executemany(statement, params)
 
 
 def _entry(stream: UUID, event: StoredEvent) -> Entry:

@@ -154,10 +154,7 @@ def test_snapshots_are_not_ledger_leaves_nor_in_the_bundle(
         d.step("amend")
     app = harness.system.app
     snapshots = list(app.snapshots.get(campaign_id)) if app.snapshots else []
-    assert [s.originator_version for s in snapshots] == [
-        CAMPAIGN_SNAPSHOT_INTERVAL,
-        2 * CAMPAIGN_SNAPSHOT_INTERVAL,
-    ]
+    assert [s.originator_version for s in snapshots] == [2 * CAMPAIGN_SNAPSHOT_INTERVAL]
     assert isinstance(app.find(campaign_id), CampaignAggregate)
     _assert_snapshot_loads_equal_replay(harness, campaign_id)
     raw = RawStore(harness.system.settings)
@@ -205,3 +202,21 @@ def test_a_snapshot_from_before_the_appraisee_index_is_replayed(harness: Harness
     assert app.find(campaign_id).meetings_appraising(d.c.appraisees) == d.open_meetings
     with pytest.raises(Conflict):
         d.open()
+
+
+def test_each_campaign_keeps_only_its_newest_snapshot(harness: Harness) -> None:
+    """Pruning deletes a campaign's older snapshots and nobody else's."""
+    drivers = [Driver(harness), Driver(harness)]
+    app = harness.system.app
+    assert app.snapshots is not None
+    for d in drivers:
+        d.step("add")
+    target = 2 * CAMPAIGN_SNAPSHOT_INTERVAL + 3
+    while any(app.find(uuid.UUID(d.c.id)).version < target for d in drivers):
+        for d in drivers:
+            d.step("amend")
+    for d in drivers:
+        campaign_id = uuid.UUID(d.c.id)
+        kept = [s.originator_version for s in app.snapshots.get(campaign_id)]
+        assert kept == [2 * CAMPAIGN_SNAPSHOT_INTERVAL]
+        _assert_snapshot_loads_equal_replay(harness, campaign_id)
