@@ -19,9 +19,12 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from domain.envelope import TIMESTAMP_PATTERN
+from domain.fields import FREE_TEXT_LENGTH, LINE_LENGTH, NOTE_LENGTH
 from domain.keys import KEY_ID_PATTERN
+from domain.rectification import ITEM_ID_LENGTH, PLAN_ITEMS
 from domain.roles import ROLES
 from service.balloting_commands import ENTRY_VOID_REASON_LENGTH
+from service.results_commands import ADJUSTMENT_REASON_LENGTH
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -42,7 +45,7 @@ def _uuids(description: str | None = None, **kwargs: Any) -> fields.List:
     return fields.List(_uuid(), metadata=metadata, **kwargs)
 
 
-def _text(max_length: int = 200, **kwargs: Any) -> fields.String:
+def _text(max_length: int = LINE_LENGTH, **kwargs: Any) -> fields.String:
     """A non-empty string of at most `max_length` characters (`domain.fields.text`)."""
     return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
 
@@ -171,16 +174,22 @@ BallotRow = _object(
 Adjustment = _object(
     "Adjustment",
     appraisee_id=_uuid(required=True),
-    grade=_text(2000, required=True),
-    reason=_text(2000, required=True, metadata={"description": "Written reason (required)"}),
+    grade=_text(required=True),
+    reason=_text(
+        ADJUSTMENT_REASON_LENGTH,
+        required=True,
+        metadata={"description": "Written reason (required)"},
+    ),
 )
 PlanItem = _object(
     "PlanItem",
-    item_id=_text(64, required=True),
-    description=_text(5000, required=True),
+    item_id=_text(ITEM_ID_LENGTH, required=True),
+    description=_text(NOTE_LENGTH, required=True),
     deadline=_date(required=True),
-    measures=_text(5000, metadata={"description": "整改措施: how the problem is to be fixed"}),
-    responsible=_text(200, metadata={"description": "责任人: who answers for the item"}),
+    measures=_text(
+        NOTE_LENGTH, metadata={"description": "整改措施: how the problem is to be fixed"}
+    ),
+    responsible=_text(metadata={"description": "责任人: who answers for the item"}),
 )
 RULES = {"description": "Rules document (DESIGN §5)"}
 
@@ -277,12 +286,14 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
         parts=_items(ReportPart, min_items=1, max_items=10, required=True),
     ),
     "report.accept": _appraisee_command(
-        "report.accept", "ReportAcceptCommand", comments=_text(10_000)
+        "report.accept", "ReportAcceptCommand", comments=_text(FREE_TEXT_LENGTH)
     ),
     "report.return": _appraisee_command(
         "report.return",
         "ReportReturnCommand",
-        comments=_text(10_000, metadata={"description": "Required in effect: why it is returned"}),
+        comments=_text(
+            FREE_TEXT_LENGTH, metadata={"description": "Required in effect: why it is returned"}
+        ),
     ),
     "balloting.open": _campaign_command(
         "balloting.open",
@@ -368,14 +379,14 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
         "dispute.lodge",
         "DisputeLodgeCommand",
         dispute_id=_uuid(required=True),
-        grounds=_text(10_000, required=True),
+        grounds=_text(FREE_TEXT_LENGTH, required=True),
     ),
     "dispute.resolve": _campaign_command(
         "dispute.resolve",
         "DisputeResolveCommand",
         dispute_id=_uuid(required=True),
         decision=fields.String(required=True, validate=validate.OneOf(["upheld", "dismissed"])),
-        reason=_text(10_000, required=True),
+        reason=_text(FREE_TEXT_LENGTH, required=True),
         void_ballots=_uuids(
             "Ballots the upheld dispute voids: only ballots that rate the disputed appraisee"
         ),
@@ -386,20 +397,20 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
     "consequence.interview": _appraisee_command(
         "consequence.interview",
         "ConsequenceInterviewCommand",
-        note=_text(5000, required=True),
+        note=_text(NOTE_LENGTH, required=True),
     ),
     "rectification.create": _appraisee_command(
         "rectification.create",
         "RectificationCreateCommand",
         plan_id=_uuid(required=True),
-        items=_items(PlanItem, min_items=1, max_items=200, required=True),
+        items=_items(PlanItem, min_items=1, max_items=PLAN_ITEMS, required=True),
     ),
     "rectification.progress": _command(
         "rectification.progress",
         "RectificationProgressCommand",
         plan_id=_uuid(required=True),
         item_id=_text(required=True),
-        note=_text(5000, required=True),
+        note=_text(NOTE_LENGTH, required=True),
         done=fields.Boolean(required=True),
     ),
     "rectification.check": _command(
@@ -408,7 +419,7 @@ COMMAND_SCHEMAS: dict[str, type[Schema]] = {
         plan_id=_uuid(required=True),
         item_id=_text(required=True),
         passed=fields.Boolean(required=True),
-        note=_text(5000, required=True),
+        note=_text(NOTE_LENGTH, required=True),
     ),
     "rectification.close": _command(
         "rectification.close", "RectificationCloseCommand", plan_id=_uuid(required=True)

@@ -11,6 +11,10 @@ from domain.errors import ControlCharacter, InvalidDate, MalformedCommand
 
 ENVELOPE_FIELDS = frozenset({"type", "id", "issued_at"})
 DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Length limits, in characters, that the OpenAPI schemas (api/command_schemas.py) read too.
+LINE_LENGTH = 200  # a one-line string: names, titles, codes
+FREE_TEXT_LENGTH = 10_000  # comments, grounds, reasons
+NOTE_LENGTH = 5_000  # notes on consequences and plans, plan items
 
 
 def only(command: Mapping[str, Any], required: Iterable[str], optional: Iterable[str] = ()) -> None:
@@ -24,7 +28,7 @@ def only(command: Mapping[str, Any], required: Iterable[str], optional: Iterable
         raise MalformedCommand(f"unknown field(s): {', '.join(unknown)}", fields=unknown)
 
 
-def text(command: Mapping[str, Any], name: str, *, max_length: int = 200) -> str:
+def text(command: Mapping[str, Any], name: str, *, max_length: int = LINE_LENGTH) -> str:
     """A one-line string: names, titles, codes, ids. (The wire refuses the other C0
     controls everywhere; tab and newline are for free text only.)"""
     value = free_text(command, name, max_length=max_length)
@@ -36,7 +40,7 @@ def text(command: Mapping[str, Any], name: str, *, max_length: int = 200) -> str
     return value
 
 
-def free_text(command: Mapping[str, Any], name: str, *, max_length: int = 10_000) -> str:
+def free_text(command: Mapping[str, Any], name: str, *, max_length: int = FREE_TEXT_LENGTH) -> str:
     """Free text (comments, reasons, report parts): may hold tabs and newlines."""
     value = command.get(name)
     if not isinstance(value, str) or not value.strip():

@@ -13,25 +13,28 @@ from domain.aggregate import EventSourced
 from domain.envelope import parse_timestamp
 from domain.errors import Conflict, MalformedCommand, NotFound, RuleViolation, WrongState
 
+PLAN_ITEMS = 200  # items a rectification plan may list
+ITEM_ID_LENGTH = 64
+
 
 def parse_items(command: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The items of `rectification.create` as the plan records them (deadlines as ISO dates);
     the handler and the audit (`domain.provenance`) both read them here."""
     items = []
-    for i, raw in enumerate(fields.items(command, "items", max_items=200)):
+    for i, raw in enumerate(fields.items(command, "items", max_items=PLAN_ITEMS)):
         item = fields.obj(raw, f"items[{i}]")
         fields.only(item, {"item_id", "description", "deadline"}, {"measures", "responsible"})
         parsed = {
-            "item_id": fields.text(item, "item_id", max_length=64),
-            "description": fields.free_text(item, "description", max_length=5000),
+            "item_id": fields.text(item, "item_id", max_length=ITEM_ID_LENGTH),
+            "description": fields.free_text(item, "description", max_length=fields.NOTE_LENGTH),
             "deadline": fields.calendar_date(item, "deadline"),
         }
         # 整改措施 and 责任人 (附件7) are optional, and recorded only when given, so plans
         # created before they existed derive the same events as they always did.
         if "measures" in item:
-            parsed["measures"] = fields.free_text(item, "measures", max_length=5000)
+            parsed["measures"] = fields.free_text(item, "measures", max_length=fields.NOTE_LENGTH)
         if "responsible" in item:
-            parsed["responsible"] = fields.text(item, "responsible", max_length=200)
+            parsed["responsible"] = fields.text(item, "responsible")
         items.append(parsed)
     if not items or len({i["item_id"] for i in items}) != len(items):
         raise MalformedCommand("items must be non-empty with distinct item ids")

@@ -48,7 +48,7 @@ def progress(ctx: Context) -> Outcome:
         raise MalformedCommand("done must be true or false", field="done")
     plan.report_progress(
         fields.text(c, "item_id"),
-        fields.free_text(c, "note", max_length=5000),
+        fields.free_text(c, "note", max_length=fields.NOTE_LENGTH),
         c["done"],
         reported_on(c),
         ctx.recorded_envelope,
@@ -65,7 +65,7 @@ def check(ctx: Context) -> Outcome:
     plan.check(
         fields.text(c, "item_id"),
         c["passed"],
-        fields.free_text(c, "note", max_length=5000),
+        fields.free_text(c, "note", max_length=fields.NOTE_LENGTH),
         reported_on(c),
         ctx.recorded_envelope,
     )

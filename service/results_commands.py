@@ -14,6 +14,8 @@ from service.campaign_commands import load_campaign, own_appraisee
 from service.commands import CommandSpec, Context, Outcome
 from service.derivation_inputs import load_inputs
 
+ADJUSTMENT_REASON_LENGTH = 2000  # the written reason for a committee's adjustment
+
 
 def propose(ctx: Context) -> Outcome:
     fields.only(ctx.command, {"campaign_id"})
@@ -37,7 +39,7 @@ def approve(ctx: Context) -> Outcome:
             {
                 "appraisee_id": fields.text(item, "appraisee_id"),
                 "grade": fields.text(item, "grade"),
-                "reason": fields.free_text(item, "reason", max_length=2000),
+                "reason": fields.free_text(item, "reason", max_length=ADJUSTMENT_REASON_LENGTH),
             }
         )
     campaign.approve(
@@ -142,7 +144,7 @@ def record_interview(ctx: Context) -> Outcome:
     campaign.record_interview(
         fields.text(c, "appraisee_id"),
         reported_on(c),
-        fields.free_text(c, "note", max_length=5000),
+        fields.free_text(c, "note", max_length=fields.NOTE_LENGTH),
         ctx.recorded_envelope,
     )
     return Outcome([campaign])
