@@ -336,8 +336,10 @@ def _ballot(tx: Tx, e: Applied) -> None:
 
 def _cast(tx: Tx, e: Applied) -> None:
     event = e.event
-    meeting = tx.one("SELECT anonymous FROM {meetings} WHERE meeting_id = ?", event.meeting_id)
-    anonymous = meeting is None or bool(json.loads(meeting["anonymous"]).get(event.group, True))
+    groups = tx.remembered(
+        ("anonymous", event.meeting_id), lambda: _anonymous(tx, event.meeting_id)
+    )
+    anonymous = groups is None or bool(groups.get(event.group, True))
     command = event.envelope["command"]  # the signed copy, as the tally reads it
     abstentions = sum(1 for row in command["rows"] if row.get("abstain") is True)
     paper_serial = command.get("paper_serial")
@@ -372,6 +374,12 @@ def _cast(tx: Tx, e: Applied) -> None:
     reasons = json.loads(found["invalid_reasons"]) if found else {}
     reasons[event.reason] = reasons.get(event.reason, 0) + 1
     tx.update("reconciliation", key, {"invalid_reasons": dumps(reasons)})
+
+
+def _anonymous(tx: Tx, meeting_id: str) -> dict[str, bool] | None:
+    """A meeting's groups -> whether each is anonymous, as its opening recorded them."""
+    meeting = tx.one("SELECT anonymous FROM {meetings} WHERE meeting_id = ?", meeting_id)
+    return None if meeting is None else json.loads(meeting["anonymous"])
 
 
 def _void_entry(tx: Tx, e: Applied) -> None:

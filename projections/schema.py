@@ -10,7 +10,7 @@ the tracking row — is given to :class:`ViewSQL`, as in ``service.recorders.Led
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -273,6 +273,14 @@ class Tx:
     def __init__(self, cursor: Any, sql: ViewSQL) -> None:
         self.cursor = cursor
         self.sql = sql
+        self._remembered: dict[Hashable, Any] = {}
+
+    def remembered(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """A value read once per transaction: only for rows no later change in it alters
+        (a meeting's anonymous groups, fixed when it opens)."""
+        if key not in self._remembered:
+            self._remembered[key] = compute()
+        return self._remembered[key]
 
     def _run(self, statement: str, params: Sequence[Any]) -> None:
         self.cursor.execute(statement, storable(params))

@@ -14,7 +14,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,10 @@ class ViewStore(TrackingRecorder):
     def writing(self) -> Iterator[Tx]:
         with self.datastore.transaction(commit=True) as cursor:
             yield Tx(cursor, self.sql)
+
+    def applying(self, tx: Tx) -> AbstractContextManager[Any]:
+        """Around a batch of row changes in `tx` (see `PostgresViews.applying`)."""
+        return nullcontext()
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:
@@ -242,6 +246,13 @@ class PostgresViews(ViewStore, PostgresTrackingRecorder):
         self.sql_create_statements.extend(
             Composed([SQL(statement)]) for statement in self.view_ddl()
         )
+
+    def applying(self, tx: Tx) -> AbstractContextManager[Any]:
+        """psycopg's pipeline mode: a batch's writes go out without waiting for each
+        answer, which was most of catch-up's time (a round trip per row change); a read
+        waits for what was sent before it, and an error surfaces by the block's end, so
+        the batch's transaction rolls back as before."""
+        return tx.cursor.connection.pipeline()
 
     def _create_table(self, curs: Any) -> None:
         """Serialise creation: a server and a worker starting together would otherwise

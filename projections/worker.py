@@ -45,14 +45,17 @@ PROPOSED = get_topic(Campaign.ResultsProposed)
 
 # The batch's leaves are chosen first, in a subquery the primary key answers, and only
 # then joined: with the limit outside the joins PostgreSQL plans a join over the whole
-# log, so each batch cost more as the log grew (catch-up was super-linear).
+# log, so each batch cost more as the log grew (catch-up was super-linear). Each leaf's
+# hash is a correlated lookup for the same reason: joined, PostgreSQL hashed every leaf
+# node of the log for each batch.
 SELECT_EVENTS = (
     "SELECT l.leaf_index, l.notification_id, e.originator_id, e.originator_version, "
-    "e.topic, e.state, n.hash AS leaf_hash "
+    "e.topic, e.state, "
+    "(SELECT n.hash FROM {nodes} n WHERE n.level = 0 AND n.node_index = l.leaf_index) "
+    "AS leaf_hash "
     "FROM (SELECT leaf_index, notification_id FROM {leaves} "
     "WHERE notification_id > ? ORDER BY notification_id LIMIT ?) l "
     "JOIN {events} e ON e.{event_id} = l.notification_id "
-    "JOIN {nodes} n ON n.level = 0 AND n.node_index = l.leaf_index "
     "ORDER BY l.notification_id"
 )
 
@@ -87,8 +90,9 @@ class Worker:
                 )
                 assert tracked is not None, "the tracking row is seeded when the tables are created"
                 rows = tx.all(SELECT_EVENTS, tracked["notification_id"], self.batch_size)
-                for row in rows:
-                    self.projector.apply(tx, row)
+                with self.views.applying(tx):
+                    for row in rows:
+                        self.projector.apply(tx, row)
                 if rows:
                     self.views.insert_tracking_in(tx, rows[-1]["notification_id"])
         except BaseException:
