@@ -63,8 +63,9 @@ def open_balloting(ctx: Context) -> Outcome:
     planned = planned_rights(c)
     for right in planned:
         _require_group(rules, right.group, anonymous=ANONYMOUS[right.kind])
+    bound = ctx.load_many(key_binding_id(r.holder) for r in planned if r.kind == CREDENTIAL)
     for right in planned:
-        if right.kind == CREDENTIAL and ctx.find(key_binding_id(right.holder)) is not None:
+        if right.kind == CREDENTIAL and key_binding_id(right.holder) in bound:
             raise Conflict(f"credential key {right.holder} is already in use")
     evaluators = ctx.load_many(UUID(r.holder) for r in planned if r.kind == NAMED)
     for right in planned:

@@ -181,3 +181,29 @@ def test_a_row_outside_its_meeting_bars_nothing(harness: Harness, client: FlaskC
         evaluators=named,
     )
     assert (body["meeting_id"], body["appraisee_id"]) == (c.meeting, ours)
+
+
+def test_a_credential_key_bound_once_is_refused_in_any_later_meeting(
+    harness: Harness, client: FlaskClient
+) -> None:
+    api = Api(client, harness)
+    c = HttpCampaign(api)
+    c.set_up(rules={k: v for k, v in RULES.items() if k != "quorum"})
+    c.open()
+    reused = c.residents[3].public_key
+    fresh = [Signer().public_key for _ in range(2)]
+    body = refuse(
+        c,
+        409,
+        "conflict",
+        "balloting.open",
+        meeting_id=new_id(),
+        credentials=[{"group": "resident_rep", "public_keys": [*fresh, reused]}],
+    )
+    assert "already in use" in body["detail"]
+    c.send(
+        c.organizer,
+        "balloting.open",
+        meeting_id=new_id(),
+        credentials=[{"group": "resident_rep", "public_keys": fresh}],
+    )
