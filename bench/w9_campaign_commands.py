@@ -67,10 +67,12 @@ def run(size: str, workdir: Path) -> WorkloadResult:
             )
         ],
         limits=(
-            "A campaign is loaded from its latest snapshot (every 20 events) and at most 19 "
-            "events after it, so its meetings no longer count; the snapshot itself holds the "
-            "roster (about 0.25 KB per appraisee), which grows with the city. A meeting's "
-            "opening also issues its own ballot rights and key bindings (the same number at "
-            "any size). Cities are generated one after the other, not interleaved."
+            "A campaign is loaded from its latest snapshot (every 20 events, only the newest "
+            "kept) and at most 19 events after it, and an opening checks one vote per "
+            "evaluator only in the meetings that share its appraisees, so the meetings held "
+            "no longer count; the snapshot itself holds the roster (about 0.35 KB per "
+            "appraisee), which grows with the city, and is rewritten every ten meetings. A "
+            "meeting's opening also issues its own ballot rights and key bindings (the same "
+            "number at any size). Cities are generated one after the other, not interleaved."
         ),
     )
