@@ -107,7 +107,7 @@ class Projector:
         if version == 1:
             state = None
         elif state is None or state.version != version - 1:
-            state = self.app.repository.get(stream, version=version - 1)
+            state = self.app.at_version(stream, version - 1)
         state = event.mutate(state)
         self._states[stream] = state
         if len(self._states) > self.cache_size:

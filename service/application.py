@@ -109,15 +109,21 @@ class AppraisalApplication(Application[UUID]):
             prune_snapshots(recorder, [(s.originator_id, s.originator_version) for s in snapshots])
 
     def find(self, aggregate_id: UUID) -> Any | None:
-        """The aggregate, from its latest snapshot if it has one; a campaign whose snapshot
-        predates what campaigns keep now is replayed from its events instead, until the
-        next snapshot (taken from the replayed campaign) replaces it."""
         try:
-            found: Any = self.repository.get(aggregate_id)
+            return self.at_version(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+    def at_version(self, aggregate_id: UUID, version: int | None = None) -> Any:
+        """The aggregate at `version` (None: the latest), from its latest snapshot up to
+        there if it has one; a campaign whose snapshot predates what campaigns keep now is
+        replayed from its events instead, until the next snapshot (taken from a replayed
+        campaign) replaces it. AggregateNotFoundError when there is none."""
+        found: Any = self.repository.get(aggregate_id, version=version)
         if isinstance(found, Campaign) and found.from_outdated_snapshot:
-            return self.load_many([aggregate_id])[aggregate_id]
+            found = None
+            for event in self.events.get(aggregate_id, lte=version):
+                found = cast(CanMutateProtocol[Aggregate], event).mutate(found)
         return found
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A:

@@ -220,7 +220,7 @@ def _published_as_of(system: System, campaign_id: UUID, size: int) -> dict[str, 
     """The campaign's published results as its events within the first `size` entries left it."""
     app = system.app
     versions = [v for (_, v), index in app.positions_of([campaign_id]).items() if index < size]
-    return published_results(app.repository.get(campaign_id, version=max(versions)))
+    return published_results(app.at_version(campaign_id, max(versions)))
 
 
 # --- verify -------------------------------------------------------------------------------

@@ -199,6 +199,9 @@ def test_a_snapshot_from_before_the_appraisee_index_is_replayed(harness: Harness
     )
     assert app.repository.get(campaign_id).from_outdated_snapshot
     _assert_snapshot_loads_equal_replay(harness, campaign_id)
+    # The read side replays a campaign from the version before each event it projects.
+    at = app.at_version(campaign_id, campaign.version)
+    assert vars(at) == vars(replayed(app, campaign_id))
     assert app.find(campaign_id).meetings_appraising(d.c.appraisees) == d.open_meetings
     with pytest.raises(Conflict):
         d.open()
