@@ -1,5 +1,6 @@
 """Every lifecycle command, by every role, in every state a campaign can reach, over HTTP on
-both stores, checked against a model written from DESIGN §3.1 rather than from the code:
+both stores, checked against a model written from DESIGN §3.1 rather than from the code
+(paper slips typed in and voided by the teller included):
 a wrong signer is 403 whatever the state, a right signer in the wrong state is 409, an
 accepted command moves the campaign as the model says, and a refusal writes nothing.
 Hypothesis chooses the order, so sequences nobody wrote down (a second proposal, a
@@ -38,6 +39,7 @@ ROLES = ("admin", "organizer", "committee", "inspector", "auditor", "teller", "c
 
 
 CHOICES = ("excellent", "competent", "incompetent")
+SERIALS = ("R-0001", "R-0002")  # each meeting's paper slips for residents
 MAX_EXCELLENT_SHARE = Fraction(3, 10)  # seed 000 rules: representatives' ballots only
 
 
@@ -144,6 +146,9 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
             self.rights: dict[str, dict[str, list[Signer]]] = {}  # meeting -> group -> keys
             self.proposal_hash = "0" * 64
             self.spent: set[str] = set()  # key ids whose ballot right is spent
+            # meeting -> paper serial -> its standing entry (ballot id, valid) or None
+            self.slips: dict[str, dict[str, tuple[str, bool] | None]] = {}
+            self.corrected: set[tuple[str, str]] = set()  # slips already entered again once
 
         def teardown(self) -> None:
             """The offline audit re-derives everything from the signed envelopes alone:
@@ -226,6 +231,7 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
                     {"group": "resident_rep", "public_keys": [k.public_key for k in residents]},
                     {"group": "unit_rep", "public_keys": [k.public_key for k in units]},
                 ],
+                paper=[{"group": "resident_rep", "serials": list(SERIALS)}],
                 evaluators=[
                     {"group": "leading_group", "actor_ids": [s.actor_id for s in c.leaders]},
                     {"group": "city_leaders", "actor_ids": [c.city_leader.actor_id]},
@@ -234,7 +240,8 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
             )
             if opened is not None:
                 self.rights[meeting] = {"resident_rep": residents, "unit_rep": units}
-                issued = {"resident_rep": 8, "unit_rep": 3, "leading_group": 3}
+                self.slips[meeting] = dict.fromkeys(SERIALS)
+                issued = {"resident_rep": 8 + len(SERIALS), "unit_rep": 3, "leading_group": 3}
                 issued |= {"city_leaders": 1, "self": len(c.cadres)}
                 for group, n in issued.items():
                     self.model.issue(meeting, group, n)
@@ -328,6 +335,98 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
             assert answer["valid"] == valid_representative_ballot(rows), (rows, answer)
             self.model.cast(meeting, "resident_rep", answer["valid"])
             self.spent.add(key.key_id)
+
+        @rule(
+            data=st.data(),
+            serial=st.sampled_from(SERIALS),
+            choices=st.lists(st.sampled_from((*CHOICES, "abstain")), min_size=4, max_size=4),
+            corrections=st.sampled_from((0, 0, 1, 2)),
+        )
+        def teller_enters(
+            self, data: st.DataObject, serial: str, choices: list[str], corrections: int
+        ) -> None:
+            """The teller types in a paper slip of any meeting: once per slip while the
+            meeting is open (after a voided entry, once more), invalid over the 优秀 share.
+            `corrections` voids an accepted entry at once, re-enters it and voids it again,
+            so that the sequences a slip allows are all met."""
+            if not self.slips:
+                return
+            opened = [m for m in sorted(self.slips) if self.model.meetings[m] == "open"]
+            anything = st.sampled_from(sorted(self.slips))
+            meeting = data.draw(st.sampled_from(opened) | anything if opened else anything)
+            if not self._enter(meeting, serial, choices):
+                return
+            if corrections:
+                self._void_entry(meeting, serial)
+            if corrections > 1 and self._enter(meeting, serial, choices[::-1]):
+                self._void_entry(meeting, serial)
+
+        def _enter(self, meeting: str, serial: str, choices: list[str]) -> bool:
+            """Whether the entry was accepted (as the model says it must be)."""
+            rows = [
+                {"appraisee_id": a, "abstain": True}
+                if choice == "abstain"
+                else {"appraisee_id": a, "choice": choice}
+                for a, choice in zip(self.c.appraisees, choices, strict=True)
+            ]
+            ballot_id = new_id()
+            before = self.harness.size
+            response = self.c.post(
+                self.c.teller,
+                "ballot.cast",
+                meeting_id=meeting,
+                ballot_id=ballot_id,
+                group="resident_rep",
+                rows=rows,
+                paper_serial=serial,
+            )
+            if self.model.meetings[meeting] == "closed" or self.slips[meeting][serial]:
+                assert response.status_code == 409, response.get_json()
+                assert response.get_json()["type"] == PROBLEMS + "wrong-state"
+                assert self.harness.size == before
+                return False
+            answer = self.api.accepted(response)
+            assert answer["valid"] == valid_representative_ballot(rows), (rows, answer)
+            self.model.cast(meeting, "resident_rep", answer["valid"])
+            self.slips[meeting][serial] = (ballot_id, answer["valid"])
+            return True
+
+        @rule(data=st.data())
+        def teller_voids_entry(self, data: st.DataObject) -> None:
+            """The teller voids their own standing entry of a slip while its meeting is
+            open, once per slip; any other time it is refused and nothing is written."""
+            entries = sorted(
+                (meeting, serial)
+                for meeting, slips in self.slips.items()
+                for serial, standing in slips.items()
+                if standing is not None
+            )
+            if not entries:
+                return  # a made-up ballot id is test_teller_void's
+            self._void_entry(*data.draw(st.sampled_from(entries)))
+
+        def _void_entry(self, meeting: str, serial: str) -> None:
+            standing = self.slips[meeting][serial]
+            assert standing is not None
+            ballot_id, valid = standing
+            before = self.harness.size
+            response = self.c.post(
+                self.c.teller,
+                "ballot.void_entry",
+                meeting_id=meeting,
+                ballot_id=ballot_id,
+                reason="录入错误",
+            )
+            if self.model.meetings[meeting] == "closed" or (meeting, serial) in self.corrected:
+                assert response.status_code == 409, response.get_json()
+                assert response.get_json()["type"] == PROBLEMS + "wrong-state"
+                assert self.harness.size == before
+                return
+            self.api.accepted(response)
+            tally = self.model.tallies[meeting]["resident_rep"]
+            tally.subtract(cast=1, valid=int(valid), invalid=int(not valid))
+            self.slips[meeting][serial] = None
+            self.corrected.add((meeting, serial))
 
         def _scores(self) -> list[dict[str, Any]]:
             return [
