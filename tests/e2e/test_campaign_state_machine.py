@@ -370,22 +370,18 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
                 for a, choice in zip(self.c.appraisees, choices, strict=True)
             ]
             ballot_id = new_id()
-            before = self.harness.size
-            response = self.c.post(
-                self.c.teller,
+            answer = self._teller_sends(
                 "ballot.cast",
+                refused=self.model.meetings[meeting] == "closed"
+                or bool(self.slips[meeting][serial]),
                 meeting_id=meeting,
                 ballot_id=ballot_id,
                 group="resident_rep",
                 rows=rows,
                 paper_serial=serial,
             )
-            if self.model.meetings[meeting] == "closed" or self.slips[meeting][serial]:
-                assert response.status_code == 409, response.get_json()
-                assert response.get_json()["type"] == PROBLEMS + "wrong-state"
-                assert self.harness.size == before
+            if answer is None:
                 return False
-            answer = self.api.accepted(response)
             assert answer["valid"] == valid_representative_ballot(rows), (rows, answer)
             self.model.cast(meeting, "resident_rep", answer["valid"])
             self.slips[meeting][serial] = (ballot_id, answer["valid"])
@@ -409,24 +405,33 @@ def lifecycle_machine(open_harness: Callable[[], AbstractContextManager[Harness]
             standing = self.slips[meeting][serial]
             assert standing is not None
             ballot_id, valid = standing
-            before = self.harness.size
-            response = self.c.post(
-                self.c.teller,
+            voided = self._teller_sends(
                 "ballot.void_entry",
+                refused=self.model.meetings[meeting] == "closed"
+                or (meeting, serial) in self.corrected,
                 meeting_id=meeting,
                 ballot_id=ballot_id,
                 reason="录入错误",
             )
-            if self.model.meetings[meeting] == "closed" or (meeting, serial) in self.corrected:
-                assert response.status_code == 409, response.get_json()
-                assert response.get_json()["type"] == PROBLEMS + "wrong-state"
-                assert self.harness.size == before
+            if voided is None:
                 return
-            self.api.accepted(response)
             tally = self.model.tallies[meeting]["resident_rep"]
             tally.subtract(cast=1, valid=int(valid), invalid=int(not valid))
             self.slips[meeting][serial] = None
             self.corrected.add((meeting, serial))
+
+        def _teller_sends(
+            self, command_type: str, refused: bool, **fields: Any
+        ) -> dict[str, Any] | None:
+            """The teller's command: accepted, or (`refused`) 409 with nothing written."""
+            before = self.harness.size
+            response = self.c.post(self.c.teller, command_type, **fields)
+            if not refused:
+                return self.api.accepted(response)
+            assert response.status_code == 409, response.get_json()
+            assert response.get_json()["type"] == PROBLEMS + "wrong-state"
+            assert self.harness.size == before
+            return None
 
         def _scores(self) -> list[dict[str, Any]]:
             return [
