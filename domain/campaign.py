@@ -209,6 +209,13 @@ class Campaign(EventSourced):
         return self.appraisee_meetings is None
 
     @property
+    def _appraisee_index(self) -> dict[str, list[str]]:
+        """`appraisee_meetings`, which only a campaign from an old snapshot lacks, and
+        `AppraisalApplication.at_version` replays those."""
+        assert self.appraisee_meetings is not None, "replayed, never from an old snapshot"
+        return self.appraisee_meetings
+
+    @property
     def rules(self) -> Rules:
         return parse_rules(self.rules_document)
 
@@ -386,8 +393,7 @@ class Campaign(EventSourced):
 
     def meetings_appraising(self, appraisee_ids: Iterable[str]) -> list[str]:
         """The meetings, in opening order, that appraise any of `appraisee_ids`."""
-        assert self.appraisee_meetings is not None, "replayed, never from an old snapshot"
-        found = {m for a in appraisee_ids for m in self.appraisee_meetings.get(a, ())}
+        found = {m for a in appraisee_ids for m in self._appraisee_index.get(a, ())}
         return [m for m in self.meetings if m in found]
 
     def check_can_open_meeting(self, meeting_id: str) -> None:
@@ -408,9 +414,9 @@ class Campaign(EventSourced):
             self.proposal = None
             self.approvals = {}
         self.meetings[meeting_id] = "open"
-        assert self.appraisee_meetings is not None, "replayed, never from an old snapshot"
+        index = self._appraisee_index
         for appraisee_id in self.meeting_appraisees(envelope["command"]):
-            self.appraisee_meetings.setdefault(appraisee_id, []).append(meeting_id)
+            index.setdefault(appraisee_id, []).append(meeting_id)
 
     @property
     def opens_makeup(self) -> bool:
