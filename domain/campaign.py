@@ -195,6 +195,17 @@ class Campaign(EventSourced):
         self.acknowledged: list[str] = []
         self.interviews: dict[str, dict[str, str]] = {}  # appraisee id -> {held_on, note}
 
+    def __copy__(self) -> "Campaign":
+        """A campaign whose dicts and lists are its own, one level down, so that a kept
+        campaign can be handed out cheaply (`service.campaign_cache`): the methods that
+        apply events replace a nested value rather than change it in place, so a copy and
+        its original share nothing that either would change."""
+        twin = object.__new__(type(self))
+        twin.__dict__.update(
+            {k: v.copy() if isinstance(v, dict | list) else v for k, v in vars(self).items()}
+        )
+        return twin
+
     # Snapshots record this: version 2 keeps `appraisee_meetings`.
     class_version = 2
 
@@ -416,7 +427,7 @@ class Campaign(EventSourced):
         self.meetings[meeting_id] = "open"
         index = self._appraisee_index
         for appraisee_id in self.meeting_appraisees(envelope["command"]):
-            index.setdefault(appraisee_id, []).append(meeting_id)
+            index[appraisee_id] = [*index.get(appraisee_id, ()), meeting_id]
 
     @property
     def opens_makeup(self) -> bool:
@@ -454,7 +465,8 @@ class Campaign(EventSourced):
     def _record_assessment(
         self, appraisee_id: str, assessment: str, value: str, envelope: dict[str, Any]
     ) -> None:
-        self.assessments.setdefault(appraisee_id, {})[assessment] = value
+        recorded = self.assessments.get(appraisee_id, {})
+        self.assessments[appraisee_id] = {**recorded, assessment: value}
         if self.status == PROPOSED:
             self.status = PUBLISHED
             self.proposal = None
@@ -696,7 +708,12 @@ class Campaign(EventSourced):
         voided: list[str],
         envelope: dict[str, Any],
     ) -> None:
-        self.disputes[dispute_id].update(status=decision, reason=reason, voided=voided)
+        self.disputes[dispute_id] = {
+            **self.disputes[dispute_id],
+            "status": decision,
+            "reason": reason,
+            "voided": voided,
+        }
         if inspector_id not in self.inspectors:
             self.inspectors.append(inspector_id)
         if decision == "upheld":

@@ -18,6 +18,7 @@ from eventsourcing.utils import Environment
 
 from domain.campaign import Campaign
 from domain.errors import NotFound
+from service.campaign_cache import CampaignCache
 from service.keyfiles import PRIVATE_DIR, private_dir, private_file
 from service.recorders import LEDGER_SINK, LeafRecord, LedgerRecorder, prune_snapshots
 from service.settings import APPLICATION_NAME, Settings
@@ -26,7 +27,9 @@ A = TypeVar("A", bound=Aggregate)
 
 # A campaign's stream grows with every meeting opened and closed; loading it from its
 # latest snapshot reads at most this many events (docs/DECISIONS.md, "Campaign snapshots").
-CAMPAIGN_SNAPSHOT_INTERVAL = 20
+# A snapshot holds the roster, so writing one costs what the roster costs; with campaigns
+# kept in memory (`campaigns`) only a process's first read of one loads it from there.
+CAMPAIGN_SNAPSHOT_INTERVAL = 100
 
 
 class AppraisalApplication(Application[UUID]):
@@ -48,6 +51,10 @@ class AppraisalApplication(Application[UUID]):
             private_dir(database.parent)
             private_file(database)
         super().__init__(env=env)
+        self.campaigns = CampaignCache(
+            lambda campaign_id, version: self.events.get(campaign_id, gt=version),
+            load=lambda campaign_id: self.at_version(campaign_id),
+        )
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         """Only our own settings: an inherited variable such as a compressor topic
@@ -109,10 +116,18 @@ class AppraisalApplication(Application[UUID]):
             prune_snapshots(recorder, [(s.originator_id, s.originator_version) for s in snapshots])
 
     def find(self, aggregate_id: UUID) -> Any | None:
+        """The aggregate as now stored, or None; a campaign read before comes from
+        `campaigns`, brought up to date there."""
+        kept = self.campaigns.get(aggregate_id)
+        if kept is not None:
+            return kept
         try:
-            return self.at_version(aggregate_id)
+            found = self.at_version(aggregate_id)
         except AggregateNotFoundError:
             return None
+        if isinstance(found, Campaign):
+            self.campaigns.keep(found)
+        return found
 
     def at_version(self, aggregate_id: UUID, version: int | None = None) -> Any:
         """The aggregate at `version` (None: the latest), from its latest snapshot up to

@@ -12,8 +12,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from service.campaign_cache import CampaignCache
 from service.settings import Settings
 from tests.support import Harness
+
+# Every campaign read from memory in a test is checked against the store (it raises
+# AssertionError on a difference), so every test is also a test of the campaign cache.
+CampaignCache.checked = True
 
 ADMIN_URL = os.environ.get(
     "APPRAISAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

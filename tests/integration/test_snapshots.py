@@ -1,7 +1,8 @@
-"""Campaign snapshots on both stores: a campaign loaded from its latest snapshot (by `find`;
-`load_many` replays) equals the same campaign replayed from its events alone, after every
-command of a random sequence, accepted or refused; snapshots are no ledger leaves, are not
-in the audit bundle, and `audit verify` passes without them."""
+"""Campaign snapshots on both stores: a campaign loaded from its latest snapshot (by
+`at_version`; `find` through the campaign cache; `load_many` replays) equals the same
+campaign replayed from its events alone, after every command of a random sequence,
+accepted or refused; snapshots are no ledger leaves, are not in the audit bundle, and
+`audit verify` passes without them."""
 
 import json
 import uuid
@@ -16,10 +17,31 @@ from hypothesis import strategies as st
 
 from domain.campaign import Campaign as CampaignAggregate
 from domain.errors import Conflict, DomainError
-from service.application import CAMPAIGN_SNAPSHOT_INTERVAL, AppraisalApplication
+from service.application import AppraisalApplication
 from tests.integration.test_audit import export, verify
 from tests.support import Harness, RawStore, Signer, fuzz_examples
 from tests.support.scenario import RULES, CityCampaign, new_id
+
+# The seed's rules with an assessment declared, so that the "assess" step is recorded.
+ASSESSED_RULES = {
+    **RULES,
+    "assessments": [
+        {
+            "code": "party_building",
+            "label": "党建述职评议",
+            "values": [{"code": "good", "label": "好"}, {"code": "poor", "label": "差"}],
+        }
+    ],
+}
+# Snapshots this often here (the store's interval is longer), so that a random sequence of
+# a few dozen commands crosses several.
+INTERVAL = 7
+
+
+@pytest.fixture(autouse=True)
+def _snapshots_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(AppraisalApplication.snapshotting_intervals, CampaignAggregate, INTERVAL)
+
 
 STEPS = ("amend", "add", "work_groups", "publish", "open", "close", "assess")
 SNAPSHOT_SETTINGS = settings(
@@ -47,7 +69,7 @@ class Driver:
             "campaign.create",
             title="t0",
             year=2025,
-            rules=RULES,
+            rules=ASSESSED_RULES,
             jurisdiction="某市",
         )
         self.open_meetings: list[str] = []
@@ -128,6 +150,7 @@ class Driver:
 def _assert_snapshot_loads_equal_replay(harness: Harness, campaign_id: uuid.UUID) -> None:
     app = harness.system.app
     expected = vars(replayed(app, campaign_id))
+    assert vars(app.at_version(campaign_id)) == expected  # from the snapshot, past the cache
     assert vars(app.find(campaign_id)) == expected
     assert vars(app.load_many([campaign_id])[campaign_id]) == expected
 
@@ -150,11 +173,11 @@ def test_snapshots_are_not_ledger_leaves_nor_in_the_bundle(
     d = Driver(harness)
     campaign_id = uuid.UUID(d.c.id)
     d.step("add")
-    while harness.system.app.find(campaign_id).version < 2 * CAMPAIGN_SNAPSHOT_INTERVAL + 1:
+    while harness.system.app.find(campaign_id).version < 2 * INTERVAL + 1:
         d.step("amend")
     app = harness.system.app
     snapshots = list(app.snapshots.get(campaign_id)) if app.snapshots else []
-    assert [s.originator_version for s in snapshots] == [2 * CAMPAIGN_SNAPSHOT_INTERVAL]
+    assert [s.originator_version for s in snapshots] == [2 * INTERVAL]
     assert isinstance(app.find(campaign_id), CampaignAggregate)
     _assert_snapshot_loads_equal_replay(harness, campaign_id)
     raw = RawStore(harness.system.settings)
@@ -180,7 +203,7 @@ def test_a_snapshot_from_before_the_appraisee_index_is_replayed(harness: Harness
         d.step(name)
     app = harness.system.app
     campaign = app.find(campaign_id)
-    assert campaign.version % CAMPAIGN_SNAPSHOT_INTERVAL, "a snapshot already stands there"
+    assert campaign.version % INTERVAL, "a snapshot already stands there"
     taken = Snapshot.take(campaign)
     state = {
         k: v for k, v in taken.state.items() if k not in ("appraisee_meetings", "class_version")
@@ -214,12 +237,12 @@ def test_each_campaign_keeps_only_its_newest_snapshot(harness: Harness) -> None:
     assert app.snapshots is not None
     for d in drivers:
         d.step("add")
-    target = 2 * CAMPAIGN_SNAPSHOT_INTERVAL + 3
+    target = 2 * INTERVAL + 3
     while any(app.find(uuid.UUID(d.c.id)).version < target for d in drivers):
         for d in drivers:
             d.step("amend")
     for d in drivers:
         campaign_id = uuid.UUID(d.c.id)
         kept = [s.originator_version for s in app.snapshots.get(campaign_id)]
-        assert kept == [2 * CAMPAIGN_SNAPSHOT_INTERVAL]
+        assert kept == [2 * INTERVAL]
         _assert_snapshot_loads_equal_replay(harness, campaign_id)

@@ -1,0 +1,98 @@
+"""The campaign cache on both stores: a kept campaign is what the store holds now, whoever
+wrote it; what a command does to its copy stays out of it until stored; and the check
+every test runs under (tests/conftest.py) catches a copy that changed what it shares."""
+
+import copy
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from domain.campaign import Campaign
+from service.campaign_cache import CampaignCache
+from service.system import System
+from tests.integration.test_snapshots import Driver, replayed
+from tests.support import Harness
+
+
+def _stored(harness: Harness, campaign_id: uuid.UUID) -> dict[str, Any]:
+    return vars(replayed(harness.system.app, campaign_id))
+
+
+def test_a_kept_campaign_shows_what_another_process_stored(harness: Harness) -> None:
+    d = Driver(harness)
+    campaign_id = uuid.UUID(d.c.id)
+    d.step("add")
+    app = harness.system.app
+    before = app.get(campaign_id, Campaign)
+    other = System.open(harness.system.settings)
+    try:
+        other.bus.handle(d.c.organizer.envelope("campaign.amend", campaign_id=d.c.id, title="新"))
+        other.bus.handle(d.c.organizer.envelope("campaign.publish", campaign_id=d.c.id))
+    finally:
+        other.close()
+    after = app.get(campaign_id, Campaign)
+    assert (after.title, after.status, after.version) == ("新", "published", before.version + 2)
+    assert vars(after) == _stored(harness, campaign_id)
+
+
+def test_what_a_command_did_to_its_copy_is_not_kept_unless_stored(harness: Harness) -> None:
+    d = Driver(harness)
+    campaign_id = uuid.UUID(d.c.id)
+    for name in ("add", "add", "publish", "open"):
+        d.step(name)
+    app = harness.system.app
+    handed_out = app.get(campaign_id, Campaign)
+    # A command's changes that never reach the store (refused later, or lost to a
+    # conflict), in each kind of container the campaign holds.
+    now = {"command": {"issued_at": datetime.now(UTC).isoformat()}}
+    handed_out._amend({"title": "未存", "jurisdiction": "未存"}, now)  # past the draft check
+    handed_out.record_assessment(d.c.appraisees[0], "party_building", "good", now)
+    handed_out.close_meeting(d.open_meetings[0], now)
+    handed_out.open_meeting(str(uuid.uuid4()), now)  # adds itself to every appraisee's list
+    kept = app.get(campaign_id, Campaign)
+    assert kept.title != "未存" and kept.meetings[d.open_meetings[0]] == "open"
+    assert kept.meetings_appraising(d.c.appraisees) == d.open_meetings
+    assert vars(kept) == _stored(harness, campaign_id)
+
+
+def test_the_check_catches_a_copy_that_changed_what_it_shares(harness: Harness) -> None:
+    """One level of each container is a copy's own; below that it shares with the kept
+    campaign, which no event's apply method may change in place. A reader that did would
+    change every later copy: the check every test runs under says so."""
+    d = Driver(harness)
+    campaign_id = uuid.UUID(d.c.id)
+    d.step("add")
+    app = harness.system.app
+    app.get(campaign_id, Campaign).appraisees[d.c.appraisees[0]]["name"] = "篡改"
+    with pytest.raises(AssertionError, match="appraisees"):
+        app.get(campaign_id, Campaign)
+
+
+def test_a_copy_shares_no_container_it_could_change() -> None:
+    campaign = Campaign.__new__(Campaign)
+    campaign.__dict__.update({"meetings": {"m": "open"}, "makeups": ["m"], "title": "t"})
+    twin = copy.copy(campaign)
+    twin.meetings["n"] = "open"
+    twin.makeups.append("n")
+    assert (campaign.meetings, campaign.makeups, twin.title) == ({"m": "open"}, ["m"], "t")
+
+
+def test_the_cache_keeps_the_most_recently_read_campaigns_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(CampaignCache, "checked", False)
+
+    def campaign(number: int) -> Campaign:
+        made = Campaign.__new__(Campaign)
+        made.__dict__.update({"_id": uuid.UUID(int=number), "_version": 1})
+        return made
+
+    cache = CampaignCache(lambda _id, _v: (), load=lambda _id: campaign(0), capacity=2)
+    for number in (1, 2, 3):
+        cache.keep(campaign(number))
+    cache.get(uuid.UUID(int=2))
+    cache.keep(campaign(4))
+    held = [n for n in (1, 2, 3, 4) if cache.get(uuid.UUID(int=n)) is not None]
+    assert held == [2, 4]
