@@ -67,12 +67,14 @@ def run(size: str, workdir: Path) -> WorkloadResult:
             )
         ],
         limits=(
-            "A campaign is loaded from its latest snapshot (every 20 events, only the newest "
-            "kept) and at most 19 events after it, and an opening checks one vote per "
-            "evaluator only in the meetings that share its appraisees, so the meetings held "
-            "no longer count; the snapshot itself holds the roster (about 0.35 KB per "
-            "appraisee), which grows with the city, and is rewritten every ten meetings. A "
-            "meeting's opening also issues its own ballot rights and key bindings (the same "
-            "number at any size). Cities are generated one after the other, not interleaved."
+            "A process keeps the campaigns it has read (service.campaign_cache): a command "
+            "reads only the events stored since and works on a one-level copy, and an "
+            "opening checks one vote per evaluator only in the meetings that share its "
+            "appraisees, so neither the meetings held nor the roster count. What still "
+            "grows with the roster: a process's first read of a campaign decodes its "
+            "snapshot (about 0.35 KB per appraisee), and a new snapshot is written every "
+            "100 events (every 50 meetings; the median leaves those out). A meeting's "
+            "opening also issues its own ballot rights and key bindings (the same number at "
+            "any size). Cities are generated one after the other, not interleaved."
         ),
     )
