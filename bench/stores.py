@@ -91,6 +91,12 @@ def postgres_settle(database_url: str) -> None:
         conn.execute("CHECKPOINT")
 
 
+def postgres_analyze(database_url: str) -> None:
+    """Fresh planner statistics, as autovacuum's analyze would have them."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def sqlite_settle(path: Path) -> None:
     """SQLite's counterpart of `postgres_settle`: statistics, and an emptied write-ahead log."""
     conn = sqlite3.connect(path)

@@ -9,6 +9,9 @@ Method, and why:
   when the campaign holds nearly all its meetings and its whole roster; the target
   compares the largest city of the run with the smallest (`city.SCALES`: 40 vs 160
   communities in `reduced`, 40 vs 2,484 in `full`), both generated in the same run.
+- The generator analyzes the store's tables as it grows, as autovacuum does on a
+  deployed primary (`CityDriver.keep_statistics`): this machine's PostgreSQL runs with
+  autovacuum off, and without statistics its plans grew worse with the table.
 - Not interleaved: each city is generated once, one after the other, so other work
   on the machine can move one side; the report records the load average.
 """

@@ -46,12 +46,24 @@ class CampaignCache:
         self._lock = Lock()
 
     def get(self, campaign_id: UUID) -> Campaign | None:
-        """A copy of the campaign as now stored, or None when it is not kept."""
+        """A copy of the campaign as now stored, or None when it is not kept (or no longer
+        as stored: the caller then reads it from the store)."""
         with self._lock:
             kept: Aggregate | None = self._kept.get(campaign_id)
             if kept is None:
                 return None
-            for event in self._events_after(campaign_id, kept.version):
+            # From the kept version's own event, which must still be the one kept: a store
+            # restored from an earlier backup has lost it (or, written to since, holds
+            # another), and the kept campaign is dropped.
+            events = iter(self._events_after(campaign_id, kept.version - 1))
+            last = next(events, None)
+            if last is None or (last.originator_version, last.timestamp) != (
+                kept.version,
+                kept.modified_on,
+            ):
+                del self._kept[campaign_id]
+                return None
+            for event in events:
                 kept = cast(CanMutateProtocol[Aggregate], event).mutate(kept)
             assert isinstance(kept, Campaign)
             self._kept[campaign_id] = kept

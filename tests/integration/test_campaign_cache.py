@@ -5,6 +5,7 @@ every test runs under (tests/conftest.py) catches a copy that changed what it sh
 import copy
 import uuid
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from domain.campaign import Campaign
 from service.campaign_cache import CampaignCache
 from service.system import System
 from tests.integration.test_snapshots import Driver, replayed
-from tests.support import Harness
+from tests.support import Harness, RawStore
 
 
 def _stored(harness: Harness, campaign_id: uuid.UUID) -> dict[str, Any]:
@@ -57,6 +58,58 @@ def test_what_a_command_did_to_its_copy_is_not_kept_unless_stored(harness: Harne
     assert vars(kept) == _stored(harness, campaign_id)
 
 
+def test_a_store_rewound_under_a_kept_campaign_is_read_as_it_now_stands(
+    harness: Harness,
+) -> None:
+    """As after a restore from an earlier backup: the kept campaign's last event is gone
+    (or another stands in its place), so it is read from the store again, not served
+    from memory."""
+    d = Driver(harness)
+    campaign_id = uuid.UUID(d.c.id)
+    d.step("add")
+    app = harness.system.app
+    d.step("publish")
+    published = app.get(campaign_id, Campaign)
+    assert published.status == "published"
+    raw = RawStore(harness.system.settings)
+    try:
+        stream, version = next(
+            event
+            for event in map(raw.event_at, reversed(range(harness.size)))
+            if uuid.UUID(str(event[0])) == campaign_id
+        )
+        assert version == published.version  # campaign.publish's event
+        raw.execute(
+            "DELETE FROM {events} WHERE originator_id = ? AND originator_version = ?",
+            stream,
+            version,
+        )
+    finally:
+        raw.close()
+    rewound = app.get(campaign_id, Campaign)
+    assert (rewound.status, rewound.version) == ("draft", published.version - 1)
+    assert vars(rewound) == _stored(harness, campaign_id)
+    # Rewound again, then written to by another process: the kept version's number is
+    # back, with another event behind it.
+    raw = RawStore(harness.system.settings)
+    try:
+        raw.execute(
+            "DELETE FROM {events} WHERE originator_id = ? AND originator_version = ?",
+            stream,
+            rewound.version,
+        )
+    finally:
+        raw.close()
+    other = System.open(harness.system.settings)
+    try:
+        other.bus.handle(d.c.organizer.envelope("campaign.amend", campaign_id=d.c.id, title="再"))
+    finally:
+        other.close()
+    rewritten = app.get(campaign_id, Campaign)
+    assert (rewritten.title, rewritten.version) == ("再", rewound.version)
+    assert vars(rewritten) == _stored(harness, campaign_id)
+
+
 def test_the_check_catches_a_copy_that_changed_what_it_shares(harness: Harness) -> None:
     """One level of each container is a copy's own; below that it shares with the kept
     campaign, which no event's apply method may change in place. A reader that did would
@@ -86,10 +139,14 @@ def test_the_cache_keeps_the_most_recently_read_campaigns_only(
 
     def campaign(number: int) -> Campaign:
         made = Campaign.__new__(Campaign)
-        made.__dict__.update({"_id": uuid.UUID(int=number), "_version": 1})
+        made.__dict__.update({"_id": uuid.UUID(int=number), "_version": 1, "_modified_on": None})
         return made
 
-    cache = CampaignCache(lambda _id, _v: (), load=lambda _id: campaign(0), capacity=2)
+    def events_after(_id: uuid.UUID, version: int) -> list[SimpleNamespace]:
+        # the kept one's own event, and nothing new
+        return [SimpleNamespace(originator_version=version + 1, timestamp=None)]
+
+    cache = CampaignCache(events_after, load=lambda _id: campaign(0), capacity=2)
     for number in (1, 2, 3):
         cache.keep(campaign(number))
     cache.get(uuid.UUID(int=2))
