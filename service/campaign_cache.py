@@ -20,8 +20,8 @@ from eventsourcing.domain import Aggregate, CanMutateProtocol
 
 from domain.campaign import Campaign
 
-# Enough for the campaigns a jurisdiction runs at once; one of 2,484 communities takes
-# about 60 MB in memory.
+# Enough for the campaigns a jurisdiction runs at once; each holds its roster (a
+# 2,484-community one is a 3.7 MB snapshot, several times that as Python objects).
 CAMPAIGNS_KEPT = 8
 
 EventsAfter = Callable[[UUID, int], Iterable[Any]]
@@ -63,8 +63,12 @@ class CampaignCache:
             ):
                 del self._kept[campaign_id]
                 return None
-            for event in events:
-                kept = cast(CanMutateProtocol[Aggregate], event).mutate(kept)
+            try:
+                for event in events:
+                    kept = cast(CanMutateProtocol[Aggregate], event).mutate(kept)
+            except Exception:
+                del self._kept[campaign_id]  # half brought up to date: read it afresh
+                raise
             assert isinstance(kept, Campaign)
             self._kept[campaign_id] = kept
             self._kept.move_to_end(campaign_id)

@@ -153,3 +153,24 @@ def test_the_cache_keeps_the_most_recently_read_campaigns_only(
     cache.keep(campaign(4))
     held = [n for n in (1, 2, 3, 4) if cache.get(uuid.UUID(int=n)) is not None]
     assert held == [2, 4]
+
+
+def test_a_campaign_an_event_failed_to_bring_up_to_date_is_not_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(CampaignCache, "checked", False)
+    campaign = Campaign.__new__(Campaign)
+    campaign.__dict__.update({"_id": uuid.UUID(int=1), "_version": 1, "_modified_on": None})
+
+    def broken(_aggregate: Any) -> None:
+        raise ValueError("an event this code cannot apply")
+
+    def events_after(_id: uuid.UUID, version: int) -> list[SimpleNamespace]:
+        own = SimpleNamespace(originator_version=version + 1, timestamp=None)
+        return [own, SimpleNamespace(mutate=broken)]
+
+    cache = CampaignCache(events_after, load=lambda _id: campaign)
+    cache.keep(campaign)
+    with pytest.raises(ValueError):
+        cache.get(campaign.id)
+    assert cache.get(campaign.id) is None  # the caller reads it from the store
