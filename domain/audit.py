@@ -59,6 +59,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic, resolve_topic
 
 from domain import checkpoint, keys, merkle, provenance
+from domain.aggregate import applied
 from domain.anchors import AnchorBroken, Anchors
 from domain.audit_bundle import (
     COSIGNED_FORMATS,
@@ -291,10 +292,13 @@ class ReplayedLedger:
         events = self._events.get(aggregate_id.bytes)
         if events is None or self._event_at is None:
             return None
-        aggregate = None
-        for position, offset in _EVENT.iter_unpack(events):
-            aggregate = self._event_at(offset, position, aggregate_id).mutate(aggregate)
-        return aggregate
+        return applied(
+            None,
+            (
+                self._event_at(offset, position, aggregate_id)
+                for position, offset in _EVENT.iter_unpack(events)
+            ),
+        )
 
     def _remember(self, aggregate: Any) -> None:
         self._recent[aggregate.id] = aggregate

@@ -16,6 +16,7 @@ from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 from eventsourcing.utils import Environment
 
+from domain.aggregate import applied
 from domain.campaign import Campaign
 from domain.errors import NotFound
 from service.campaign_cache import CampaignCache
@@ -136,9 +137,7 @@ class AppraisalApplication(Application[UUID]):
         campaign) replaces it. AggregateNotFoundError when there is none."""
         found: Any = self.repository.get(aggregate_id, version=version)
         if isinstance(found, Campaign) and found.from_outdated_snapshot:
-            found = None
-            for event in self.events.get(aggregate_id, lte=version):
-                found = cast(CanMutateProtocol[Aggregate], event).mutate(found)
+            found = applied(None, self.events.get(aggregate_id, lte=version))
         return found
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A:

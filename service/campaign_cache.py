@@ -13,11 +13,12 @@ import copy
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from threading import Lock
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, CanMutateProtocol
+from eventsourcing.domain import Aggregate
 
+from domain.aggregate import applied
 from domain.campaign import Campaign
 
 # Enough for the campaigns a jurisdiction runs at once; each holds its roster (a
@@ -64,8 +65,7 @@ class CampaignCache:
                 del self._kept[campaign_id]
                 return None
             try:
-                for event in events:
-                    kept = cast(CanMutateProtocol[Aggregate], event).mutate(kept)
+                kept = applied(kept, events)
             except Exception:
                 del self._kept[campaign_id]  # half brought up to date: read it afresh
                 raise
