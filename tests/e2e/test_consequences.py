@@ -19,7 +19,7 @@ from tests.e2e.conftest import assert_problem, refused
 from tests.e2e.test_seed_rules import a_meeting_of_three, approval, proposed
 from tests.support import Harness
 from tests.support.http import Api, HttpCampaign
-from tests.support.scenario import RULES, new_id
+from tests.support.scenario import PARTY_BUILDING, RULES, new_id
 
 RECTIFY_INCOMPETENT = {"kind": "rectify", "grade": "incompetent", "within_days": 90}
 
@@ -159,13 +159,7 @@ def forced_rules() -> dict[str, Any]:
         {"code": "competent", "max_share": "0.25", "advisory": True},
         {"code": "incompetent", "label": "不称职"},
     ]
-    rules["assessments"] = [
-        {
-            "code": "party_building",
-            "label": "党建述职评议",
-            "values": [{"code": "good", "label": "好"}, {"code": "poor", "label": "差"}],
-        }
-    ]
+    rules["assessments"] = [PARTY_BUILDING]
     rules["consequences"] = [
         RECTIFY_INCOMPETENT,
         {"kind": "interview", "assessment": "party_building", "values": ["poor"]},

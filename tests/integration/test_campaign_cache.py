@@ -21,18 +21,39 @@ def _stored(harness: Harness, campaign_id: uuid.UUID) -> dict[str, Any]:
     return vars(replayed(harness.system.app, campaign_id))
 
 
+def _in_another_process(harness: Harness, *envelopes: dict[str, Any]) -> None:
+    """The commands sent through a System of its own on the same store."""
+    other = System.open(harness.system.settings)
+    try:
+        for envelope in envelopes:
+            other.bus.handle(envelope)
+    finally:
+        other.close()
+
+
+def _delete_event(harness: Harness, stream: Any, version: int) -> None:
+    raw = RawStore(harness.system.settings)
+    try:
+        raw.execute(
+            "DELETE FROM {events} WHERE originator_id = ? AND originator_version = ?",
+            stream,
+            version,
+        )
+    finally:
+        raw.close()
+
+
 def test_a_kept_campaign_shows_what_another_process_stored(harness: Harness) -> None:
     d = Driver(harness)
     campaign_id = uuid.UUID(d.c.id)
     d.step("add")
     app = harness.system.app
     before = app.get(campaign_id, Campaign)
-    other = System.open(harness.system.settings)
-    try:
-        other.bus.handle(d.c.organizer.envelope("campaign.amend", campaign_id=d.c.id, title="新"))
-        other.bus.handle(d.c.organizer.envelope("campaign.publish", campaign_id=d.c.id))
-    finally:
-        other.close()
+    _in_another_process(
+        harness,
+        d.c.organizer.envelope("campaign.amend", campaign_id=d.c.id, title="新"),
+        d.c.organizer.envelope("campaign.publish", campaign_id=d.c.id),
+    )
     after = app.get(campaign_id, Campaign)
     assert (after.title, after.status, after.version) == ("新", "published", before.version + 2)
     assert vars(after) == _stored(harness, campaign_id)
@@ -78,33 +99,19 @@ def test_a_store_rewound_under_a_kept_campaign_is_read_as_it_now_stands(
             for event in map(raw.event_at, reversed(range(harness.size)))
             if uuid.UUID(str(event[0])) == campaign_id
         )
-        assert version == published.version  # campaign.publish's event
-        raw.execute(
-            "DELETE FROM {events} WHERE originator_id = ? AND originator_version = ?",
-            stream,
-            version,
-        )
     finally:
         raw.close()
+    assert version == published.version  # campaign.publish's event
+    _delete_event(harness, stream, version)
     rewound = app.get(campaign_id, Campaign)
     assert (rewound.status, rewound.version) == ("draft", published.version - 1)
     assert vars(rewound) == _stored(harness, campaign_id)
     # Rewound again, then written to by another process: the kept version's number is
     # back, with another event behind it.
-    raw = RawStore(harness.system.settings)
-    try:
-        raw.execute(
-            "DELETE FROM {events} WHERE originator_id = ? AND originator_version = ?",
-            stream,
-            rewound.version,
-        )
-    finally:
-        raw.close()
-    other = System.open(harness.system.settings)
-    try:
-        other.bus.handle(d.c.organizer.envelope("campaign.amend", campaign_id=d.c.id, title="再"))
-    finally:
-        other.close()
+    _delete_event(harness, stream, rewound.version)
+    _in_another_process(
+        harness, d.c.organizer.envelope("campaign.amend", campaign_id=d.c.id, title="再")
+    )
     rewritten = app.get(campaign_id, Campaign)
     assert (rewritten.title, rewritten.version) == ("再", rewound.version)
     assert vars(rewritten) == _stored(harness, campaign_id)

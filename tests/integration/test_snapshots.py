@@ -20,19 +20,10 @@ from domain.errors import Conflict, DomainError
 from service.application import AppraisalApplication
 from tests.integration.test_audit import export, verify
 from tests.support import Harness, RawStore, Signer, fuzz_examples
-from tests.support.scenario import RULES, CityCampaign, new_id
+from tests.support.scenario import PARTY_BUILDING, RULES, CityCampaign, new_id
 
 # The seed's rules with an assessment declared, so that the "assess" step is recorded.
-ASSESSED_RULES = {
-    **RULES,
-    "assessments": [
-        {
-            "code": "party_building",
-            "label": "党建述职评议",
-            "values": [{"code": "good", "label": "好"}, {"code": "poor", "label": "差"}],
-        }
-    ],
-}
+ASSESSED_RULES = {**RULES, "assessments": [PARTY_BUILDING]}
 # Snapshots this often here (the store's interval is longer), so that a random sequence of
 # a few dozen commands crosses several.
 INTERVAL = 7

@@ -19,6 +19,12 @@ from tests.support import Harness
 
 RULES = json.loads((Path(__file__).parents[2] / "service/rulesets/seed000_city.json").read_text())
 DIMENSIONS = ("morality", "ability", "diligence", "performance", "integrity")
+# An assessment the seed's rules do not declare (seed 002's 党建述职评议, two values).
+PARTY_BUILDING = {
+    "code": "party_building",
+    "label": "党建述职评议",
+    "values": [{"code": "good", "label": "好"}, {"code": "poor", "label": "差"}],
+}
 
 
 def new_id() -> str:
