@@ -121,14 +121,7 @@ def test_a_ballot_id_is_used_once(
 ) -> None:
     c = campaign
     cast = c.cast(c.units[0], "unit_rep", competent(c))
-    reused = c.units[1].envelope(
-        "ballot.cast",
-        campaign_id=c.id,
-        meeting_id=c.meeting,
-        ballot_id=cast["ballot_id"],
-        group="unit_rep",
-        rows=competent(c),
-    )
+    reused = c.ballot(c.units[1], "unit_rep", competent(c), ballot_id=cast["ballot_id"])
     refused(harness, client, reused, 409, "conflict")
 
 

@@ -156,10 +156,9 @@ class CityCampaign:
             "ballot.cast",
             campaign_id=self.id,
             meeting_id=self.meeting,
-            ballot_id=new_id(),
             group=group,
             rows=rows,
-            **extra,
+            **{"ballot_id": new_id(), **extra},
         )
 
     def cast(self, who: Signer, group: str, rows: list[dict[str, Any]], **extra: Any) -> Any:
